@@ -1,0 +1,57 @@
+// swift-tools-version: 6.1
+//
+// Sonde: a network diagnostics agent. One core that knows nothing of any probe, one module per probe,
+// and thin faces (the `sonde` CLI now, the HTTP sidecar later) over the same registry.
+
+import PackageDescription
+
+let strictSwift: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "sonde",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sonde", targets: ["sonde"]),
+        .library(name: "SondeCore", targets: ["SondeCore"]),
+        .library(name: "PingProbe", targets: ["PingProbe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The probe platform: the Probe protocol, parameter declarations, events, reports, errors, registry,
+        // addresses and resolution, statistics. Imports no probe.
+        .target(name: "SondeCore", swiftSettings: strictSwift),
+
+        // Socket calls Swift cannot express directly (control messages, the ICMP error queue).
+        .target(name: "CSondeNet"),
+
+        // ICMP echo over one shared raw (or unprivileged datagram) socket per address family.
+        .target(name: "PingProbe", dependencies: ["SondeCore", "CSondeNet"], swiftSettings: strictSwift),
+
+        // The command-line face.
+        .executableTarget(
+            name: "sonde",
+            dependencies: [
+                "SondeCore",
+                "PingProbe",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "PingProbeTests", dependencies: ["PingProbe", "SondeCore"], swiftSettings: strictSwift),
+        // End-to-end: the real `sonde` binary against network namespaces and a fault-injecting responder.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["SondeCore"],
+            resources: [.copy("Responder")],
+            swiftSettings: strictSwift
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,44 @@
+import SondeCore
+
+/// What the engine tells a session about one of its echo requests.
+enum EchoObservation: Sendable {
+    case reply(EchoReply)
+    /// A reply whose ICMP checksum is wrong (raw IPv4 only: the kernel checks it everywhere else).
+    case corrupted(sequence: Int, from: IPAddress, bytes: Int, ttl: Int?, rttMicroseconds: Int)
+    /// An ICMP error about the request, from the router or host that reported it.
+    case icmpError(sequence: Int, from: IPAddress, family: AddressFamily, type: UInt8, code: UInt8, mtu: UInt32)
+    /// A local error reported for a request after it was sent (ping sockets' error queue).
+    case localError(sequence: Int, code: Int32, mtu: UInt32)
+}
+
+/// One echo reply, matched to the request it answers.
+struct EchoReply: Sendable {
+    var sequence: Int
+    var from: IPAddress
+    /// ICMP message length (header + data), as `ping` prints it.
+    var bytes: Int
+    var ttl: Int?
+    var rttMicroseconds: Int
+    /// A further copy of a reply already seen.
+    var duplicate: Bool
+    /// The reply came from an address other than the one probed.
+    var differentAddress: Bool
+    /// Shorter than the request.
+    var truncated: Bool
+    /// The first data byte that differs from what was sent.
+    var wrongData: WrongData?
+}
+
+/// A data byte in a reply that differs from the request (`ping`'s "wrong data byte").
+public struct WrongData: Sendable, Codable, Equatable {
+    /// Offset within the ICMP data (after the 8-byte header).
+    public var offset: Int
+    public var expected: UInt8
+    public var actual: UInt8
+}
+
+/// How one send went.
+enum SendOutcome: Sendable {
+    case sent
+    case failed(errno: Int32)
+}

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+
+/// Which address family a caller will accept for a host name (`-4`, `-6`, or either).
+public enum FamilyPreference: String, Sendable, Codable, CaseIterable {
+    case any
+    case ipv4
+    case ipv6
+
+    /// The parameter every address-based probe declares for it, with `-4` and `-6` as flags.
+    public static let parameter = ParameterSpec(
+        "family",
+        .choice(allCases.map(\.rawValue)),
+        default: .string(FamilyPreference.any.rawValue),
+        summary: "Address family to use for a host name (-4: IPv4 only, -6: IPv6 only)",
+        cli: .init(flags: [.init("-4", sets: .string("ipv4")), .init("-6", sets: .string("ipv6"))])
+    )
+
+    func accepts(_ family: AddressFamily) -> Bool {
+        switch self {
+        case .any: true
+        case .ipv4: family == .ipv4
+        case .ipv6: family == .ipv6
+        }
+    }
+}
+
+/// Resolves host names with the system resolver (`getaddrinfo`: /etc/hosts, DNS per nsswitch).
+///
+/// Literal addresses never touch the resolver. Lookups run off the Swift concurrency pool, so a slow DNS
+/// server cannot starve other probes.
+public enum HostResolver {
+    /// The addresses of `host` in the system's preferred order, filtered by `family`.
+    ///
+    /// - Throws: ``ProbeError`` `unresolvable_target` when the name has no usable address,
+    ///   `invalid_target` when a literal address contradicts `family`.
+    public static func resolve(_ host: String, family: FamilyPreference) async throws(ProbeError) -> [IPAddress] {
+        guard !host.isEmpty, host.utf8.count <= 253 + 1 + 16 else {
+            throw ProbeError(.invalidTarget, "invalid target '\(host)': expected a host name or an IP address")
+        }
+        if let literal = IPAddress(host) {
+            guard family.accepts(literal.family) else {
+                throw ProbeError(
+                    .invalidTarget,
+                    "'\(host)' is an \(literal.family == .ipv4 ? "IPv4" : "IPv6") address, but \(family.rawValue) was requested"
+                )
+            }
+            return [literal]
+        }
+        if host.contains("%") || host.contains(":") {
+            throw ProbeError(
+                .invalidTarget,
+                "invalid target '\(host)': not a valid IP address (IPv6 zones must name an existing interface)"
+            )
+        }
+        let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<LookupOutcome, Never>) in
+            DispatchQueue.global().async {
+                continuation.resume(returning: lookUp(host, family: family))
+            }
+        }
+        switch outcome {
+        case .addresses(let addresses) where !addresses.isEmpty:
+            return addresses
+        case .addresses:
+            let wanted = family == .any ? "" : " \(family == .ipv4 ? "IPv4" : "IPv6")"
+            throw ProbeError(.unresolvableTarget, "cannot resolve '\(host)': no\(wanted) address")
+        case .failure(let reason):
+            throw ProbeError(.unresolvableTarget, "cannot resolve '\(host)': \(reason)")
+        }
+    }
+
+    private enum LookupOutcome: Sendable {
+        case addresses([IPAddress])
+        case failure(String)
+    }
+
+    private static func lookUp(_ host: String, family: FamilyPreference) -> LookupOutcome {
+        var hints = addrinfo()
+        hints.ai_family = switch family {
+        case .any: AF_UNSPEC
+        case .ipv4: AF_INET
+        case .ipv6: AF_INET6
+        }
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_DGRAM
+        #endif
+        var list: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &list)
+        guard status == 0 else {
+            if status == EAI_SYSTEM { return .failure(String(cString: strerror(errno))) }
+            return .failure(String(cString: gai_strerror(status)))
+        }
+        defer { freeaddrinfo(list) }
+        var addresses: [IPAddress] = []
+        var entry = list
+        while let current = entry {
+            if let socketAddress = current.pointee.ai_addr {
+                var storage = sockaddr_storage()
+                withUnsafeMutableBytes(of: &storage) { target in
+                    target.copyMemory(
+                        from: UnsafeRawBufferPointer(start: socketAddress, count: Int(current.pointee.ai_addrlen))
+                    )
+                }
+                if let address = IPAddress(storage), family.accepts(address.family), !addresses.contains(address) {
+                    addresses.append(address)
+                }
+            }
+            entry = current.pointee.ai_next
+        }
+        return .addresses(addresses)
+    }
+}

@@ -1,0 +1,101 @@
+/// Why a parameter value was refused: which parameter, the value given, and what is allowed.
+public struct ParameterError: Error, Sendable, Equatable {
+    public let parameter: String
+    public let value: String
+    public let allowed: String
+
+    public init(parameter: String, value: String, allowed: String) {
+        self.parameter = parameter
+        self.value = value
+        self.allowed = allowed
+    }
+}
+
+extension ParameterSpec {
+    /// Parses and validates a value written as text (a command-line argument or a URL query item).
+    public func parse(_ text: String) throws(ParameterError) -> ParameterValue {
+        let refused = ParameterError(parameter: name, value: text, allowed: allowedValues)
+        switch type {
+        case .integer(let range):
+            guard let value = Self.parseInteger(text), range.contains(value) else { throw refused }
+            return .integer(value)
+        case .seconds(let range):
+            guard let value = Double(text), value.isFinite, range.contains(value) else { throw refused }
+            return .number(value)
+        case .boolean:
+            switch text.lowercased() {
+            case "true", "1", "yes": return .boolean(true)
+            case "false", "0", "no": return .boolean(false)
+            default: throw refused
+            }
+        case .choice(let words):
+            guard words.contains(text) else { throw refused }
+            return .string(text)
+        case .text:
+            return try validate(.string(text))
+        }
+    }
+
+    /// Validates a value that arrived already typed (from JSON), converting where that is lossless.
+    public func validate(_ value: ParameterValue) throws(ParameterError) -> ParameterValue {
+        let refused = ParameterError(parameter: name, value: value.description, allowed: allowedValues)
+        switch (type, value) {
+        case (.integer(let range), .integer(let number)):
+            guard range.contains(number) else { throw refused }
+            return value
+        case (.integer(let range), .number(let number)):
+            guard number.rounded() == number, let whole = Int(exactly: number), range.contains(whole) else {
+                throw refused
+            }
+            return .integer(whole)
+        case (.seconds(let range), .number(let number)):
+            guard number.isFinite, range.contains(number) else { throw refused }
+            return value
+        case (.seconds(let range), .integer(let number)):
+            guard range.contains(Double(number)) else { throw refused }
+            return .number(Double(number))
+        case (.boolean, .boolean):
+            return value
+        case (.choice(let words), .string(let word)):
+            guard words.contains(word) else { throw refused }
+            return value
+        case (.text(let maxLength, let format), .string(let text)):
+            guard !text.isEmpty, text.utf8.count <= maxLength, Self.matches(text, format) else { throw refused }
+            return value
+        case (_, .string(let text)) where !Self.isText(type):
+            return try parse(text)
+        default:
+            throw refused
+        }
+    }
+
+    private static func isText(_ type: ValueType) -> Bool {
+        if case .text = type { return true }
+        if case .choice = type { return true }
+        return false
+    }
+
+    private static func matches(_ text: String, _ format: TextFormat) -> Bool {
+        switch format {
+        case .any:
+            return !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+        case .ipAddress:
+            return IPAddress(text) != nil
+        case .interfaceOrAddress:
+            return IPAddress(text) != nil || isInterfaceName(text)
+        }
+    }
+
+    /// Linux interface names: 1–15 bytes, no slash, colon-free, no white space.
+    static func isInterfaceName(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return (1...15).contains(bytes.count)
+            && bytes.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: ":") }
+    }
+
+    static func parseInteger(_ text: String) -> Int? {
+        let lowered = text.lowercased()
+        if lowered.hasPrefix("0x") { return Int(lowered.dropFirst(2), radix: 16) }
+        return Int(text)
+    }
+}

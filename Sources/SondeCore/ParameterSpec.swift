@@ -1,0 +1,124 @@
+/// The single declaration of one probe parameter.
+///
+/// A probe declares each parameter once; that declaration drives CLI parsing and help, API validation, the
+/// OpenAPI document and every error message about the parameter, so they cannot drift apart.
+///
+/// ```swift
+/// ParameterSpec("count", .integer(1...100_000), summary: "Echo requests to send", cli: .init(short: "c"))
+/// ```
+public struct ParameterSpec: Sendable {
+    /// What values the parameter takes.
+    public enum ValueType: Sendable, Equatable {
+        /// A whole number within bounds. Command-line input may also be written in hex (`0x10`).
+        case integer(ClosedRange<Int>)
+        /// A number of seconds within bounds (fractions allowed).
+        case seconds(ClosedRange<Double>)
+        /// `true` or `false`; on the command line a flag without a value.
+        case boolean
+        /// One of a fixed set of words.
+        case choice([String])
+        /// Free text of bounded length, optionally with a recognised format.
+        case text(maxLength: Int, format: TextFormat)
+    }
+
+    /// Formats of free-text parameters that the core knows how to validate.
+    public enum TextFormat: String, Sendable, Equatable {
+        case any
+        /// An IPv4/IPv6 address or a network interface name (like `ping -I`).
+        case interfaceOrAddress
+        /// An IPv4 or IPv6 address.
+        case ipAddress
+    }
+
+    /// How the parameter is spelled on the command line.
+    public struct CommandLineSpelling: Sendable, Equatable {
+        /// A short option letter, e.g. `c` for `-c`.
+        public var short: Character?
+        /// The long option name without dashes; defaults to the parameter name in kebab-case.
+        public var long: String?
+        /// Flags that set the parameter to a fixed value, e.g. `-4` sets `family` to `ipv4`.
+        public var flags: [Flag]
+
+        public struct Flag: Sendable, Equatable {
+            public var spelling: String
+            public var value: ParameterValue
+            public init(_ spelling: String, sets value: ParameterValue) {
+                self.spelling = spelling
+                self.value = value
+            }
+        }
+
+        public init(short: Character? = nil, long: String? = nil, flags: [Flag] = []) {
+            self.short = short
+            self.long = long
+            self.flags = flags
+        }
+    }
+
+    /// The key in API requests and reports (camelCase).
+    public let name: String
+    public let type: ValueType
+    /// The value used when the caller gives none; `nil` means the parameter is simply absent.
+    public let defaultValue: ParameterValue?
+    /// One line: what the parameter does.
+    public let summary: String
+    public let commandLine: CommandLineSpelling
+
+    public init(
+        _ name: String,
+        _ type: ValueType,
+        default defaultValue: ParameterValue? = nil,
+        summary: String,
+        cli commandLine: CommandLineSpelling = .init()
+    ) {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.summary = summary
+        self.commandLine = commandLine
+    }
+
+    /// The long command-line option, e.g. `--source-address` for `sourceAddress`.
+    public var longOption: String {
+        "--" + (commandLine.long ?? Self.kebabCase(name))
+    }
+
+    /// Every command-line spelling, for messages: `-c/--count`.
+    public var optionSpellings: String {
+        if let short = commandLine.short { return "-\(short)/\(longOption)" }
+        return longOption
+    }
+
+    /// What values are allowed, as a phrase that completes "expected …".
+    public var allowedValues: String {
+        switch type {
+        case .integer(let range):
+            return "an integer from \(range.lowerBound) to \(range.upperBound)"
+        case .seconds(let range):
+            return "a number of seconds from \(DecimalFormat.shortest(range.lowerBound)) to "
+                + "\(DecimalFormat.shortest(range.upperBound))"
+        case .boolean:
+            return "true or false"
+        case .choice(let words):
+            return "one of " + words.joined(separator: ", ")
+        case .text(let maxLength, let format):
+            switch format {
+            case .any: return "text of at most \(maxLength) characters"
+            case .interfaceOrAddress: return "an interface name or an IP address"
+            case .ipAddress: return "an IPv4 or IPv6 address"
+            }
+        }
+    }
+
+    static func kebabCase(_ name: String) -> String {
+        var result = ""
+        for character in name {
+            if character.isUppercase {
+                result += "-" + character.lowercased()
+            } else {
+                result.append(character)
+            }
+        }
+        return result
+    }
+}

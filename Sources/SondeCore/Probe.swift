@@ -1,0 +1,72 @@
+/// A diagnostic probe: something that runs against a target and reports what it found.
+///
+/// A probe streams typed events as they happen (`events` is called from any thread, in order) and returns a
+/// report at the end. It honours task cancellation and ``ProbeContext/deadline`` by finishing early with the
+/// report of what it saw, rather than by throwing. It throws ``ProbeError`` only when it cannot run at all.
+///
+/// Many runs of one probe value may be in flight at once; probes share their resources (such as the ICMP
+/// sockets) between runs.
+public protocol Probe: Sendable {
+    associatedtype Event: ProbeEvent
+    associatedtype Summary: ProbeSummary
+
+    /// The one declaration of the probe's kind, summary and parameters.
+    var descriptor: ProbeDescriptor { get }
+
+    /// Runs the probe once against `request.target`.
+    ///
+    /// - Parameters:
+    ///   - request: the target and parameters, already validated by ``ProbeDescriptor/validate(_:)``.
+    ///   - context: limits and shared facilities the caller imposes (deadline, send pacing).
+    ///   - events: receives each event as it happens.
+    func run(
+        _ request: ProbeRequest,
+        context: ProbeContext,
+        events: @escaping @Sendable (Event) -> Void
+    ) async throws(ProbeError) -> ProbeReport<Summary>
+
+    /// How this probe's events and report read as text, in the style its users already know.
+    func textRenderer(options: TextRenderingOptions) -> any ProbeTextRenderer<Event, Summary>
+}
+
+/// One run's target and validated parameters.
+public struct ProbeRequest: Sendable, Hashable {
+    public var target: String
+    public var parameters: ParameterValues
+
+    public init(target: String, parameters: ParameterValues) {
+        self.target = target
+        self.parameters = parameters
+    }
+}
+
+/// What the caller imposes on a run, beyond its parameters.
+public struct ProbeContext: Sendable {
+    /// The run must finish by then, whatever its parameters ask (e.g. an API request's deadline).
+    public var deadline: ContinuousClock.Instant?
+    /// Spaces sends across all runs that share it (fping's `-i`), when set.
+    public var pacer: SendPacer?
+
+    public init(deadline: ContinuousClock.Instant? = nil, pacer: SendPacer? = nil) {
+        self.deadline = deadline
+        self.pacer = pacer
+    }
+
+    /// The earlier of the caller's deadline and one the probe computed itself.
+    public func deadline(orEarlier other: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
+        switch (deadline, other) {
+        case (nil, nil): nil
+        case (let value?, nil), (nil, let value?): value
+        case (let first?, let second?): min(first, second)
+        }
+    }
+}
+
+/// An event a probe emits while it runs. It encodes as a flat JSON object whose `type` field names it.
+public protocol ProbeEvent: Codable, Sendable {
+    /// The event's type as written in its JSON `type` field, e.g. `reply` or `timeout`.
+    var type: String { get }
+}
+
+/// The probe-specific statistics inside a report.
+public protocol ProbeSummary: Codable, Sendable {}

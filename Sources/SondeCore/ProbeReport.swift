@@ -1,0 +1,75 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// The end of every probe run: what was probed, the verdict, timing and the probe's own statistics.
+///
+/// JSON shape (stable; fields are only ever added):
+/// ```json
+/// {"type": "report", "probe": "ping", "target": "db", "address": "10.0.0.7", "success": true,
+///  "startedAt": "2026-11-24T16:14:09.120Z", "durationSeconds": 2.004,
+///  "parameters": {"count": 3}, "summary": { … }}
+/// ```
+public struct ProbeReport<Summary: ProbeSummary>: Codable, Sendable {
+    /// Always `report`, so a stream of events and the report can be told apart line by line.
+    public var type: String = "report"
+    public var probe: ProbeKind
+    /// The target as the caller wrote it.
+    public var target: String
+    /// The address actually probed, when resolution got that far.
+    public var address: String?
+    /// The probe's verdict: did the target answer as required.
+    public var success: Bool
+    public var startedAt: Date
+    public var durationSeconds: Double
+    /// The parameters in force, defaults included.
+    public var parameters: ParameterValues
+    public var summary: Summary
+
+    public init(
+        probe: ProbeKind,
+        target: String,
+        address: String?,
+        success: Bool,
+        startedAt: Date,
+        durationSeconds: Double,
+        parameters: ParameterValues,
+        summary: Summary
+    ) {
+        self.probe = probe
+        self.target = target
+        self.address = address
+        self.success = success
+        self.startedAt = startedAt
+        self.durationSeconds = durationSeconds
+        self.parameters = parameters
+        self.summary = summary
+    }
+}
+
+/// The JSON conventions of every Sonde output: ISO 8601 times, sorted keys, one object per line.
+public enum SondeJSON {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    /// One value as one line of NDJSON (no trailing newline).
+    public static func line(_ value: some Encodable) -> String {
+        do {
+            return String(decoding: try encoder().encode(value), as: UTF8.self)
+        } catch {
+            return #"{"type":"error","message":"unencodable value"}"#
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import SondeCore
+
+/// Command-line arguments for one probe, parsed from the probe's parameter declarations.
+///
+/// Options follow the declaration: `-c 3`, `-c3`, `--count 3`, `--count=3`; flag aliases such as `-4`; boolean
+/// parameters as bare `--name`. Every other word is a target.
+struct ProbeCommandLine {
+    var targets: [String] = []
+    var given: [String: ParameterValue] = [:]
+    var json = false
+    var quiet = false
+    var showHelp = false
+    var sendGap: Duration?
+
+    /// Output options every probe command accepts, besides the probe's own parameters.
+    static let outputOptions: [(spelling: String, summary: String)] = [
+        ("-q, --quiet", "Print only the header and the statistics"),
+        ("-n, --numeric", "Numeric output (Sonde never looks up reply addresses; accepted for ping compatibility)"),
+        ("--json", "Print NDJSON: each event as it happens, then the report"),
+        ("--send-gap <seconds>", "Least time between any two sends across all targets, like fping -i (default 0.001 with several targets)"),
+        ("-h, --help", "Show this help"),
+    ]
+
+    init(_ arguments: [String], descriptor: ProbeDescriptor) throws(ProbeError) {
+        var index = 0
+        var optionsEnded = false
+        func value(for spec: ParameterSpec, spelled option: String, attached: String?) throws(ProbeError) -> String {
+            if let attached { return attached }
+            index += 1
+            guard index < arguments.count else {
+                throw ProbeError(.invalidParameter, "option \(option) needs a value: \(spec.allowedValues)")
+            }
+            return arguments[index]
+        }
+        while index < arguments.count {
+            let argument = arguments[index]
+            defer { index += 1 }
+            if optionsEnded || !argument.hasPrefix("-") || argument == "-" {
+                targets.append(argument)
+                continue
+            }
+            switch argument {
+            case "--": optionsEnded = true; continue
+            case "-h", "--help": showHelp = true; continue
+            case "--json": json = true; continue
+            case "-q", "--quiet": quiet = true; continue
+            case "-n", "--numeric": continue
+            default: break
+            }
+            if argument == "--send-gap" || argument.hasPrefix("--send-gap=") {
+                let text: String
+                if let equals = argument.firstIndex(of: "=") {
+                    text = String(argument[argument.index(after: equals)...])
+                } else {
+                    index += 1
+                    guard index < arguments.count else { throw ProbeError(.invalidParameter, "option --send-gap needs a value: a number of seconds") }
+                    text = arguments[index]
+                }
+                guard let seconds = Double(text), seconds >= 0, seconds <= 60 else {
+                    throw ProbeError.invalid(parameter: "--send-gap", value: text, allowed: "a number of seconds from 0 to 60")
+                }
+                sendGap = .seconds(seconds)
+                continue
+            }
+            if let (spec, flagValue) = Self.flag(argument, in: descriptor) {
+                given[spec.name] = flagValue
+                continue
+            }
+            let (spec, attached) = try Self.option(argument, in: descriptor)
+            if case .boolean = spec.type, attached == nil {
+                given[spec.name] = .boolean(true)
+                continue
+            }
+            let text = try value(for: spec, spelled: argument, attached: attached)
+            do {
+                given[spec.name] = try spec.parse(text)
+            } catch {
+                throw ProbeError(
+                    .invalidParameter,
+                    "invalid value '\(text)' for \(spec.optionSpellings): expected \(spec.allowedValues)",
+                    parameter: error
+                )
+            }
+        }
+    }
+
+    private static func flag(_ argument: String, in descriptor: ProbeDescriptor) -> (ParameterSpec, ParameterValue)? {
+        for spec in descriptor.parameters {
+            if let flag = spec.commandLine.flags.first(where: { $0.spelling == argument }) {
+                return (spec, flag.value)
+            }
+        }
+        return nil
+    }
+
+    /// The declaration an option names, and a value attached to it (`-c3`, `--count=3`).
+    private static func option(_ argument: String, in descriptor: ProbeDescriptor) throws(ProbeError) -> (ParameterSpec, String?) {
+        if argument.hasPrefix("--") {
+            var name = argument
+            var attached: String?
+            if let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                attached = String(argument[argument.index(after: equals)...])
+            }
+            if let spec = descriptor.parameters.first(where: { $0.longOption == name }) { return (spec, attached) }
+        } else {
+            let letter = argument.dropFirst().first
+            let rest = String(argument.dropFirst(2))
+            if let spec = descriptor.parameters.first(where: { $0.commandLine.short != nil && $0.commandLine.short == letter }) {
+                return (spec, rest.isEmpty ? nil : rest)
+            }
+        }
+        throw ProbeError(
+            .unknownParameter,
+            "unknown option '\(argument)' for sonde \(descriptor.kind) (see sonde \(descriptor.kind) --help)"
+        )
+    }
+
+    /// Help text generated from the declarations.
+    static func help(for descriptor: ProbeDescriptor) -> String {
+        var rows: [(String, String)] = []
+        for spec in descriptor.parameters {
+            var spelling = spec.commandLine.short.map { "-\($0), " } ?? "    "
+            spelling += spec.longOption
+            if spec.type != .boolean { spelling += " <\(placeholder(spec.type))>" }
+            var summary = spec.summary
+            switch spec.type {
+            case .integer(let range): summary += " [\(range.lowerBound)–\(range.upperBound)]"
+            case .seconds(let range): summary += " [\(DecimalFormat.shortest(range.lowerBound))–\(DecimalFormat.shortest(range.upperBound)) s]"
+            case .choice(let words): summary += " [\(words.joined(separator: "|"))]"
+            default: break
+            }
+            if let value = spec.defaultValue { summary += " (default: \(value))" }
+            rows.append((spelling, summary))
+            for flag in spec.commandLine.flags {
+                rows.append(("\(flag.spelling)", "Same as \(spec.longOption) \(flag.value)"))
+            }
+        }
+        let width = (rows.map(\.0.count) + outputOptions.map(\.spelling.count)).max() ?? 0
+        func format(_ rows: [(String, String)]) -> String {
+            rows.map { "  " + $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n")
+        }
+        return """
+            OVERVIEW: \(descriptor.summary)
+
+            USAGE: sonde \(descriptor.kind) [options] <target> ...
+
+            ARGUMENTS:
+              <target>  \(descriptor.target); several targets run at once
+
+            OPTIONS:
+            \(format(rows))
+
+            OUTPUT:
+            \(format(outputOptions.map { ($0.spelling, $0.summary) }))
+
+            EXIT STATUS: 0 success (with several targets: every target), 1 the probe failed, 2 bad input or local error.
+            """
+    }
+
+    private static func placeholder(_ type: ParameterSpec.ValueType) -> String {
+        switch type {
+        case .integer: "n"
+        case .seconds: "seconds"
+        case .boolean: ""
+        case .choice: "word"
+        case .text(_, let format): format == .any ? "text" : format == .ipAddress ? "address" : "name|address"
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Dispatch
+import SondeCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one probe from the command line against one or more targets, printing text or NDJSON as events
+/// happen. Ctrl-C ends the run early and still prints the statistics, once.
+struct ProbeRunner<P: Probe> {
+    let probe: P
+    let commandLine: ProbeCommandLine
+
+    /// Everything that reaches the printer, in the order it happened.
+    private enum Item: Sendable {
+        case event(P.Event)
+        case report(ProbeReport<P.Summary>)
+        case failed(target: String, ProbeError)
+    }
+
+    func run() async -> ExitCode {
+        let descriptor = probe.descriptor
+        let parameters: ParameterValues
+        do {
+            parameters = try descriptor.validate(commandLine.given)
+        } catch {
+            Output.error(error.message)
+            return .usage
+        }
+        let targets = commandLine.targets
+        let multiTarget = targets.count > 1
+        let renderer = probe.textRenderer(
+            options: TextRenderingOptions(
+                quiet: commandLine.quiet, multiTarget: multiTarget, targetWidth: targets.map(\.count).max() ?? 0
+            )
+        )
+        let gap = commandLine.sendGap ?? (multiTarget ? .milliseconds(1) : nil)
+        let context = ProbeContext(pacer: gap.flatMap { $0 > .zero ? SendPacer(gap: $0) : nil })
+        let json = commandLine.json
+        let probe = self.probe
+
+        let (items, feed) = AsyncStream<Item>.makeStream()
+        let work = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for target in targets {
+                    group.addTask {
+                        do throws(ProbeError) {
+                            let request = ProbeRequest(target: target, parameters: parameters)
+                            let report = try await probe.run(request, context: context) { feed.yield(.event($0)) }
+                            feed.yield(.report(report))
+                        } catch {
+                            feed.yield(.failed(target: target, error))
+                        }
+                    }
+                }
+            }
+            feed.finish()
+        }
+        let interrupt = Self.onInterrupt { work.cancel() }
+        defer { interrupt.cancel() }
+
+        var reports: [String: ProbeReport<P.Summary>] = [:]
+        var failures = 0
+        for await item in items {
+            switch item {
+            case .event(let event):
+                if json { Output.write(SondeJSON.line(event)) } else { Output.write(renderer.lines(for: event)) }
+            case .report(let report):
+                reports[report.target] = report
+                guard !multiTarget else { break }
+                if json { Output.write(SondeJSON.line(report)) } else { Output.write(renderer.lines(for: report)) }
+            case .failed(let target, let error):
+                failures += 1
+                if json {
+                    Output.write(SondeJSON.line(ErrorLine(target: target, code: error.code.rawValue, message: error.message)))
+                } else {
+                    Output.error(error.message)
+                }
+            }
+        }
+        await work.value
+        // With several targets the summaries come together at the end, in the order given (fping style).
+        if multiTarget {
+            if !json { Output.write("") }
+            for target in targets {
+                guard let report = reports[target] else { continue }
+                if json { Output.write(SondeJSON.line(report)) } else { Output.write(renderer.lines(for: report)) }
+            }
+        }
+        if failures > 0 { return .usage }
+        return reports.values.allSatisfy(\.success) ? .success : .failure
+    }
+
+    /// Calls `handler` on the first SIGINT or SIGTERM; a second one exits at once.
+    private static func onInterrupt(_ handler: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let seen = SignalCount()
+        source.setEventHandler {
+            if seen.increment() > 1 { exit(130) }
+            handler()
+        }
+        source.resume()
+        return source
+    }
+}
+
+/// Counts signals across the handler's invocations.
+private final class SignalCount: Sendable {
+    private let count = Atomic<Int>(0)
+    func increment() -> Int { count.add(1, ordering: .relaxed).newValue }
+}
+
+/// A per-target error in `--json` output.
+struct ErrorLine: Encodable {
+    var type = "error"
+    var target: String
+    var code: String
+    var message: String
+}

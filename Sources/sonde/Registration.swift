@@ -1,0 +1,11 @@
+import PingProbe
+import SondeCore
+
+/// The probes compiled into `sonde`. Adding a probe: a module that conforms to `Probe`, plus one line here.
+enum Registration {
+    static func makeRegistry(icmp: ICMPEngine) -> ProbeRegistry {
+        ProbeRegistry([
+            PingProbe(engine: icmp),
+        ])
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import SondeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The registry, handed to ArgumentParser commands (which are constructed by the parser, not by us).
+struct RegistryBox: Sendable {
+    var registry: ProbeRegistry
+}
+
+struct SondeCommand: AsyncParsableCommand {
+    nonisolated(unsafe) static var registry = RegistryBox(registry: ProbeRegistry([]))
+
+    static var configuration: CommandConfiguration {
+        let probes = registry.registry.descriptors.map { "  \($0.kind.rawValue.padding(8))\($0.summary)" }
+        return CommandConfiguration(
+            commandName: "sonde",
+            abstract: "Network diagnostics from where it matters: ping, TCP connect and DNS probes.",
+            discussion: """
+                PROBES (sonde <probe> --help for options):
+                \(probes.joined(separator: "\n"))
+                """,
+            version: SondeVersion.current,
+            subcommands: [ProbesCommand.self]
+        )
+    }
+}
+
+enum SondeVersion {
+    static let current = "0.1.0"
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// `sonde probes`: the registered probes and their parameters, from their declarations.
+struct ProbesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probes",
+        abstract: "List the probes and their parameters."
+    )
+
+    @Flag(name: .long, help: "Print the list as JSON.")
+    var json = false
+
+    func run() throws {
+        let descriptors = SondeCommand.registry.registry.descriptors
+        if json {
+            Output.write(SondeJSON.line(descriptors.map(ProbeListing.init)))
+            return
+        }
+        for descriptor in descriptors {
+            Output.write("\(descriptor.kind)  \(descriptor.summary)")
+            Output.write("  target: \(descriptor.target)")
+            for spec in descriptor.parameters {
+                let spelling = spec.optionSpellings.padding(22)
+                let defaultText = spec.defaultValue.map { ", default \($0)" } ?? ""
+                Output.write("  \(spec.name.padding(14))\(spelling)\(spec.allowedValues)\(defaultText)")
+                Output.write("  \(String(repeating: " ", count: 36))\(spec.summary)")
+            }
+        }
+    }
+}
+
+/// One probe in `sonde probes --json`.
+struct ProbeListing: Encodable {
+    struct Parameter: Encodable {
+        var name: String
+        var type: String
+        var allowed: String
+        var minimum: Double?
+        var maximum: Double?
+        var choices: [String]?
+        var defaultValue: ParameterValue?
+        var summary: String
+        var option: String
+
+        enum CodingKeys: String, CodingKey {
+            case name, type, allowed, minimum, maximum, choices, summary, option
+            case defaultValue = "default"
+        }
+    }
+
+    var kind: String
+    var summary: String
+    var target: String
+    var parameters: [Parameter]
+
+    init(_ descriptor: ProbeDescriptor) {
+        kind = descriptor.kind.rawValue
+        summary = descriptor.summary
+        target = descriptor.target
+        parameters = descriptor.parameters.map { spec in
+            var parameter = Parameter(
+                name: spec.name, type: "", allowed: spec.allowedValues, defaultValue: spec.defaultValue,
+                summary: spec.summary, option: spec.optionSpellings
+            )
+            switch spec.type {
+            case .integer(let range):
+                parameter.type = "integer"
+                parameter.minimum = Double(range.lowerBound)
+                parameter.maximum = Double(range.upperBound)
+            case .seconds(let range):
+                parameter.type = "seconds"
+                parameter.minimum = range.lowerBound
+                parameter.maximum = range.upperBound
+            case .boolean:
+                parameter.type = "boolean"
+            case .choice(let words):
+                parameter.type = "choice"
+                parameter.choices = words
+            case .text:
+                parameter.type = "text"
+            }
+            return parameter
+        }
+    }
+}
