@@ -2,6 +2,8 @@ import SondeCore
 
 /// What the engine tells a session about one of its echo requests.
 enum EchoObservation: Sendable {
+    /// The request left the host. Delivered before any observation about its reply.
+    case sent(sequence: Int, at: ContinuousClock.Instant)
     case reply(EchoReply)
     /// A reply whose ICMP checksum is wrong (raw IPv4 only: the kernel checks it everywhere else).
     case corrupted(sequence: Int, from: IPAddress, bytes: Int, ttl: Int?, rttMicroseconds: Int)

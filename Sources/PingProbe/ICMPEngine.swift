@@ -45,6 +45,12 @@ public final class ICMPEngine: Sendable {
         core.defaults[family].map { $0.map(\.mode) } ?? .failure(ProbeError(.socketUnavailable, "no ICMP socket"))
     }
 
+    /// How many ICMP sockets are open (the defaults plus one per path-MTU setting in use).
+    var openSocketCount: Int { core.socketCount }
+
+    /// The send counter of the default socket of `family` (tests watch it wrap).
+    func nextCounter(for family: AddressFamily) -> UInt32? { core.counter(of: SocketKey(family: family, pmtu: nil)) }
+
     /// Starts a session of echo requests to one destination. Observations are delivered on the receiver
     /// thread, in arrival order.
     func openSession(
@@ -191,6 +197,10 @@ private final class EngineCore: Sendable {
         _ = write(wakeup, &one, 8)
     }
 
+    var socketCount: Int { state.withLock { $0.sockets.count } }
+
+    func counter(of key: SocketKey) -> UInt32? { state.withLock { $0.sockets[key]?.counter } }
+
     func mode(of key: SocketKey) -> ICMPSocketMode {
         state.withLock { $0.sockets[key]?.socket.mode } ?? .raw
     }
@@ -276,6 +286,8 @@ private final class EngineCore: Sendable {
                 )
             }
             guard sent >= 0 else { return .failed(errno: errno) }
+            // Still under the lock: the session hears of the send before any reply can be matched.
+            state.observers[session.id]?(.sent(sequence: sequence, at: .now))
             let monotonic = Int64(sentMonotonic.tv_sec) * 1_000_000_000 + Int64(sentMonotonic.tv_nsec)
             slot.pending[wire] = PendingEcho(
                 session: session.id,

@@ -105,7 +105,7 @@ public struct PingProbe: Probe {
             }
             loop: for await input in inputs {
                 switch input {
-                case .sent(let sequence, let instant):
+                case .observed(.sent(let sequence, let instant)):
                     tracker.sent(sequence, at: instant)
                     group.addTask {
                         try? await Task.sleep(until: instant + plan.timeout, tolerance: .zero, clock: .continuous)
@@ -157,9 +157,8 @@ public struct PingProbe: Probe {
             }
             if let pacer { await pacer.waitForSlot() }
             guard !Task.isCancelled, !stop.isRaised else { break }
-            switch session.send(sequence: sequence) {
-            case .sent: feed.yield(.sent(sequence, at: .now))
-            case .failed(let code): feed.yield(.sendFailed(sequence, code: code))
+            if case .failed(let code) = session.send(sequence: sequence) {
+                feed.yield(.sendFailed(sequence, code: code))
             }
             sequence += 1
         }
@@ -176,7 +175,6 @@ final class StopFlag: Sendable {
 
 /// What the run loop of one ping reacts to.
 enum SessionInput: Sendable {
-    case sent(Int, at: ContinuousClock.Instant)
     case sendFailed(Int, code: Int32)
     case observed(EchoObservation)
     case timedOut(Int)

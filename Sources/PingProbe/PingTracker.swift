@@ -55,6 +55,9 @@ struct PingTracker {
 
     mutating func observe(_ observation: EchoObservation) -> [PingEvent] {
         switch observation {
+        case .sent(let sequence, let instant):
+            sent(sequence, at: instant)
+            return []
         case .reply(let reply):
             var event = PingEvent(.reply, target: target, seq: reply.sequence)
             event.from = reply.from.description

@@ -51,16 +51,26 @@ public struct ProbeReport<Summary: ProbeSummary>: Codable, Sendable {
 
 /// The JSON conventions of every Sonde output: ISO 8601 times, sorted keys, one object per line.
 public enum SondeJSON {
+    /// Times in UTC with milliseconds: `2026-11-24T16:14:09.120Z`.
+    static let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(timestampStyle))
+        }
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 
     public static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            if let date = try? timestampStyle.parse(text) ?? Date.ISO8601FormatStyle().parse(text) { return date }
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected an ISO 8601 time, got \(text)"))
+        }
         return decoder
     }
 

@@ -25,7 +25,7 @@ struct ProbeRunner<P: Probe> {
         do {
             parameters = try descriptor.validate(commandLine.given)
         } catch {
-            Output.error(error.message)
+            Output.error(Self.commandLineMessage(for: error, descriptor: descriptor))
             return .usage
         }
         let targets = commandLine.targets
@@ -75,14 +75,14 @@ struct ProbeRunner<P: Probe> {
                 if json {
                     Output.write(SondeJSON.line(ErrorLine(target: target, code: error.code.rawValue, message: error.message)))
                 } else {
-                    Output.error(error.message)
+                    Output.error(Self.commandLineMessage(for: error, descriptor: descriptor))
                 }
             }
         }
         await work.value
         // With several targets the summaries come together at the end, in the order given (fping style).
         if multiTarget {
-            if !json { Output.write("") }
+            if !json, !commandLine.quiet { Output.write("") }
             for target in targets {
                 guard let report = reports[target] else { continue }
                 if json { Output.write(SondeJSON.line(report)) } else { Output.write(renderer.lines(for: report)) }
@@ -90,6 +90,14 @@ struct ProbeRunner<P: Probe> {
         }
         if failures > 0 { return .usage }
         return reports.values.allSatisfy(\.success) ? .success : .failure
+    }
+
+    /// The error's message, naming a refused parameter by its command-line spelling (`-s/--size`).
+    static func commandLineMessage(for error: ProbeError, descriptor: ProbeDescriptor) -> String {
+        guard let refused = error.parameter, let spec = descriptor.parameter(named: refused.parameter) else {
+            return error.message
+        }
+        return "invalid value '\(refused.value)' for \(spec.optionSpellings): expected \(refused.allowed)"
     }
 
     /// Calls `handler` on the first SIGINT or SIGTERM; a second one exits at once.
