@@ -48,8 +48,8 @@ let package = Package(
         // End-to-end: the real `sonde` binary against network namespaces and a fault-injecting responder.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["SondeCore"],
-            resources: [.copy("Responder")],
+            dependencies: ["sonde"],
+            exclude: ["Support/icmp_responder.py"],
             swiftSettings: strictSwift
         ),
     ],

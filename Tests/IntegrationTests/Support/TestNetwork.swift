@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+
+/// A private test network of four namespaces joined by veth pairs, built once per test process and torn down
+/// when it exits. Every address is inside namespaces this file creates (10.77.x / fd00:77:x); nothing else is
+/// ever a target.
+///
+/// ```
+///  client ── c0 10.77.1.1        r0 10.77.1.254 ── router ── r1 10.77.2.254 ── e0 10.77.2.2   echo (kernel answers)
+///            fd00:77:1::1        fd00:77:1::fe          └─── r2 10.77.3.254 ── f0 10.77.3.2   faults (kernel echo
+///                                                           10.77.5/24 unreachable                off; responder
+///                                                           10.77.6/24 prohibit                   answers .10–.28)
+///                                                           10.77.7/24 blackhole
+/// ```
+/// The client namespace has `ping_group_range` open, so unprivileged ping sockets work there; the router
+/// namespace keeps the fresh-namespace default (`1 0`, closed).
+final class TestNetwork: @unchecked Sendable {
+    static let prefix = "sondet\(getpid())"
+    let client = prefix + "c"
+    let router = prefix + "r"
+    let echo = prefix + "e"
+    let faults = prefix + "f"
+    private var responder: Process?
+
+    static let shared: Result<TestNetwork, TestNetworkError> = {
+        guard geteuid() == 0 else { return .failure(.notRoot) }
+        do {
+            let network = TestNetwork()
+            try network.create()
+            atexit { if case .success(let network) = TestNetwork.shared { network.destroy() } }
+            return .success(network)
+        } catch let error as TestNetworkError {
+            return .failure(error)
+        } catch {
+            return .failure(.command(error.localizedDescription))
+        }
+    }()
+
+    static var available: Bool { if case .success = shared { true } else { false } }
+
+    static var skipReason: Comment {
+        switch shared {
+        case .success: "available"
+        case .failure(.notRoot): "needs root to create network namespaces and veth pairs (CI runs as root)"
+        case .failure(let error): "cannot build the test network: \(error)"
+        }
+    }
+
+    static func get() throws -> TestNetwork { try shared.get() }
+
+    private func create() throws {
+        removeStaleNetworks()
+        for namespace in [client, router, echo, faults] {
+            try Shell.run("ip", "netns", "add", namespace)
+            try Shell.run("ip", "-n", namespace, "link", "set", "lo", "up")
+            // No duplicate address detection: link-local addresses are usable at once, so the first
+            // neighbour discovery of a test cannot be lost to a tentative address.
+            try sysctl(namespace, "net.ipv6.conf.default.accept_dad=0")
+            try sysctl(namespace, "net.ipv6.conf.all.accept_dad=0")
+        }
+        try Shell.run("ip", "link", "add", "c0", "netns", client, "type", "veth", "peer", "name", "r0", "netns", router)
+        try Shell.run("ip", "link", "add", "e0", "netns", echo, "type", "veth", "peer", "name", "r1", "netns", router)
+        try Shell.run("ip", "link", "add", "f0", "netns", faults, "type", "veth", "peer", "name", "r2", "netns", router)
+        let links: [(String, String, String, String)] = [
+            (client, "c0", "10.77.1.1/24", "fd00:77:1::1/64"),
+            (router, "r0", "10.77.1.254/24", "fd00:77:1::fe/64"),
+            (router, "r1", "10.77.2.254/24", "fd00:77:2::fe/64"),
+            (router, "r2", "10.77.3.254/24", "fd00:77:3::fe/64"),
+            (echo, "e0", "10.77.2.2/24", "fd00:77:2::2/64"),
+            (faults, "f0", "10.77.3.2/24", "fd00:77:3::2/64"),
+        ]
+        for (namespace, device, v4, v6) in links {
+            try Shell.run("ip", "-n", namespace, "addr", "add", v4, "dev", device)
+            try Shell.run("ip", "-n", namespace, "addr", "add", v6, "dev", device, "nodad")
+            try Shell.run("ip", "-n", namespace, "link", "set", device, "up")
+        }
+        for fault in 10...30 {
+            try Shell.run("ip", "-n", faults, "addr", "add", "10.77.3.\(fault)/24", "dev", "f0")
+            try Shell.run("ip", "-n", faults, "addr", "add", "fd00:77:3::\(fault)/64", "dev", "f0", "nodad")
+        }
+        for (namespace, v4, v6) in [(client, "10.77.1.254", "fd00:77:1::fe"), (echo, "10.77.2.254", "fd00:77:2::fe"), (faults, "10.77.3.254", "fd00:77:3::fe")] {
+            try Shell.run("ip", "-n", namespace, "route", "add", "default", "via", v4)
+            try Shell.run("ip", "-n", namespace, "-6", "route", "add", "default", "via", v6)
+        }
+        try sysctl(router, "net.ipv4.ip_forward=1")
+        try sysctl(router, "net.ipv6.conf.all.forwarding=1")
+        for (kind, index) in [("unreachable", 5), ("prohibit", 6), ("blackhole", 7)] {
+            try Shell.run("ip", "-n", router, "route", "add", kind, "10.77.\(index).0/24")
+            try Shell.run("ip", "-n", router, "-6", "route", "add", kind, "fd00:77:\(index)::/64")
+        }
+        // Errors must not be rate-limited away in tests that count them.
+        try sysctl(router, "net.ipv4.icmp_ratelimit=0")
+        try sysctl(router, "net.ipv6.icmp.ratelimit=0")
+        try sysctl(client, "net.ipv4.ping_group_range=0 2147483647")
+        try sysctl(faults, "net.ipv4.icmp_echo_ignore_all=1")
+        try sysctl(faults, "net.ipv6.icmp.echo_ignore_all=1")
+        try startResponder()
+        // Resolve every neighbour once before the tests measure anything.
+        for target in ["10.77.2.2", "fd00:77:2::2", "10.77.3.10", "fd00:77:3::10"] {
+            _ = try? Shell.capture(["ip", "netns", "exec", client, Sonde.binary, "ping", "-q", "-c", "1", "-W", "2", target])
+        }
+    }
+
+    private func sysctl(_ namespace: String, _ setting: String) throws {
+        try Shell.run("ip", "netns", "exec", namespace, "sysctl", "-q", "-w", setting)
+    }
+
+    private func startResponder() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("icmp_responder.py")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        process.arguments = ["netns", "exec", faults, "python3", script.path, "--lifetime", "1200"]
+        let ready = Pipe()
+        process.standardOutput = ready
+        try process.run()
+        responder = process
+        // The responder prints "ready" once its raw sockets are open.
+        let line = ready.fileHandleForReading.availableData
+        guard String(decoding: line, as: UTF8.self).contains("ready") else {
+            throw TestNetworkError.command("the ICMP responder did not start (is python3 installed?)")
+        }
+    }
+
+    /// Runs at process exit, when Foundation's Process machinery may already be gone: plain system calls.
+    func destroy() {
+        if let responder { kill(responder.processIdentifier, SIGKILL) }
+        for namespace in [client, router, echo, faults] {
+            _ = system("ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9; ip netns del \(namespace) 2>/dev/null")
+        }
+    }
+
+    /// Namespaces left by a test process that died without cleaning up.
+    private func removeStaleNetworks() {
+        guard let list = try? Shell.capture("ip", "netns", "list").output else { return }
+        for line in list.split(separator: "\n") {
+            let name = String(line.split(separator: " ").first ?? "")
+            guard name.hasPrefix("sondet"), let pid = Int32(name.dropFirst(6).dropLast()), kill(pid, 0) != 0 else { continue }
+            _ = try? Shell.capture("ip", "netns", "del", name)
+        }
+    }
+}
+
+enum TestNetworkError: Error, CustomStringConvertible {
+    case notRoot
+    case command(String)
+
+    var description: String {
+        switch self {
+        case .notRoot: "not root"
+        case .command(let text): text
+        }
+    }
+}
+
+/// Runs commands with a time limit, capturing their output.
+enum Shell {
+    struct Result {
+        var status: Int32
+        var output: String
+        var error: String
+    }
+
+    @discardableResult
+    static func run(_ arguments: String...) throws -> Result {
+        let result = try capture(arguments)
+        guard result.status == 0 else {
+            throw TestNetworkError.command("\(arguments.joined(separator: " ")) failed (\(result.status)): \(result.error)")
+        }
+        return result
+    }
+
+    static func capture(_ arguments: String...) throws -> Result { try capture(arguments) }
+
+    static func capture(_ arguments: [String], timeout: Double = 60, environment: [String: String]? = nil) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["--signal=KILL", String(timeout)] + arguments
+        if let environment { process.environment = environment }
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let group = DispatchGroup()
+        let outputBox = Box()
+        group.enter()
+        DispatchQueue.global().async {
+            outputBox.data = output.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let outputData = outputBox.data
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            output: String(decoding: outputData, as: UTF8.self),
+            error: String(decoding: errorData, as: UTF8.self)
+        )
+    }
+}
