@@ -27,22 +27,21 @@ public final class ICMPEngine: Sendable {
     }
 
     init(mode: ICMPSocketMode?, firstCounter: UInt32) {
-        var sockets: [AddressFamily: Result<ICMPSocket, ProbeError>] = [:]
-        for family in AddressFamily.allCases {
+        func open(_ family: AddressFamily) -> Result<ICMPSocket, ProbeError> {
             do {
-                sockets[family] = .success(try ICMPSocket.open(family, mode: mode))
+                return .success(try ICMPSocket.open(family, mode: mode))
             } catch {
-                sockets[family] = .failure(error)
+                return .failure(error)
             }
         }
-        core = EngineCore(defaults: sockets, firstCounter: firstCounter)
+        core = EngineCore(defaults: DefaultSockets(ipv4: open(.ipv4), ipv6: open(.ipv6)), firstCounter: firstCounter)
     }
 
     deinit { core.stop() }
 
     /// The socket mode in use for `family`, or the error that made it unavailable.
     public func mode(for family: AddressFamily) -> Result<ICMPSocketMode, ProbeError> {
-        core.defaults[family].map { $0.map(\.mode) } ?? .failure(ProbeError(.socketUnavailable, "no ICMP socket"))
+        core.defaults[family].map(\.mode)
     }
 
     /// How many ICMP sockets are open (the defaults plus one per path-MTU setting in use).
@@ -118,6 +117,20 @@ struct SocketKey: Hashable, Sendable {
     var pmtu: PMTUDiscovery?
 }
 
+/// The sockets opened up front, one per family, or why a family has none.
+private struct DefaultSockets: Sendable {
+    var ipv4: Result<ICMPSocket, ProbeError>
+    var ipv6: Result<ICMPSocket, ProbeError>
+
+    subscript(family: AddressFamily) -> Result<ICMPSocket, ProbeError> {
+        family == .ipv4 ? ipv4 : ipv6
+    }
+
+    var opened: [ICMPSocket] {
+        [ipv4, ipv6].compactMap { try? $0.get() }
+    }
+}
+
 /// A request in flight.
 private struct PendingEcho {
     var session: Int
@@ -132,39 +145,40 @@ private struct PendingEcho {
 }
 
 private struct SocketSlot {
+    let key: SocketKey
     let socket: ICMPSocket
     var counter: UInt32
     var pending: [UInt16: PendingEcho] = [:]
 }
 
 private struct EngineState {
-    var sockets: [SocketKey: SocketSlot] = [:]
-    var keyByDescriptor: [Int32: SocketKey] = [:]
+    /// A handful at most (one per family and path-MTU setting), so a list beats a hash table.
+    var slots: [SocketSlot] = []
     var observers: [Int: @Sendable (EchoObservation) -> Void] = [:]
     var nextSession = 1
+
+    func index(of key: SocketKey) -> Int? { slots.firstIndex { $0.key == key } }
 }
 
 private final class EngineCore: Sendable {
-    let defaults: [AddressFamily: Result<ICMPSocket, ProbeError>]
+    let defaults: DefaultSockets
     private let state: Mutex<EngineState>
     private let poller: Int32
     private let wakeup: Int32
     private let firstCounter: UInt32
 
-    init(defaults: [AddressFamily: Result<ICMPSocket, ProbeError>], firstCounter: UInt32) {
+    init(defaults: DefaultSockets, firstCounter: UInt32) {
         self.defaults = defaults
         self.firstCounter = firstCounter
         poller = epoll_create1(Int32(EPOLL_CLOEXEC))
         wakeup = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
         var initial = EngineState()
-        for case .success(let socket) in defaults.values {
-            let key = SocketKey(family: socket.family, pmtu: nil)
-            initial.sockets[key] = SocketSlot(socket: socket, counter: firstCounter)
-            initial.keyByDescriptor[socket.descriptor] = key
+        for socket in defaults.opened {
+            initial.slots.append(SocketSlot(key: SocketKey(family: socket.family, pmtu: nil), socket: socket, counter: firstCounter))
         }
         state = Mutex(initial)
         watch(wakeup)
-        for case .success(let socket) in defaults.values { watch(socket.descriptor) }
+        for socket in defaults.opened { watch(socket.descriptor) }
         let receiver = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
         let created = pthread_create(&thread, nil, { context in
@@ -197,12 +211,14 @@ private final class EngineCore: Sendable {
         _ = write(wakeup, &one, 8)
     }
 
-    var socketCount: Int { state.withLock { $0.sockets.count } }
+    var socketCount: Int { state.withLock { $0.slots.count } }
 
-    func counter(of key: SocketKey) -> UInt32? { state.withLock { $0.sockets[key]?.counter } }
+    func counter(of key: SocketKey) -> UInt32? {
+        state.withLock { state in state.index(of: key).map { state.slots[$0].counter } }
+    }
 
     func mode(of key: SocketKey) -> ICMPSocketMode {
-        state.withLock { $0.sockets[key]?.socket.mode } ?? .raw
+        state.withLock { state in state.index(of: key).map { state.slots[$0].socket.mode } } ?? .raw
     }
 
     // MARK: - Sessions
@@ -215,17 +231,15 @@ private final class EngineCore: Sendable {
         let family = destination.family
         let defaultSocket: ICMPSocket
         switch defaults[family] {
-        case .success(let socket)?: defaultSocket = socket
-        case .failure(let error)?: throw error
-        case nil: throw ProbeError(.socketUnavailable, "no ICMP socket for \(family.rawValue)")
+        case .success(let socket): defaultSocket = socket
+        case .failure(let error): throw error
         }
         let key = SocketKey(family: family, pmtu: options.pmtu)
-        if state.withLock({ $0.sockets[key] == nil }) {
+        if state.withLock({ $0.index(of: key) == nil }) {
             let socket = try ICMPSocket.open(family, mode: defaultSocket.mode, pmtu: options.pmtu)
             let added = state.withLock { state -> Bool in
-                guard state.sockets[key] == nil else { return false }
-                state.sockets[key] = SocketSlot(socket: socket, counter: firstCounter)
-                state.keyByDescriptor[socket.descriptor] = key
+                guard state.index(of: key) == nil else { return false }
+                state.slots.append(SocketSlot(key: key, socket: socket, counter: firstCounter))
                 return true
             }
             if added { watch(socket.descriptor) }
@@ -252,8 +266,9 @@ private final class EngineCore: Sendable {
         // The lock is held across sendmsg so a reply (which on loopback can arrive before sendmsg returns)
         // always finds its request stamped.
         return state.withLock { state -> SendOutcome in
-            guard var slot = state.sockets[session.key] else { return .failed(errno: EBADF) }
-            defer { state.sockets[session.key] = slot }
+            guard let index = state.index(of: session.key) else { return .failed(errno: EBADF) }
+            var slot = state.slots[index]
+            defer { state.slots[index] = slot }
             var wire: UInt16 = 0
             var found = false
             for _ in 0...Int(UInt16.max) {
@@ -346,7 +361,8 @@ private final class EngineCore: Sendable {
         _ bytes: [UInt8], info: sonde_received, descriptor: Int32, now: Int64
     ) -> (@Sendable (EchoObservation) -> Void, EchoObservation)? {
         state.withLock { state in
-            guard let key = state.keyByDescriptor[descriptor], var slot = state.sockets[key] else { return nil }
+            guard let index = state.slots.firstIndex(where: { $0.socket.descriptor == descriptor }) else { return nil }
+            var slot = state.slots[index]
             let socket = slot.socket
             let from = IPAddress(info.from)
             if info.is_error != 0 {
@@ -398,7 +414,7 @@ private final class EngineCore: Sendable {
                 let duplicate = pending.replied
                 pending.replied = true
                 slot.pending[wire] = pending
-                state.sockets[key] = slot
+                state.slots[index] = slot
                 let reply = EchoReply(
                     sequence: pending.sequence,
                     from: from,

@@ -1,3 +1,4 @@
+import CSondeNet
 import SondeCore
 
 #if canImport(Glibc)

@@ -68,7 +68,8 @@ public enum SondeJSON {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = try? timestampStyle.parse(text) ?? Date.ISO8601FormatStyle().parse(text) { return date }
+            if let date = try? timestampStyle.parse(text) { return date }
+            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected an ISO 8601 time, got \(text)"))
         }
         return decoder
