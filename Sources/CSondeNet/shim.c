@@ -154,3 +154,14 @@ int64_t sonde_clock_ns(clockid_t clock) {
     clock_gettime(clock, &now);
     return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
+
+int sonde_epoll_wait_ns(int epfd, struct epoll_event *events, int max_events, int64_t timeout_ns) {
+    if (timeout_ns < 0) return epoll_wait(epfd, events, max_events, -1);
+    struct timespec timeout = {.tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000};
+    int ready = epoll_pwait2(epfd, events, max_events, &timeout, NULL);
+    if (ready < 0 && errno == ENOSYS) {
+        // Kernels before 5.11: millisecond resolution, rounded up so a deadline is never early.
+        return epoll_wait(epfd, events, max_events, (int)((timeout_ns + 999999) / 1000000));
+    }
+    return ready;
+}

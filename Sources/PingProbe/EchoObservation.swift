@@ -4,6 +4,14 @@ import SondeCore
 enum EchoObservation: Sendable {
     /// The request left the host. Delivered before any observation about its reply.
     case sent(sequence: Int, at: ContinuousClock.Instant)
+    /// The kernel refused to send the request.
+    case sendFailed(sequence: Int, code: Int32)
+    /// No reply within the session's timeout (not delivered for a request already answered).
+    case timedOut(sequence: Int)
+    /// The schedule is done: no more requests will be sent.
+    case allSent
+    /// The session's deadline has come.
+    case deadlineReached
     case reply(EchoReply)
     /// A reply whose ICMP checksum is wrong (raw IPv4 only: the kernel checks it everywhere else).
     case corrupted(sequence: Int, from: IPAddress, bytes: Int, ttl: Int?, rttMicroseconds: Int)
@@ -37,10 +45,4 @@ public struct WrongData: Sendable, Codable, Equatable {
     public var offset: Int
     public var expected: UInt8
     public var actual: UInt8
-}
-
-/// How one send went.
-enum SendOutcome: Sendable {
-    case sent
-    case failed(errno: Int32)
 }

@@ -7,12 +7,13 @@ import Glibc
 #endif
 
 /// The shared ICMP machinery of the process: one socket per address family (plus one per non-default
-/// path-MTU setting, opened on first use), one receiver thread, and a table of requests in flight.
+/// path-MTU setting, opened on first use), one thread, and a table of requests in flight.
 ///
-/// Every concurrent ping — many targets, many API requests — goes through the same sockets. Requests get
-/// socket-wide 16-bit sequence numbers; replies are matched by socket, identifier, sequence, the data tag
-/// (token and 32-bit send counter) and source. Per-request TTL, TOS, source and interface travel as
-/// control messages, so they need no socket of their own.
+/// Every concurrent ping — many targets, many API requests — goes through the same sockets and the same
+/// thread, which sends each session's requests on schedule, times them out, and reads replies (fping's design:
+/// one event loop, no timer or thread per target). Requests get socket-wide 16-bit sequence numbers; replies are
+/// matched by socket, identifier, sequence, the data tag (token and 32-bit send counter) and source.
+/// Per-request TTL, TOS, source and interface travel as control messages, so they need no socket of their own.
 public final class ICMPEngine: Sendable {
     private let core: EngineCore
 
@@ -50,14 +51,15 @@ public final class ICMPEngine: Sendable {
     /// The send counter of the default socket of `family` (tests watch it wrap).
     func nextCounter(for family: AddressFamily) -> UInt32? { core.counter(of: SocketKey(family: family, pmtu: nil)) }
 
-    /// Starts a session of echo requests to one destination. Observations are delivered on the receiver
-    /// thread, in arrival order.
+    /// Starts a session: its first request goes out at once, the rest on `schedule`. Observations are
+    /// delivered on the engine's thread, in the order things happened.
     func openSession(
         to destination: IPAddress,
         options: EchoOptions,
+        schedule: EchoSchedule,
         observer: @escaping @Sendable (EchoObservation) -> Void
     ) throws(ProbeError) -> EchoSession {
-        try core.openSession(to: destination, options: options, observer: observer)
+        try core.openSession(to: destination, options: options, schedule: schedule, observer: observer)
     }
 }
 
@@ -71,43 +73,51 @@ struct EchoOptions: Sendable {
     var source: IPAddress?
     /// How long after sending a request a reply is still attributed to it (and reported late).
     var lateWindow: Duration = .seconds(12)
-}
 
-/// A run of echo requests to one destination, sharing the engine's sockets.
-final class EchoSession: Sendable {
-    let id: Int
-    let key: SocketKey
-    let destination: IPAddress
-    let options: EchoOptions
-    private let core: EngineCore
-    private let sendOptions: sonde_send_options
-
-    fileprivate init(id: Int, key: SocketKey, destination: IPAddress, options: EchoOptions, core: EngineCore) {
-        self.id = id
-        self.key = key
-        self.destination = destination
-        self.options = options
-        self.core = core
+    var sendOptions: sonde_send_options {
         var send = sonde_send_options()
-        send.ttl = Int32(options.ttl ?? -1)
-        send.tclass = Int32(options.trafficClass ?? -1)
-        send.ifindex = Int32(options.interfaceIndex)
-        if let source = options.source {
+        send.ttl = Int32(ttl ?? -1)
+        send.tclass = Int32(trafficClass ?? -1)
+        send.ifindex = Int32(interfaceIndex)
+        if let source {
             send.has_source = 1
             send.source = source.socketAddress().storage
         }
-        sendOptions = send
+        return send
+    }
+}
+
+/// When a session's requests go out and how long each waits for its reply.
+struct EchoSchedule: Sendable {
+    /// Stop after this many requests; `nil` sends until ``EchoSession/stopSending()`` or the deadline.
+    var count: Int?
+    var interval: Duration
+    var timeout: Duration
+    /// The session receives ``EchoObservation/deadlineReached`` then.
+    var deadline: ContinuousClock.Instant?
+    /// Spaces sends across every session that shares it.
+    var pacer: SendPacer?
+}
+
+/// A run of echo requests to one destination, sharing the engine's sockets and thread.
+final class EchoSession: Sendable {
+    let id: Int
+    let key: SocketKey
+    private let core: EngineCore
+
+    fileprivate init(id: Int, key: SocketKey, core: EngineCore) {
+        self.id = id
+        self.key = key
+        self.core = core
     }
 
     /// The socket mode this session sends through.
     var mode: ICMPSocketMode { core.mode(of: key) }
 
-    /// Sends echo request number `sequence` of this session now.
-    func send(sequence: Int) -> SendOutcome {
-        core.send(session: self, sequence: sequence, options: sendOptions)
-    }
+    /// No further requests; those in flight still end (reply, error or timeout).
+    func stopSending() { core.stopSending(id) }
 
-    /// Stops delivering observations. Requests still in flight are forgotten as their slots are reused.
+    /// Ends the session: nothing more is sent or delivered. Requests still in flight are forgotten.
     func close() { core.closeSession(id) }
 }
 
@@ -151,13 +161,43 @@ private struct SocketSlot {
     var pending: [UInt16: PendingEcho] = [:]
 }
 
+private struct SessionState {
+    let key: SocketKey
+    let destination: IPAddress
+    let options: EchoOptions
+    let sendOptions: sonde_send_options
+    let schedule: EchoSchedule
+    let observer: @Sendable (EchoObservation) -> Void
+    let start: ContinuousClock.Instant
+    var nextSequence = 1
+    var sending = true
+}
+
+private enum TimedAction {
+    case send(session: Int)
+    case timeout(session: Int, key: SocketKey, wire: UInt16, counter: UInt32)
+    case deadline(session: Int)
+}
+
+private typealias Delivery = (observer: @Sendable (EchoObservation) -> Void, observation: EchoObservation)
+
 private struct EngineState {
     /// A handful at most (one per family and path-MTU setting), so a list beats a hash table.
     var slots: [SocketSlot] = []
-    var observers: [Int: @Sendable (EchoObservation) -> Void] = [:]
+    var sessions: [Int: SessionState] = [:]
+    var timers = TimerQueue<TimedAction>()
     var nextSession = 1
+    var stopping = false
 
     func index(of key: SocketKey) -> Int? { slots.firstIndex { $0.key == key } }
+
+    /// Moves a slot out of the list so its request table can be changed in place (a copy left in the list
+    /// would make every change copy the whole table). The caller puts it back.
+    mutating func takeSlot(at index: Int) -> SocketSlot {
+        let slot = slots[index]
+        slots[index].pending = [:]
+        return slot
+    }
 }
 
 private final class EngineCore: Sendable {
@@ -179,18 +219,18 @@ private final class EngineCore: Sendable {
         state = Mutex(initial)
         watch(wakeup)
         for socket in defaults.opened { watch(socket.descriptor) }
-        let receiver = Unmanaged.passRetained(self).toOpaque()
+        let loop = Unmanaged.passRetained(self).toOpaque()
         var thread = pthread_t()
         let created = pthread_create(&thread, nil, { context in
             guard let context else { return nil }
             let core = Unmanaged<EngineCore>.fromOpaque(context).takeRetainedValue()
-            core.receiveLoop()
+            core.eventLoop()
             return nil
-        }, receiver)
+        }, loop)
         if created == 0 {
             pthread_detach(thread)
         } else {
-            Unmanaged<EngineCore>.fromOpaque(receiver).release()
+            Unmanaged<EngineCore>.fromOpaque(loop).release()
         }
     }
 
@@ -206,9 +246,15 @@ private final class EngineCore: Sendable {
         epoll_ctl(poller, EPOLL_CTL_ADD, descriptor, &event)
     }
 
-    func stop() {
+    /// Makes the event loop look at its timers again (or notice it should stop).
+    private func wake() {
         var one: UInt64 = 1
         _ = write(wakeup, &one, 8)
+    }
+
+    func stop() {
+        state.withLock { $0.stopping = true }
+        wake()
     }
 
     var socketCount: Int { state.withLock { $0.slots.count } }
@@ -226,6 +272,7 @@ private final class EngineCore: Sendable {
     func openSession(
         to destination: IPAddress,
         options: EchoOptions,
+        schedule: EchoSchedule,
         observer: @escaping @Sendable (EchoObservation) -> Void
     ) throws(ProbeError) -> EchoSession {
         let family = destination.family
@@ -244,94 +291,56 @@ private final class EngineCore: Sendable {
             }
             if added { watch(socket.descriptor) }
         }
+        let now = ContinuousClock.now
         let id = state.withLock { state -> Int in
             let id = state.nextSession
             state.nextSession += 1
-            state.observers[id] = observer
+            state.sessions[id] = SessionState(
+                key: key, destination: destination, options: options, sendOptions: options.sendOptions,
+                schedule: schedule, observer: observer, start: now
+            )
+            state.timers.schedule(.send(session: id), at: now)
+            if let deadline = schedule.deadline { state.timers.schedule(.deadline(session: id), at: deadline) }
             return id
         }
-        return EchoSession(id: id, key: key, destination: destination, options: options, core: self)
+        wake()
+        return EchoSession(id: id, key: key, core: self)
+    }
+
+    func stopSending(_ id: Int) {
+        state.withLock { $0.sessions[id]?.sending = false }
     }
 
     func closeSession(_ id: Int) {
-        _ = state.withLock { $0.observers.removeValue(forKey: id) }
+        _ = state.withLock { $0.sessions.removeValue(forKey: id) }
     }
 
-    // MARK: - Sending
+    // MARK: - The event loop
 
-    func send(session: EchoSession, sequence: Int, options: sonde_send_options) -> SendOutcome {
-        var options = options
-        let now = sonde_clock_ns(CLOCK_MONOTONIC)
-        var (address, length) = session.destination.socketAddress()
-        // The lock is held across sendmsg so a reply (which on loopback can arrive before sendmsg returns)
-        // always finds its request stamped.
-        return state.withLock { state -> SendOutcome in
-            guard let index = state.index(of: session.key) else { return .failed(errno: EBADF) }
-            var slot = state.slots[index]
-            defer { state.slots[index] = slot }
-            var wire: UInt16 = 0
-            var found = false
-            for _ in 0...Int(UInt16.max) {
-                wire = UInt16(truncatingIfNeeded: slot.counter)
-                if let existing = slot.pending[wire], existing.expires > now, state.observers[existing.session] != nil {
-                    slot.counter &+= 1
-                    continue
-                }
-                found = true
-                break
-            }
-            guard found else { return .failed(errno: ENOBUFS) }
-            let counter = slot.counter
-            slot.counter &+= 1
-            let request = EchoRequest(
-                family: session.destination.family,
-                identifier: slot.socket.identifier,
-                sequence: wire,
-                token: slot.socket.token,
-                counter: counter,
-                dataLength: session.options.dataLength
-            )
-            let packet = request.encoded()
-            var sentRealtime = timespec()
-            var sentMonotonic = timespec()
-            let sent = packet.withUnsafeBytes { bytes in
-                sonde_send(
-                    slot.socket.descriptor, bytes.baseAddress, bytes.count, &address, length, &options,
-                    &sentRealtime, &sentMonotonic
-                )
-            }
-            guard sent >= 0 else { return .failed(errno: errno) }
-            // Still under the lock: the session hears of the send before any reply can be matched.
-            state.observers[session.id]?(.sent(sequence: sequence, at: .now))
-            let monotonic = Int64(sentMonotonic.tv_sec) * 1_000_000_000 + Int64(sentMonotonic.tv_nsec)
-            slot.pending[wire] = PendingEcho(
-                session: session.id,
-                sequence: sequence,
-                counter: counter,
-                destination: session.destination,
-                dataLength: session.options.dataLength,
-                sentRealtime: Int64(sentRealtime.tv_sec) * 1_000_000_000 + Int64(sentRealtime.tv_nsec),
-                sentMonotonic: monotonic,
-                expires: monotonic + session.options.lateWindow.inNanoseconds
-            )
-            return .sent
-        }
-    }
-
-    // MARK: - Receiving
-
-    private func receiveLoop() {
+    private func eventLoop() {
         var events = [epoll_event](repeating: epoll_event(), count: 16)
         var buffer = [UInt8](repeating: 0, count: 65_536 + 512)
         while true {
-            let count = epoll_wait(poller, &events, Int32(events.count), -1)
+            let (deliveries, earliest, stopping) = state.withLock { state in
+                let deliveries = fireDueTimers(&state, now: .now)
+                return (deliveries, state.timers.earliest, state.stopping)
+            }
+            if stopping { return }
+            // Delivered before the sockets are read again, so a session hears of a send before its reply.
+            for delivery in deliveries { delivery.observer(delivery.observation) }
+            let timeout = earliest.map { max(($0 - .now).inNanoseconds, 0) } ?? -1
+            let count = sonde_epoll_wait_ns(poller, &events, Int32(events.count), timeout)
             if count < 0 {
                 if errno == EINTR { continue }
                 return
             }
             for index in 0..<Int(count) {
                 let descriptor = events[index].data.fd
-                if descriptor == wakeup { return }
+                if descriptor == wakeup {
+                    var value: UInt64 = 0
+                    _ = read(wakeup, &value, 8)
+                    continue
+                }
                 if events[index].events & EPOLLERR.rawValue != 0 {
                     drain(descriptor, errorQueue: true, buffer: &buffer)
                 }
@@ -341,6 +350,112 @@ private final class EngineCore: Sendable {
             }
         }
     }
+
+    private func fireDueTimers(_ state: inout EngineState, now: ContinuousClock.Instant) -> [Delivery] {
+        var deliveries: [Delivery] = []
+        while let action = state.timers.popDue(by: now) {
+            switch action {
+            case .send(let id):
+                guard var session = state.sessions[id], session.sending else { continue }
+                if let pacer = session.schedule.pacer, let retry = pacer.claim(at: now) {
+                    state.timers.schedule(.send(session: id), at: retry)
+                    continue
+                }
+                let sequence = session.nextSequence
+                session.nextSequence += 1
+                switch send(&state, session: id, sequence: sequence, details: session) {
+                case .sent(let wire, let counter):
+                    deliveries.append((session.observer, .sent(sequence: sequence, at: now)))
+                    state.timers.schedule(
+                        .timeout(session: id, key: session.key, wire: wire, counter: counter),
+                        at: now + session.schedule.timeout
+                    )
+                case .failed(let code):
+                    deliveries.append((session.observer, .sendFailed(sequence: sequence, code: code)))
+                }
+                if let count = session.schedule.count, session.nextSequence > count {
+                    session.sending = false
+                    deliveries.append((session.observer, .allSent))
+                } else {
+                    state.timers.schedule(.send(session: id), at: session.start + session.schedule.interval * sequence)
+                }
+                state.sessions[id] = session
+            case .timeout(let id, let key, let wire, let counter):
+                guard let session = state.sessions[id], let index = state.index(of: key),
+                    let pending = state.slots[index].pending[wire],
+                    pending.session == id, pending.counter == counter, !pending.replied
+                else { continue }
+                deliveries.append((session.observer, .timedOut(sequence: pending.sequence)))
+            case .deadline(let id):
+                guard let session = state.sessions[id] else { continue }
+                deliveries.append((session.observer, .deadlineReached))
+            }
+        }
+        return deliveries
+    }
+
+    private enum Sent {
+        case sent(wire: UInt16, counter: UInt32)
+        case failed(Int32)
+    }
+
+    /// Sends one request of `session` and records it. Runs on the event loop with the state locked, so a
+    /// reply can never be matched before its request is recorded.
+    private func send(_ state: inout EngineState, session id: Int, sequence: Int, details: SessionState) -> Sent {
+        guard let index = state.index(of: details.key) else { return .failed(EBADF) }
+        let now = sonde_clock_ns(CLOCK_MONOTONIC)
+        var slot = state.takeSlot(at: index)
+        defer { state.slots[index] = slot }
+        // The next sequence number not held by a live request.
+        var found = false
+        for _ in 0...Int(UInt16.max) {
+            if let existing = slot.pending[UInt16(truncatingIfNeeded: slot.counter)], existing.expires > now,
+                state.sessions[existing.session] != nil
+            {
+                slot.counter &+= 1
+                continue
+            }
+            found = true
+            break
+        }
+        guard found else { return .failed(ENOBUFS) }
+        let counter = slot.counter
+        let wire = UInt16(truncatingIfNeeded: counter)
+        slot.counter &+= 1
+        let packet = EchoRequest(
+            family: details.destination.family,
+            identifier: slot.socket.identifier,
+            sequence: wire,
+            token: slot.socket.token,
+            counter: counter,
+            dataLength: details.options.dataLength
+        ).encoded()
+        var (address, length) = details.destination.socketAddress()
+        var options = details.sendOptions
+        var sentRealtime = timespec()
+        var sentMonotonic = timespec()
+        let sent = packet.withUnsafeBytes { bytes in
+            sonde_send(
+                slot.socket.descriptor, bytes.baseAddress, bytes.count, &address, length, &options,
+                &sentRealtime, &sentMonotonic
+            )
+        }
+        guard sent >= 0 else { return .failed(errno) }
+        let monotonic = Int64(sentMonotonic.tv_sec) * 1_000_000_000 + Int64(sentMonotonic.tv_nsec)
+        slot.pending[wire] = PendingEcho(
+            session: id,
+            sequence: sequence,
+            counter: counter,
+            destination: details.destination,
+            dataLength: details.options.dataLength,
+            sentRealtime: Int64(sentRealtime.tv_sec) * 1_000_000_000 + Int64(sentRealtime.tv_nsec),
+            sentMonotonic: monotonic,
+            expires: monotonic + details.options.lateWindow.inNanoseconds
+        )
+        return .sent(wire: wire, counter: counter)
+    }
+
+    // MARK: - Receiving
 
     private func drain(_ descriptor: Int32, errorQueue: Bool, buffer: inout [UInt8]) {
         for _ in 0..<256 {
@@ -362,14 +477,15 @@ private final class EngineCore: Sendable {
     ) -> (@Sendable (EchoObservation) -> Void, EchoObservation)? {
         state.withLock { state in
             guard let index = state.slots.firstIndex(where: { $0.socket.descriptor == descriptor }) else { return nil }
-            var slot = state.slots[index]
+            var slot = state.takeSlot(at: index)
+            defer { state.slots[index] = slot }
             let socket = slot.socket
             let from = IPAddress(info.from)
             if info.is_error != 0 {
                 // A ping socket's error queue: the data is our request as sent, ICMP header first.
                 guard bytes.count >= 8, bytes[0] == ICMPType.echoRequest(socket.family) else { return nil }
                 let wire = ICMPParser.word(bytes, 6)
-                guard let pending = slot.pending[wire], let observer = state.observers[pending.session] else { return nil }
+                guard let pending = slot.pending[wire], let observer = state.sessions[pending.session]?.observer else { return nil }
                 if let from, !from.isSameHost(as: pending.destination) { return nil }
                 if info.ee_origin == 1 {  // SO_EE_ORIGIN_LOCAL
                     return (observer, .localError(sequence: pending.sequence, code: info.ee_errno, mtu: info.ee_info))
@@ -389,7 +505,7 @@ private final class EngineCore: Sendable {
                 guard socket.mode == .datagram || report.identifier == socket.identifier,
                     let pending = slot.pending[report.sequence],
                     report.originalDestination.map({ $0.isSameHost(as: pending.destination) }) ?? true,
-                    let observer = state.observers[pending.session]
+                    let observer = state.sessions[pending.session]?.observer
                 else { return nil }
                 return (observer, .icmpError(
                     sequence: pending.sequence, from: from, family: socket.family,
@@ -398,7 +514,7 @@ private final class EngineCore: Sendable {
             case .echoReply(let identifier, let wire, let data, let checksumValid, let ttl, let icmpLength):
                 guard socket.mode == .datagram || identifier == socket.identifier,
                     var pending = slot.pending[wire],
-                    let observer = state.observers[pending.session]
+                    let observer = state.sessions[pending.session]?.observer
                 else { return nil }
                 let sameHost = from.isSameHost(as: pending.destination)
                 if pending.dataLength >= EchoRequest.tagLength, data.count >= EchoRequest.tagLength {
@@ -414,7 +530,6 @@ private final class EngineCore: Sendable {
                 let duplicate = pending.replied
                 pending.replied = true
                 slot.pending[wire] = pending
-                state.slots[index] = slot
                 let reply = EchoReply(
                     sequence: pending.sequence,
                     from: from,

@@ -79,10 +79,17 @@ public struct PingProbe: Probe {
         let options = try plan.echoOptions(for: destination)
         let started = Date()
         let startInstant = ContinuousClock.now
-        let deadline = context.deadline(orEarlier: plan.deadline.map { startInstant + $0 })
+        let schedule = EchoSchedule(
+            // With a deadline, count means replies: keep sending until they arrived (as iputils does).
+            count: plan.deadline == nil ? plan.count : nil,
+            interval: plan.interval,
+            timeout: plan.timeout,
+            deadline: context.deadline(orEarlier: plan.deadline.map { startInstant + $0 }),
+            pacer: context.pacer
+        )
 
-        let (inputs, feed) = AsyncStream<SessionInput>.makeStream()
-        let session = try engine.openSession(to: destination, options: options) { feed.yield(.observed($0)) }
+        let channel = ObservationChannel()
+        let session = try engine.openSession(to: destination, options: options, schedule: schedule) { channel.deliver($0) }
         defer { session.close() }
 
         var start = PingEvent(.start, target: request.target)
@@ -91,44 +98,21 @@ public struct PingProbe: Probe {
         start.socket = session.mode.rawValue
         events(start)
 
+        // `next()` returns nil when the task is cancelled (Ctrl-C, a closed API request).
         var tracker = PingTracker(target: request.target, plan: plan)
-        let stopSending = StopFlag()
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                await Self.sendRequests(session: session, plan: plan, start: startInstant, pacer: context.pacer, stop: stopSending, feed: feed)
-            }
-            if let deadline {
-                group.addTask {
-                    try? await Task.sleep(until: deadline, tolerance: .zero, clock: .continuous)
-                    feed.yield(.deadlineReached)
-                }
-            }
-            loop: for await input in inputs {
-                switch input {
-                case .observed(.sent(let sequence, let instant)):
-                    tracker.sent(sequence, at: instant)
-                    group.addTask {
-                        try? await Task.sleep(until: instant + plan.timeout, tolerance: .zero, clock: .continuous)
-                        feed.yield(.timedOut(sequence))
-                    }
-                case .sendFailed(let sequence, let code):
-                    events(tracker.sendFailed(sequence, code: code))
-                case .observed(let observation):
-                    for event in tracker.observe(observation) { events(event) }
-                case .timedOut(let sequence):
-                    if let event = tracker.timedOut(sequence) { events(event) }
-                case .allSent:
-                    tracker.allSent = true
-                case .deadlineReached:
-                    break loop
-                }
-                if tracker.enoughReplies { stopSending.raise() }
-                if tracker.isFinished { break loop }
-            }
-            stopSending.raise()
-            group.cancelAll()
+        while let observation = await channel.next() {
+            if case .deadlineReached = observation { break }
+            for event in tracker.observe(observation) { events(event) }
+            if tracker.enoughReplies { session.stopSending() }
+            if tracker.isFinished { break }
         }
-        feed.finish()
+        session.close()
+        if Task.isCancelled {
+            // Account for what happened before the interruption but was not read yet.
+            for observation in channel.drainDelivered() {
+                for event in tracker.observe(observation) { events(event) }
+            }
+        }
 
         let summary = tracker.summary(start: startInstant)
         return ProbeReport(
@@ -142,42 +126,4 @@ public struct PingProbe: Probe {
             summary: summary
         )
     }
-
-    /// Sends on an absolute schedule (start + n × interval), so timer jitter does not accumulate.
-    private static func sendRequests(
-        session: EchoSession, plan: PingPlan, start: ContinuousClock.Instant, pacer: SendPacer?,
-        stop: StopFlag, feed: AsyncStream<SessionInput>.Continuation
-    ) async {
-        var sequence = 1
-        while !Task.isCancelled, !stop.isRaised {
-            if let count = plan.count, plan.deadline == nil, sequence > count { break }
-            let due = start + plan.interval * (sequence - 1)
-            if due > .now {
-                try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous)
-            }
-            if let pacer { await pacer.waitForSlot() }
-            guard !Task.isCancelled, !stop.isRaised else { break }
-            if case .failed(let code) = session.send(sequence: sequence) {
-                feed.yield(.sendFailed(sequence, code: code))
-            }
-            sequence += 1
-        }
-        feed.yield(.allSent)
-    }
-}
-
-/// Tells the sending task to stop (the run is over, or enough replies arrived).
-final class StopFlag: Sendable {
-    private let raised = Atomic<Bool>(false)
-    func raise() { raised.store(true, ordering: .relaxed) }
-    var isRaised: Bool { raised.load(ordering: .relaxed) }
-}
-
-/// What the run loop of one ping reacts to.
-enum SessionInput: Sendable {
-    case sendFailed(Int, code: Int32)
-    case observed(EchoObservation)
-    case timedOut(Int)
-    case allSent
-    case deadlineReached
 }

@@ -58,6 +58,15 @@ struct PingTracker {
         case .sent(let sequence, let instant):
             sent(sequence, at: instant)
             return []
+        case .sendFailed(let sequence, let code):
+            return [sendFailed(sequence, code: code)]
+        case .timedOut(let sequence):
+            return timedOut(sequence).map { [$0] } ?? []
+        case .allSent:
+            allSent = true
+            return []
+        case .deadlineReached:
+            return []
         case .reply(let reply):
             var event = PingEvent(.reply, target: target, seq: reply.sequence)
             event.from = reply.from.description

@@ -12,6 +12,16 @@ public final class SendPacer: Sendable {
         self.gap = gap
     }
 
+    /// For a scheduler that sends itself: `nil` when a send may go at `now` (the slot is taken), otherwise
+    /// the instant to try again.
+    public func claim(at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        nextSlot.withLock { next in
+            if let due = next, due > now { return due }
+            next = now + gap
+            return nil
+        }
+    }
+
     /// Waits for this caller's slot; returns at once if the last send was long enough ago.
     public func waitForSlot() async {
         let now = ContinuousClock.now

@@ -59,6 +59,9 @@ int sonde_set_icmp_filter(int fd, uint32_t allowed_types);
 /// ICMP6_FILTER on a raw ICMPv6 socket: only the listed types pass.
 int sonde_set_icmp6_filter(int fd, const uint8_t *allowed_types, int count);
 
+/// epoll_wait with a nanosecond timeout (epoll_pwait2; -1 waits without limit). Returns as epoll_wait.
+int sonde_epoll_wait_ns(int epfd, struct epoll_event *events, int max_events, int64_t timeout_ns);
+
 /// Current time of `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC …) in nanoseconds.
 int64_t sonde_clock_ns(clockid_t clock);
 

@@ -39,13 +39,13 @@ enum Sonde {
     }
 
     /// Runs `sonde arguments…` inside `namespace`, optionally as another user via setpriv.
-    static func run(_ arguments: [String], in namespace: String, asUser uid: Int? = nil, timeout: Double = 60) throws -> Run {
+    static func run(_ arguments: [String], in namespace: String, asUser uid: Int? = nil, timeout: Double = 60) async throws -> Run {
         var command = ["ip", "netns", "exec", namespace]
         if let uid {
             command += ["setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"]
         }
         command += [binary] + arguments
-        let result = try Shell.capture(command, timeout: timeout)
+        let result = try await Shell.captureAsync(command, timeout: timeout)
         return Run(status: result.status, output: result.output, error: result.error)
     }
 }

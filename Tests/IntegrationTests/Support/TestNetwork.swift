@@ -22,31 +22,41 @@ final class TestNetwork: @unchecked Sendable {
     let faults = prefix + "f"
     private var responder: Process?
 
-    static let shared: Result<TestNetwork, TestNetworkError> = {
-        guard geteuid() == 0 else { return .failure(.notRoot) }
-        do {
-            let network = TestNetwork()
-            try network.create()
-            atexit { if case .success(let network) = TestNetwork.shared { network.destroy() } }
-            return .success(network)
-        } catch let error as TestNetworkError {
-            return .failure(error)
-        } catch {
-            return .failure(.command(error.localizedDescription))
-        }
-    }()
+    /// Built on first use, off the Swift concurrency pool: suites wait for it without blocking pool threads.
+    private static let shared = SharedNetwork()
 
-    static var available: Bool { if case .success = shared { true } else { false } }
+    /// Namespaces and veth pairs need root; without it the suites skip, saying so. As root a network that
+    /// cannot be built is a failure, not a skip.
+    static let available = geteuid() == 0
 
-    static var skipReason: Comment {
-        switch shared {
-        case .success: "available"
-        case .failure(.notRoot): "needs root to create network namespaces and veth pairs (CI runs as root)"
-        case .failure(let error): "cannot build the test network: \(error)"
+    static let skipReason: Comment = "needs root to create network namespaces and veth pairs (CI runs as root)"
+
+    static func get() async throws -> TestNetwork { try await shared.network() }
+
+    private actor SharedNetwork {
+        private var building: Task<TestNetwork, any Error>?
+
+        func network() async throws -> TestNetwork {
+            if let building { return try await building.value }
+            let task = Task<TestNetwork, any Error> {
+                try await withCheckedThrowingContinuation { continuation in
+                    DispatchQueue.global().async {
+                        continuation.resume(with: Result {
+                            let network = TestNetwork()
+                            try network.create()
+                            TestNetwork.built = network
+                            atexit { TestNetwork.built?.destroy() }
+                            return network
+                        })
+                    }
+                }
+            }
+            building = task
+            return try await task.value
         }
     }
 
-    static func get() throws -> TestNetwork { try shared.get() }
+    nonisolated(unsafe) private static var built: TestNetwork?
 
     private func create() throws {
         removeStaleNetworks()
@@ -141,18 +151,19 @@ final class TestNetwork: @unchecked Sendable {
 }
 
 enum TestNetworkError: Error, CustomStringConvertible {
-    case notRoot
     case command(String)
 
     var description: String {
         switch self {
-        case .notRoot: "not root"
         case .command(let text): text
         }
     }
 }
 
 /// Runs commands with a time limit, capturing their output.
+///
+/// Tests use the `async` form: it waits off the Swift concurrency pool, so tests running in parallel never
+/// starve each other (or the engine tests) of pool threads.
 enum Shell {
     struct Result {
         var status: Int32
@@ -170,6 +181,14 @@ enum Shell {
     }
 
     static func capture(_ arguments: String...) throws -> Result { try capture(arguments) }
+
+    static func captureAsync(_ arguments: [String], timeout: Double = 60) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try capture(arguments, timeout: timeout) })
+            }
+        }
+    }
 
     static func capture(_ arguments: [String], timeout: Double = 60, environment: [String: String]? = nil) throws -> Result {
         let process = Process()

@@ -1,0 +1,73 @@
+import Synchronization
+
+/// Carries a session's observations from the engine's thread to the task running the ping.
+///
+/// Unlike `AsyncStream`, a cancelled reader can still collect what was already delivered
+/// (``drainDelivered()``), so a ping interrupted by Ctrl-C or a closed request accounts for every request
+/// that left the host.
+final class ObservationChannel: Sendable {
+    private struct State {
+        var buffer: [EchoObservation] = []
+        var head = 0
+        var waiter: CheckedContinuation<EchoObservation?, Never>?
+        var closed = false
+
+        mutating func takeFirst() -> EchoObservation? {
+            guard head < buffer.count else { return nil }
+            let first = buffer[head]
+            head += 1
+            if head > 256, head * 2 > buffer.count {
+                buffer.removeFirst(head)
+                head = 0
+            }
+            return first
+        }
+    }
+
+    private let state = Mutex(State())
+
+    /// Called on the engine's thread.
+    func deliver(_ observation: EchoObservation) {
+        let waiter = state.withLock { state -> CheckedContinuation<EchoObservation?, Never>? in
+            guard !state.closed else { return nil }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.buffer.append(observation)
+            return nil
+        }
+        waiter?.resume(returning: observation)
+    }
+
+    /// The next observation; `nil` once the channel is closed or the reading task is cancelled.
+    func next() async -> EchoObservation? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate = state.withLock { state -> EchoObservation?? in
+                    if let first = state.takeFirst() { return .some(first) }
+                    if state.closed || Task.isCancelled { return .some(nil) }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: nil)
+        }
+    }
+
+    /// Closes the channel and returns what was delivered but not yet read.
+    func drainDelivered() -> [EchoObservation] {
+        state.withLock { state in
+            state.closed = true
+            var rest: [EchoObservation] = []
+            while let next = state.takeFirst() { rest.append(next) }
+            return rest
+        }
+    }
+}

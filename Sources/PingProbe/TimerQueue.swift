@@ -1,0 +1,52 @@
+/// A min-heap of timed actions for the engine's thread: the earliest comes out first, ties in insertion order.
+struct TimerQueue<Action> {
+    private struct Entry {
+        var at: ContinuousClock.Instant
+        var order: UInt64
+        var action: Action
+
+        func precedes(_ other: Entry) -> Bool {
+            at < other.at || (at == other.at && order < other.order)
+        }
+    }
+
+    private var entries: [Entry] = []
+    private var inserted: UInt64 = 0
+
+    var isEmpty: Bool { entries.isEmpty }
+    var count: Int { entries.count }
+    var earliest: ContinuousClock.Instant? { entries.first?.at }
+
+    mutating func schedule(_ action: Action, at instant: ContinuousClock.Instant) {
+        inserted &+= 1
+        entries.append(Entry(at: instant, order: inserted, action: action))
+        var child = entries.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entries[child].precedes(entries[parent]) else { break }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// Removes and returns the earliest action if it is due by `now`.
+    mutating func popDue(by now: ContinuousClock.Instant) -> Action? {
+        guard let first = entries.first, first.at <= now else { return nil }
+        let last = entries.removeLast()
+        if !entries.isEmpty {
+            entries[0] = last
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                let right = left + 1
+                var smallest = parent
+                if left < entries.count, entries[left].precedes(entries[smallest]) { smallest = left }
+                if right < entries.count, entries[right].precedes(entries[smallest]) { smallest = right }
+                guard smallest != parent else { break }
+                entries.swapAt(parent, smallest)
+                parent = smallest
+            }
+        }
+        return first.action
+    }
+}
