@@ -12,7 +12,7 @@
 set -euo pipefail
 
 SONDE=${1:-.build/release/sonde}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 [ "$(id -u)" = 0 ] || { echo "run as root: the benchmark builds network namespaces" >&2; exit 2; }
 [ -x "$SONDE" ] || { echo "no sonde binary at $SONDE: swift build -c release --static-swift-stdlib" >&2; exit 2; }
 for tool in ping fping hyperfine python3 /usr/bin/time; do
@@ -47,26 +47,29 @@ ip netns exec "$A" ping -c 2 -i 0.2 -q 10.78.1.2 >/dev/null
 
 run_a() { ip netns exec "$A" "$@"; }
 
-echo "## 1. RTT across a veth pair: 200 probes at 10 ms"
+echo "## 1. RTT across a veth pair: 200 probes at 10 ms, the two tools alternating"
 medians=()
 for round in $(seq "$ROUNDS"); do
-    run_a ping -c 200 -i 0.01 10.78.1.2 > "$WORK/ping.txt"
-    run_a "$SONDE" ping -c 200 -i 0.01 10.78.1.2 > "$WORK/sonde.txt"
-    medians+=("$(python3 - "$WORK/ping.txt" "$WORK/sonde.txt" <<'PY'
+    run_a ping -c 200 -i 0.01 10.78.1.2 > "$WORK/ping.$round.txt"
+    run_a "$SONDE" ping -c 200 -i 0.01 10.78.1.2 > "$WORK/sonde.$round.txt"
+done
+python3 - "$WORK" "$ROUNDS" <<'PY'
 import re, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
 def times(path):
     return [float(m) for m in re.findall(r"time=([0-9.]+) ms", open(path).read())]
-ping, sonde = times(sys.argv[1]), times(sys.argv[2])
-mp, ms = statistics.median(ping), statistics.median(sonde)
-print(f"{len(ping)} {len(sonde)} {mp:.4f} {ms:.4f} {ms / mp:.3f}")
+print("| round | replies ping | replies sonde | median ping (ms) | median sonde (ms) | sonde/ping |")
+print("|---|---|---|---|---|---|")
+everything = {"ping": [], "sonde": []}
+for r in range(1, rounds + 1):
+    ping, sonde = times(f"{work}/ping.{r}.txt"), times(f"{work}/sonde.{r}.txt")
+    everything["ping"] += ping
+    everything["sonde"] += sonde
+    mp, ms = statistics.median(ping), statistics.median(sonde)
+    print(f"| {r} | {len(ping)} | {len(sonde)} | {mp:.3f} | {ms:.3f} | {ms / mp:.2f} |")
+mp, ms = statistics.median(everything["ping"]), statistics.median(everything["sonde"])
+print(f"| all | {len(everything['ping'])} | {len(everything['sonde'])} | {mp:.3f} | {ms:.3f} | {ms / mp:.2f} |")
 PY
-)")
-done
-printf '| round | replies ping | replies sonde | median ping (ms) | median sonde (ms) | sonde/ping |\n|---|---|---|---|---|---|\n'
-for i in "${!medians[@]}"; do
-    read -r rp rs mp ms ratio <<<"${medians[$i]}"
-    printf '| %d | %s | %s | %s | %s | %s |\n' "$((i + 1))" "$rp" "$rs" "$mp" "$ms" "$ratio"
-done
 
 echo
 echo "## 2. Scale: 1,000 targets x 3 probes, per-target interval 1 s, 1 ms between any two sends"

@@ -174,7 +174,8 @@ private struct SessionState {
 }
 
 private enum TimedAction {
-    case send(session: Int)
+    /// `paced`: the session's pacer slot is already reserved for this instant.
+    case send(session: Int, paced: Bool)
     case timeout(session: Int, key: SocketKey, wire: UInt16, counter: UInt32)
     case deadline(session: Int)
 }
@@ -299,7 +300,7 @@ private final class EngineCore: Sendable {
                 key: key, destination: destination, options: options, sendOptions: options.sendOptions,
                 schedule: schedule, observer: observer, start: now
             )
-            state.timers.schedule(.send(session: id), at: now)
+            state.timers.schedule(.send(session: id, paced: false), at: now)
             if let deadline = schedule.deadline { state.timers.schedule(.deadline(session: id), at: deadline) }
             return id
         }
@@ -355,11 +356,16 @@ private final class EngineCore: Sendable {
         var deliveries: [Delivery] = []
         while let action = state.timers.popDue(by: now) {
             switch action {
-            case .send(let id):
+            case .send(let id, let paced):
                 guard var session = state.sessions[id], session.sending else { continue }
-                if let pacer = session.schedule.pacer, let retry = pacer.claim(at: now) {
-                    state.timers.schedule(.send(session: id), at: retry)
-                    continue
+                if !paced, let pacer = session.schedule.pacer {
+                    // Each waiting session gets its own slot, so a thousand due at once cost a thousand
+                    // timers, not a thousand retries each.
+                    let slot = pacer.reserveSlot(at: now)
+                    if slot > now {
+                        state.timers.schedule(.send(session: id, paced: true), at: slot)
+                        continue
+                    }
                 }
                 let sequence = session.nextSequence
                 session.nextSequence += 1
@@ -377,7 +383,7 @@ private final class EngineCore: Sendable {
                     session.sending = false
                     deliveries.append((session.observer, .allSent))
                 } else {
-                    state.timers.schedule(.send(session: id), at: session.start + session.schedule.interval * sequence)
+                    state.timers.schedule(.send(session: id, paced: false), at: session.start + session.schedule.interval * sequence)
                 }
                 state.sessions[id] = session
             case .timeout(let id, let key, let wire, let counter):

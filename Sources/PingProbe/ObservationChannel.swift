@@ -27,17 +27,20 @@ final class ObservationChannel: Sendable {
     private let state = Mutex(State())
 
     /// Called on the engine's thread.
+    ///
+    /// A `.sent` is only queued: waking the reader for it would cost a thread switch per request right when
+    /// the reply is due (which measurably delays the reply's kernel timestamp on a small machine). It is read
+    /// just before whatever comes next for the session — its reply, error or timeout.
     func deliver(_ observation: EchoObservation) {
-        let waiter = state.withLock { state -> CheckedContinuation<EchoObservation?, Never>? in
+        let resumption = state.withLock { state -> (CheckedContinuation<EchoObservation?, Never>, EchoObservation)? in
             guard !state.closed else { return nil }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
             state.buffer.append(observation)
-            return nil
+            if case .sent = observation { return nil }
+            guard let waiter = state.waiter, let first = state.takeFirst() else { return nil }
+            state.waiter = nil
+            return (waiter, first)
         }
-        waiter?.resume(returning: observation)
+        if let (waiter, first) = resumption { waiter.resume(returning: first) }
     }
 
     /// The next observation; `nil` once the channel is closed or the reading task is cancelled.

@@ -12,24 +12,19 @@ public final class SendPacer: Sendable {
         self.gap = gap
     }
 
-    /// For a scheduler that sends itself: `nil` when a send may go at `now` (the slot is taken), otherwise
-    /// the instant to try again.
-    public func claim(at now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+    /// Reserves the next free slot at or after `now` for a scheduler that sends by itself.
+    public func reserveSlot(at now: ContinuousClock.Instant) -> ContinuousClock.Instant {
         nextSlot.withLock { next in
-            if let due = next, due > now { return due }
-            next = now + gap
-            return nil
+            let slot = Swift.max(now, next ?? now)
+            next = slot + gap
+            return slot
         }
     }
 
     /// Waits for this caller's slot; returns at once if the last send was long enough ago.
     public func waitForSlot() async {
         let now = ContinuousClock.now
-        let slot = nextSlot.withLock { next -> ContinuousClock.Instant in
-            let slot = Swift.max(now, next ?? now)
-            next = slot + gap
-            return slot
-        }
+        let slot = reserveSlot(at: now)
         if slot > now {
             try? await Task.sleep(until: slot, tolerance: .zero, clock: .continuous)
         }
