@@ -394,6 +394,7 @@ private final class EngineCore: Sendable {
                 deliveries.append((session.observer, .timedOut(sequence: pending.sequence)))
             case .deadline(let id):
                 guard let session = state.sessions[id] else { continue }
+                state.sessions[id]?.sending = false
                 deliveries.append((session.observer, .deadlineReached))
             }
         }

@@ -303,4 +303,65 @@ struct PingIntegrationTests {
         #expect(foreign.status == 2)
         #expect(foreign.error == "sonde: invalid value '10.77.2.2' for -I/--interface: expected an address of this host (Cannot assign requested address)\n")
     }
+
+    @Test func hostNamesHonourTheFamilyAndAreShownWithTheAddress() async throws {
+        let v4 = try await Sonde.run(["ping", "-c", "1", "-4", "dual.test"], in: network.client)
+        #expect(v4.status == 0)
+        #expect(v4.output.hasPrefix("PING dual.test (10.77.2.2) 56(84) bytes of data.\n64 bytes from dual.test (10.77.2.2): icmp_seq=1 ttl=63 time="))
+        let v6 = try await ping("dual.test", "-c", "1", "-6")
+        #expect(v6.events("start").first?["address"] as? String == "fd00:77:2::2")
+        #expect(v6.count("received") == 1)
+        let missing = try await Sonde.run(["ping", "-c", "1", "-4", "v6only.test"], in: network.client)
+        #expect(missing.status == 2)
+        // glibc falls through to DNS for the missing A record; its words vary with the resolver set-up.
+        #expect(missing.error.hasPrefix("sonde: cannot resolve 'v6only.test': "))
+        #expect(missing.error.split(separator: "\n").count == 1)
+    }
+
+    @Test func linkLocalTargetsWithAZone() async throws {
+        let router = try network.linkLocal(network.router, "r0")
+        let zoned = try await ping("\(router)%c0", "-c", "2")
+        #expect(zoned.count("received") == 2)
+        #expect(zoned.events("reply").allSatisfy { ($0["from"] as? String)?.hasPrefix(router) == true })
+        // A ping socket cannot send to a link-local address without a zone: reported, never counted as sent.
+        let unzoned = try await Sonde.run(["ping", "--json", "-c", "2", "-i", "0.05", router], in: network.client, asUser: 65534)
+        #expect(unzoned.events("send_error").count == 2)
+        #expect(unzoned.events("send_error").allSatisfy { $0["errno"] as? String == "EINVAL" })
+        #expect(unzoned.count("transmitted") == 0)
+        #expect(unzoned.count("errors") == 2)
+        #expect(unzoned.status == 1)
+    }
+
+    @Test(arguments: Family.allCases)
+    func pathMTUErrorsCarryTheMTU(_ family: Family) async throws {
+        // r1 (router → echo host) has MTU 1400; a 1500-byte packet with don't-fragment cannot pass. The
+        // target address is used by this test alone, so the kernel has not learnt its path MTU yet.
+        let target = family == .v4 ? "10.77.2.3" : "fd00:77:2::3"
+        let run = try await ping(target, "-c", "3", "-i", "0.2", "-M", "do", "-s", family == .v4 ? "1472" : "1452", "-W", "0.5")
+        #expect(run.count("received") == 0)
+        let errors = run.events("icmp_error")
+        let local = run.events("send_error")
+        #expect(errors.count >= 1)
+        #expect(errors.allSatisfy { $0["mtu"] as? Int == 1400 && $0["from"] as? String == family.routerAddress })
+        let message = family == .v4 ? "Frag needed and DF set (mtu = 1400)" : "Packet too big: mtu=1400"
+        #expect(errors.first?["message"] as? String == message)
+        // Once the kernel has learnt the path MTU, later sends fail locally with EMSGSIZE: surfaced, not lost.
+        #expect(local.allSatisfy { $0["errno"] as? String == "EMSGSIZE" })
+        #expect(run.count("errors") == errors.count + local.count)
+        // A size that fits still goes through the same don't-fragment socket.
+        let fits = try await ping(target, "-c", "1", "-M", "do", "-s", family == .v4 ? "1372" : "1352")
+        #expect(fits.count("received") == 1)
+    }
+
+    @Test(arguments: Family.allCases)
+    func largestAndOddPayloads(_ family: Family) async throws {
+        // Fragmented requests; the first large one may be lost while the kernel learns the 1400-byte path MTU
+        // (IPv6 routers never fragment), so three are sent and two must come back whole.
+        let largest = family == .v4 ? "65507" : "65527"
+        for size in ["57", "1473", largest] {
+            let run = try await ping(family.echo(), "-c", "3", "-i", "0.2", "-W", "1", "-s", size)
+            #expect(run.count("received") >= 2, "size \(size)")
+            #expect(run.events("reply").allSatisfy { $0["bytes"] as? Int == Int(size)! + 8 && $0["wrongData"] == nil })
+        }
+    }
 }

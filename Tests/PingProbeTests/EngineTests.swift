@@ -73,8 +73,9 @@ struct EngineTests {
         let started = ContinuousClock.now
         let report = try await probe.run(request, context: .init(deadline: .now + .milliseconds(300))) { _ in }
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed >= .milliseconds(280) && elapsed < .seconds(2))
-        #expect((5...8).contains(report.summary.transmitted))
+        // The engine's thread sends on time whatever the load; the reading task may be scheduled late.
+        #expect(elapsed >= .milliseconds(280) && elapsed < .seconds(10))
+        #expect((5...7).contains(report.summary.transmitted), "requests at 0, 50 … 300 ms")
     }
 
     @Test func eventsArriveInOrderAndMatchTheReport() async throws {

@@ -84,6 +84,9 @@ final class TestNetwork: @unchecked Sendable {
             try Shell.run("ip", "-n", namespace, "addr", "add", v6, "dev", device, "nodad")
             try Shell.run("ip", "-n", namespace, "link", "set", device, "up")
         }
+        // Addresses used only by the path-MTU test, so no other test has taught the kernel their path MTU.
+        try Shell.run("ip", "-n", echo, "addr", "add", "10.77.2.3/24", "dev", "e0")
+        try Shell.run("ip", "-n", echo, "addr", "add", "fd00:77:2::3/64", "dev", "e0", "nodad")
         for fault in 10...30 {
             try Shell.run("ip", "-n", faults, "addr", "add", "10.77.3.\(fault)/24", "dev", "f0")
             try Shell.run("ip", "-n", faults, "addr", "add", "fd00:77:3::\(fault)/64", "dev", "f0", "nodad")
@@ -92,6 +95,19 @@ final class TestNetwork: @unchecked Sendable {
             try Shell.run("ip", "-n", namespace, "route", "add", "default", "via", v4)
             try Shell.run("ip", "-n", namespace, "-6", "route", "add", "default", "via", v6)
         }
+        // A smaller MTU towards the echo host, for path-MTU tests.
+        try Shell.run("ip", "-n", router, "link", "set", "r1", "mtu", "1400")
+        try Shell.run("ip", "-n", echo, "link", "set", "e0", "mtu", "1400")
+        // Names for the client only: `ip netns exec` mounts /etc/netns/<name>/hosts over /etc/hosts.
+        try FileManager.default.createDirectory(atPath: "/etc/netns/\(client)", withIntermediateDirectories: true)
+        try """
+            127.0.0.1 localhost
+            ::1 localhost
+            10.77.2.2 dual.test
+            fd00:77:2::2 dual.test
+            fd00:77:2::2 v6only.test
+
+            """.write(toFile: "/etc/netns/\(client)/hosts", atomically: true, encoding: .utf8)
         try sysctl(router, "net.ipv4.ip_forward=1")
         try sysctl(router, "net.ipv6.conf.all.forwarding=1")
         for (kind, index) in [("unreachable", 5), ("prohibit", 6), ("blackhole", 7)] {
@@ -109,6 +125,15 @@ final class TestNetwork: @unchecked Sendable {
         for target in ["10.77.2.2", "fd00:77:2::2", "10.77.3.10", "fd00:77:3::10"] {
             _ = try? Shell.capture(["ip", "netns", "exec", client, Sonde.binary, "ping", "-q", "-c", "1", "-W", "2", target])
         }
+    }
+
+    /// The link-local address of `device` in `namespace`.
+    func linkLocal(_ namespace: String, _ device: String) throws -> String {
+        let output = try Shell.run("ip", "-n", namespace, "-6", "-o", "addr", "show", "dev", device, "scope", "link").output
+        guard let field = output.split(separator: " ").first(where: { $0.hasPrefix("fe80:") }) else {
+            throw TestNetworkError.command("no link-local address on \(device)")
+        }
+        return String(field.split(separator: "/")[0])
     }
 
     private func sysctl(_ namespace: String, _ setting: String) throws {
@@ -137,6 +162,7 @@ final class TestNetwork: @unchecked Sendable {
         for namespace in [client, router, echo, faults] {
             _ = system("ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9; ip netns del \(namespace) 2>/dev/null")
         }
+        _ = system("rm -rf /etc/netns/\(client)")
     }
 
     /// Namespaces left by a test process that died without cleaning up.
@@ -146,6 +172,7 @@ final class TestNetwork: @unchecked Sendable {
             let name = String(line.split(separator: " ").first ?? "")
             guard name.hasPrefix("sondet"), let pid = Int32(name.dropFirst(6).dropLast()), kill(pid, 0) != 0 else { continue }
             _ = try? Shell.capture("ip", "netns", "del", name)
+            _ = try? FileManager.default.removeItem(atPath: "/etc/netns/\(name)")
         }
     }
 }

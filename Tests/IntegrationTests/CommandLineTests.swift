@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// The command line as a user meets it: help, listing, and one clear line for every kind of bad input.
+/// No privileges needed: nothing here sends a packet.
+@Suite("sonde command line")
+struct CommandLineTests {
+    func sonde(_ arguments: String...) async throws -> Shell.Result {
+        try await Shell.captureAsync([Sonde.binary] + arguments, timeout: 30)
+    }
+
+    @Test(arguments: [
+        (["-c", "0", "127.0.0.1"], "sonde: invalid value '0' for -c/--count: expected an integer from 1 to 1000000"),
+        (["-c3x", "127.0.0.1"], "sonde: invalid value '3x' for -c/--count: expected an integer from 1 to 1000000"),
+        (["-i", "0.001", "127.0.0.1"], "sonde: invalid value '0.001' for -i/--interval: expected a number of seconds from 0.002 to 3600"),
+        (["-s", "65508", "127.0.0.1"], "sonde: invalid value '65508' for -s/--size: expected an integer from 0 to 65507 for an IPv4 target"),
+        (["-s", "70000", "::1"], "sonde: invalid value '70000' for -s/--size: expected an integer from 0 to 65527"),
+        (["-t", "256", "127.0.0.1"], "sonde: invalid value '256' for -t/--ttl: expected an integer from 1 to 255"),
+        (["-M", "maybe", "127.0.0.1"], "sonde: invalid value 'maybe' for -M/--pmtu-discovery: expected one of do, want, dont, probe"),
+        (["--count=2", "--bogus", "127.0.0.1"], "sonde: unknown option '--bogus' for sonde ping (see sonde ping --help)"),
+        (["-W"], "sonde: option -W needs a value: a number of seconds from 0.001 to 3600"),
+        (["10.0.0.256"], "sonde: cannot resolve '10.0.0.256': Name or service not known"),
+        (["fe80::1%no-such-if0"], "sonde: invalid target 'fe80::1%no-such-if0': not a valid IP address (IPv6 zones must name an existing interface)"),
+        (["-6", "127.0.0.1"], "sonde: '127.0.0.1' is an IPv4 address, but ipv6 was requested"),
+        (["-I", "no-such-if0", "127.0.0.1"], "sonde: invalid value 'no-such-if0' for -I/--interface: expected an existing interface name or a local address"),
+        ([], "sonde: missing target for ping: expected host name or IPv4/IPv6 address (IPv6 may carry a zone: fe80::1%eth0) (see sonde ping --help)"),
+    ])
+    func badInputGetsOneLineAndExitTwo(arguments: [String], message: String) async throws {
+        let result = try await Shell.captureAsync([Sonde.binary, "ping"] + arguments, timeout: 30)
+        #expect(result.status == 2)
+        #expect(result.output.isEmpty)
+        #expect(result.error == message + "\n")
+    }
+
+    @Test func helpComesFromTheParameterDeclarations() async throws {
+        let help = try await sonde("ping", "--help")
+        #expect(help.status == 0)
+        #expect(help.output.contains("USAGE: sonde ping [options] <target> ..."))
+        #expect(help.output.contains("-c, --count <n>"))
+        #expect(help.output.contains("[0.002–3600 s] (default: 1)"))
+        #expect(help.output.contains("-4                              Same as --family ipv4"))
+        let top = try await sonde("--help")
+        #expect(top.output.contains("ping    ICMP echo"))
+    }
+
+    @Test func probesListsEveryParameterAsJSON() async throws {
+        let result = try await sonde("probes", "--json")
+        #expect(result.status == 0)
+        let probes = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]
+        let ping = try #require(probes?.first { $0["kind"] as? String == "ping" })
+        let parameters = try #require(ping["parameters"] as? [[String: Any]])
+        let count = try #require(parameters.first { $0["name"] as? String == "count" })
+        #expect(count["minimum"] as? Double == 1 && count["maximum"] as? Double == 1_000_000)
+        #expect(count["option"] as? String == "-c/--count")
+        let interval = try #require(parameters.first { $0["name"] as? String == "interval" })
+        #expect(interval["default"] as? Double == 1)
+        #expect(Set(parameters.compactMap { $0["name"] as? String }) == [
+            "count", "interval", "timeout", "deadline", "size", "ttl", "tos", "pmtuDiscovery", "interface", "family",
+        ])
+    }
+}
