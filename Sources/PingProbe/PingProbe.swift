@@ -4,7 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 public import SondeCore
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -75,7 +74,9 @@ public struct PingProbe: Probe {
     ) async throws(ProbeError) -> ProbeReport<PingSummary> {
         let plan = try PingPlan(request.parameters)
         let family = FamilyPreference(rawValue: request.parameters.string("family") ?? "any") ?? .any
-        let destination = try await HostResolver.resolve(request.target, family: family)[0]
+        guard let destination = try await HostResolver.resolve(request.target, family: family).first else {
+            throw ProbeError(.unresolvableTarget, "cannot resolve '\(request.target)': no address")
+        }
         let options = try plan.echoOptions(for: destination)
         let started = Date()
         let startInstant = ContinuousClock.now

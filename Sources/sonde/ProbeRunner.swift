@@ -15,7 +15,8 @@ struct ProbeRunner<P: Probe> {
     /// Everything that reaches the printer, in the order it happened.
     private enum Item: Sendable {
         case event(P.Event)
-        case report(ProbeReport<P.Summary>)
+        /// The report of the target at `index` on the command line (a target may be given twice).
+        case report(index: Int, ProbeReport<P.Summary>)
         case failed(target: String, ProbeError)
     }
 
@@ -43,12 +44,12 @@ struct ProbeRunner<P: Probe> {
         let (items, feed) = AsyncStream<Item>.makeStream()
         let work = Task {
             await withTaskGroup(of: Void.self) { group in
-                for target in targets {
+                for (index, target) in targets.enumerated() {
                     group.addTask {
                         do throws(ProbeError) {
                             let request = ProbeRequest(target: target, parameters: parameters)
                             let report = try await probe.run(request, context: context) { feed.yield(.event($0)) }
-                            feed.yield(.report(report))
+                            feed.yield(.report(index: index, report))
                         } catch {
                             feed.yield(.failed(target: target, error))
                         }
@@ -60,14 +61,14 @@ struct ProbeRunner<P: Probe> {
         let interrupt = Self.onInterrupt { work.cancel() }
         defer { interrupt.cancel() }
 
-        var reports: [String: ProbeReport<P.Summary>] = [:]
+        var reports: [Int: ProbeReport<P.Summary>] = [:]
         var failures = 0
         for await item in items {
             switch item {
             case .event(let event):
                 if json { Output.write(SondeJSON.line(event)) } else { Output.write(renderer.lines(for: event)) }
-            case .report(let report):
-                reports[report.target] = report
+            case .report(let index, let report):
+                reports[index] = report
                 guard !multiTarget else { break }
                 if json { Output.write(SondeJSON.line(report)) } else { Output.write(renderer.lines(for: report)) }
             case .failed(let target, let error):
@@ -83,8 +84,8 @@ struct ProbeRunner<P: Probe> {
         // With several targets the summaries come together at the end, in the order given (fping style).
         if multiTarget {
             if !json, !commandLine.quiet { Output.write("") }
-            for target in targets {
-                guard let report = reports[target] else { continue }
+            for index in targets.indices {
+                guard let report = reports[index] else { continue }
                 if json { Output.write(SondeJSON.line(report)) } else { Output.write(renderer.lines(for: report)) }
             }
         }
