@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "sonde", targets: ["sonde"]),
         .library(name: "SondeCore", targets: ["SondeCore"]),
         .library(name: "PingProbe", targets: ["PingProbe"]),
+        .library(name: "SondePrivileges", targets: ["SondePrivileges"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,6 +26,12 @@ let package = Package(
         // The probe platform: the Probe protocol, parameter declarations, events, reports, errors, registry,
         // addresses and resolution, statistics. Imports no probe.
         .target(name: "SondeCore", swiftSettings: strictSwift),
+
+        // libcap, for keeping only CAP_NET_RAW after the sockets are open.
+        .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+
+        // Least privilege: drop to an unprivileged user keeping only CAP_NET_RAW; report the state.
+        .target(name: "SondePrivileges", dependencies: ["CLibcap"], swiftSettings: strictSwift),
 
         // Socket calls Swift cannot express directly (control messages, the ICMP error queue).
         .target(name: "CSondeNet"),
@@ -38,12 +45,14 @@ let package = Package(
             dependencies: [
                 "SondeCore",
                 "PingProbe",
+                "SondePrivileges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
         ),
 
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "SondePrivilegesTests", dependencies: ["SondePrivileges"], swiftSettings: strictSwift),
         .testTarget(name: "PingProbeTests", dependencies: ["PingProbe", "SondeCore"], swiftSettings: strictSwift),
         // End-to-end: the real `sonde` binary against network namespaces and a fault-injecting responder.
         .testTarget(

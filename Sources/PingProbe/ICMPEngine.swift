@@ -17,25 +17,22 @@ import Glibc
 public final class ICMPEngine: Sendable {
     private let core: EngineCore
 
-    /// Opens the default sockets now, raw if permitted, else ping sockets (see ``ICMPSocketMode``).
-    ///
-    /// A family that cannot be opened is remembered with its error, which is thrown to the first probe that
-    /// needs that family; the other family keeps working.
-    ///
-    /// - Parameter mode: force one socket mode for both families instead of trying raw first.
+    /// Opens the sockets and starts the engine's thread (see ``ICMPSockets/open(mode:)``).
     public static func open(mode: ICMPSocketMode? = nil) -> ICMPEngine {
-        ICMPEngine(mode: mode, firstCounter: UInt32.random(in: 0...UInt32(UInt16.max)))
+        ICMPEngine(sockets: .open(mode: mode))
     }
 
-    init(mode: ICMPSocketMode?, firstCounter: UInt32) {
-        func open(_ family: AddressFamily) -> Result<ICMPSocket, ProbeError> {
-            do {
-                return .success(try ICMPSocket.open(family, mode: mode))
-            } catch {
-                return .failure(error)
-            }
-        }
-        core = EngineCore(defaults: DefaultSockets(ipv4: open(.ipv4), ipv6: open(.ipv6)), firstCounter: firstCounter)
+    /// Starts the engine's thread over sockets opened earlier — before privileges were dropped.
+    public convenience init(sockets: ICMPSockets) {
+        self.init(sockets: sockets, firstCounter: UInt32.random(in: 0...UInt32(UInt16.max)))
+    }
+
+    init(sockets: ICMPSockets, firstCounter: UInt32) {
+        core = EngineCore(defaults: sockets.defaults, firstCounter: firstCounter)
+    }
+
+    convenience init(mode: ICMPSocketMode?, firstCounter: UInt32) {
+        self.init(sockets: .open(mode: mode), firstCounter: firstCounter)
     }
 
     deinit { core.stop() }
@@ -125,6 +122,35 @@ final class EchoSession: Sendable {
 struct SocketKey: Hashable, Sendable {
     var family: AddressFamily
     var pmtu: PMTUDiscovery?
+}
+
+/// The ICMP and ICMPv6 sockets, opened before anything else so privileges can be dropped right after.
+///
+/// Opening starts no thread (the engine's thread starts with ``ICMPEngine/init(sockets:)``).
+public struct ICMPSockets: Sendable {
+    fileprivate let defaults: DefaultSockets
+
+    /// Opens one socket per family: raw if permitted, else an unprivileged ping socket (see ``ICMPSocketMode``).
+    ///
+    /// A family that cannot be opened is remembered with its error, which is thrown to the first probe that
+    /// needs that family; the other family keeps working.
+    ///
+    /// - Parameter mode: force one socket mode for both families instead of trying raw first.
+    public static func open(mode: ICMPSocketMode? = nil) -> ICMPSockets {
+        func open(_ family: AddressFamily) -> Result<ICMPSocket, ProbeError> {
+            do {
+                return .success(try ICMPSocket.open(family, mode: mode))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return ICMPSockets(defaults: DefaultSockets(ipv4: open(.ipv4), ipv6: open(.ipv6)))
+    }
+
+    /// The socket mode of `family`, or the error that made it unavailable.
+    public func mode(for family: AddressFamily) -> Result<ICMPSocketMode, ProbeError> {
+        defaults[family].map(\.mode)
+    }
 }
 
 /// The sockets opened up front, one per family, or why a family has none.

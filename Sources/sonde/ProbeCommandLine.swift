@@ -136,7 +136,7 @@ struct ProbeCommandLine {
                 rows.append(("\(flag.spelling)", "Same as \(spec.longOption) \(flag.value)"))
             }
         }
-        let width = (rows.map(\.0.count) + outputOptions.map(\.spelling.count)).max() ?? 0
+        let width = (rows.map(\.0.count) + outputOptions.map(\.spelling.count) + GlobalOptions.help.map(\.spelling.count)).max() ?? 0
         func format(_ rows: [(String, String)]) -> String {
             rows.map { "  " + $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n")
         }
@@ -153,6 +153,9 @@ struct ProbeCommandLine {
 
             OUTPUT:
             \(format(outputOptions.map { ($0.spelling, $0.summary) }))
+
+            PRIVILEGES:
+            \(format(GlobalOptions.help.map { ($0.spelling, $0.summary) }))
 
             EXIT STATUS: 0 success (with several targets: every target), 1 the probe failed, 2 bad input or local error.
             """

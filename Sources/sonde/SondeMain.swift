@@ -1,6 +1,7 @@
 import ArgumentParser
 import PingProbe
 import SondeCore
+import SondePrivileges
 
 #if canImport(Glibc)
 import Glibc
@@ -13,17 +14,47 @@ import Glibc
 @main
 enum SondeMain {
     static func main() async {
-        // Sockets are opened first, while the process is still single-threaded (the privilege drop goes here).
-        let icmp = ICMPEngine.open()
+        // Nothing here may start a thread before the privilege drop: no await, Task, Dispatch or engine.
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        let options: GlobalOptions
+        do {
+            options = try GlobalOptions.extract(from: &arguments)
+        } catch {
+            Output.error(error.description)
+            exit(ExitCode.usage.rawValue)
+        }
+        // 1. Open the ICMP sockets while privileged. 2. Keep only CAP_NET_RAW. 3. Only then start threads.
+        let sockets = ICMPSockets.open()
+        let mode: PrivilegeMode
+        let privileges: PrivilegeReport
+        do {
+            (mode, privileges) = try PrivilegeDrop.dropKeepingNetRaw(to: options.user)
+        } catch {
+            Output.error(error.description)
+            exit(ExitCode.usage.rawValue)
+        }
+        if options.verbose {
+            Output.error("privileges: mode=\(mode.rawValue) \(privileges) icmp: \(describe(sockets))")
+        }
+        let icmp = ICMPEngine(sockets: sockets)
         let registry = Registration.makeRegistry(icmp: icmp)
         SondeCommand.registry = RegistryBox(registry: registry)
 
-        let arguments = Array(CommandLine.arguments.dropFirst())
         if let first = arguments.first, let probe = registry[ProbeKind(rawValue: first)] {
             let code = await runProbe(probe, arguments: Array(arguments.dropFirst()))
             exit(code.rawValue)
         }
         await SondeCommand.main(arguments)
+    }
+
+    /// `ipv4=raw ipv6=datagram`, or why a family has no socket.
+    static func describe(_ sockets: ICMPSockets) -> String {
+        [AddressFamily.ipv4, .ipv6].map { family in
+            switch sockets.mode(for: family) {
+            case .success(let mode): "\(family.rawValue)=\(mode.rawValue)"
+            case .failure: "\(family.rawValue)=unavailable"
+            }
+        }.joined(separator: " ")
     }
 
     static func runProbe(_ probe: some Probe, arguments: [String]) async -> ExitCode {

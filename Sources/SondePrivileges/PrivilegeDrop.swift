@@ -1,0 +1,78 @@
+import CLibcap
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How Sonde came to hold the right to send ICMP, after ``PrivilegeDrop/dropKeepingNetRaw(to:)``.
+public enum PrivilegeMode: String, Sendable, Codable {
+    /// Started as root: switched to an unprivileged account keeping only CAP_NET_RAW.
+    case rootDropped = "root-dropped"
+    /// Started as a non-root user holding CAP_NET_RAW (file capability or ambient): reduced to exactly it.
+    case netRawOnly = "cap-net-raw"
+    /// No CAP_NET_RAW: unprivileged ICMP datagram sockets only, where `net.ipv4.ping_group_range` allows.
+    case unprivileged
+}
+
+/// The least-privilege step at start-up, done once, while the process has a single thread.
+///
+/// Capabilities changed with `cap_set_proc` apply to the calling thread only, and threads inherit them when
+/// created; so the drop must come before any NIO event loop, Dispatch queue, `Task` or `await` starts a thread.
+/// Order (verified on Linux 6.x with libcap 2.66):
+/// 1. reduce the bounding set to CAP_NET_RAW (needs CAP_SETPCAP in the effective set, so it comes first),
+/// 2. set the supplementary groups to the target group,
+/// 3. switch uid and gid (`cap_setuid` keeps the permitted set across the switch),
+/// 4. keep exactly CAP_NET_RAW permitted and effective, nothing inheritable, no ambient capabilities,
+/// 5. set NO_NEW_PRIVS, so no later `exec` can gain anything,
+/// 6. read the result back and refuse to go on unless it is exactly that.
+public enum PrivilegeDrop {
+    /// Drops what Sonde does not need and returns the mode and the resulting privileges.
+    ///
+    /// - Parameter user: the account to switch to when running as root (default `nobody`).
+    /// - Throws: ``PrivilegeError`` for any failure: Sonde must then exit rather than run with more privilege.
+    public static func dropKeepingNetRaw(to user: UnprivilegedUser? = nil) throws(PrivilegeError) -> (PrivilegeMode, PrivilegeReport) {
+        let threads = PrivilegeReport.threadCount()
+        guard threads <= 1 else { throw .notSingleThreaded(threads: threads) }
+        let before = PrivilegeReport.current()
+        let holdsNetRaw = sonde_cap_is_effective(cap_value_t(CAP_NET_RAW)) == 1
+            || (UInt64(before.permitted, radix: 16) ?? 0) & (1 << UInt64(CAP_NET_RAW)) != 0
+        let mode: PrivilegeMode
+        if getuid() == 0 || geteuid() == 0 {
+            mode = .rootDropped
+            let target = user ?? .nobody
+            try dropBoundingSet()
+            var group = gid_t(target.gid)
+            guard cap_setgroups(group, 1, &group) == 0 else { throw .dropFailed(step: "cap_setgroups", errno: errno) }
+            guard cap_setuid(uid_t(target.uid)) == 0 else { throw .dropFailed(step: "cap_setuid", errno: errno) }
+            guard sonde_cap_keep_net_raw() == 0 else { throw .dropFailed(step: "cap_set_proc", errno: errno) }
+        } else if holdsNetRaw {
+            mode = .netRawOnly
+            // Without CAP_SETPCAP the bounding set cannot shrink; NO_NEW_PRIVS below makes it moot.
+            if sonde_cap_is_effective(cap_value_t(CAP_SETPCAP)) == 1 { try dropBoundingSet() }
+            guard sonde_cap_keep_net_raw() == 0 else { throw .dropFailed(step: "cap_set_proc", errno: errno) }
+        } else {
+            mode = .unprivileged
+            guard sonde_cap_clear() == 0 else { throw .dropFailed(step: "cap_set_proc", errno: errno) }
+        }
+        if cap_get_ambient(cap_value_t(CAP_NET_RAW)) >= 0 {
+            guard cap_reset_ambient() == 0 else { throw .dropFailed(step: "cap_reset_ambient", errno: errno) }
+        }
+        guard sonde_set_no_new_privs() == 0 else { throw .dropFailed(step: "PR_SET_NO_NEW_PRIVS", errno: errno) }
+
+        let after = PrivilegeReport.current()
+        let expected = mode == .unprivileged ? Capabilities.none : Capabilities.netRawOnly
+        let boundingOK = mode != .rootDropped || after.bounding == Capabilities.netRawOnly
+        guard after.effective == expected, after.permitted == expected, after.inheritable == Capabilities.none,
+            after.ambient == Capabilities.none, after.noNewPrivs, after.uid != 0, after.gid != 0 || mode != .rootDropped,
+            boundingOK
+        else { throw .verificationFailed(after) }
+        return (mode, after)
+    }
+
+    private static func dropBoundingSet() throws(PrivilegeError) {
+        let last = cap_max_bits()
+        for capability in 0..<last where capability != cap_value_t(CAP_NET_RAW) {
+            guard cap_drop_bound(capability) == 0 else { throw .dropFailed(step: "cap_drop_bound(\(capability))", errno: errno) }
+        }
+    }
+}
