@@ -12,10 +12,9 @@ public struct UnprivilegedUser: Sendable, Equatable, CustomStringConvertible {
         self.gid = gid
     }
 
-    /// `nobody`, or 65534:65534 where the account database has no such entry.
-    public static var nobody: UnprivilegedUser {
-        (try? UnprivilegedUser("nobody")) ?? UnprivilegedUser(uid: 65534, gid: 65534)
-    }
+    /// `nobody` as Debian and most distributions number it, 65534:65534 (looked up by number: no account
+    /// database is read at start-up).
+    public static let nobody = UnprivilegedUser(uid: 65534, gid: 65534)
 
     /// Parses `NAME`, `UID` or `UID:GID`. A bare name or UID takes the account's primary group (for a UID not
     /// in the account database, the same number).
