@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "sonde", targets: ["sonde"]),
         .library(name: "SondeCore", targets: ["SondeCore"]),
         .library(name: "PingProbe", targets: ["PingProbe"]),
+        .library(name: "TCPProbe", targets: ["TCPProbe"]),
         .library(name: "SondePrivileges", targets: ["SondePrivileges"]),
     ],
     dependencies: [
@@ -36,8 +37,14 @@ let package = Package(
         // Socket calls Swift cannot express directly (control messages, the ICMP error queue).
         .target(name: "CSondeNet"),
 
+        // Event-loop pieces shared by probes that drive their own sockets: a readiness reactor, timer queues.
+        .target(name: "SondeIO", dependencies: ["CSondeNet"], swiftSettings: strictSwift),
+
         // ICMP echo over one shared raw (or unprivileged datagram) socket per address family.
-        .target(name: "PingProbe", dependencies: ["SondeCore", "CSondeNet"], swiftSettings: strictSwift),
+        .target(name: "PingProbe", dependencies: ["SondeCore", "SondeIO", "CSondeNet"], swiftSettings: strictSwift),
+
+        // TCP connect ("telnet"): open, refused, filtered or unreachable; banner and send/expect.
+        .target(name: "TCPProbe", dependencies: ["SondeCore", "SondeIO"], swiftSettings: strictSwift),
 
         // The command-line face.
         .executableTarget(
@@ -45,6 +52,7 @@ let package = Package(
             dependencies: [
                 "SondeCore",
                 "PingProbe",
+                "TCPProbe",
                 "SondePrivileges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -52,13 +60,14 @@ let package = Package(
         ),
 
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "TCPProbeTests", dependencies: ["TCPProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondePrivilegesTests", dependencies: ["SondePrivileges"], swiftSettings: strictSwift),
         .testTarget(name: "PingProbeTests", dependencies: ["PingProbe", "SondeCore"], swiftSettings: strictSwift),
         // End-to-end: the real `sonde` binary against network namespaces and a fault-injecting responder.
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["sonde"],
-            exclude: ["Support/icmp_responder.py"],
+            exclude: ["Support/icmp_responder.py", "Support/tcp_responder.py"],
             swiftSettings: strictSwift
         ),
     ],

@@ -1,5 +1,6 @@
 import CSondeNet
 import SondeCore
+import SondeIO
 import Synchronization
 
 #if canImport(Glibc)

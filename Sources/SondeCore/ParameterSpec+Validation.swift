@@ -83,6 +83,8 @@ extension ParameterSpec {
             return IPAddress(text) != nil
         case .interfaceOrAddress:
             return IPAddress(text) != nil || isInterfaceName(text)
+        case .regularExpression:
+            return (try? Regex(text)) != nil
         }
     }
 

@@ -28,6 +28,8 @@ public struct ParameterSpec: Sendable {
         case interfaceOrAddress
         /// An IPv4 or IPv6 address.
         case ipAddress
+        /// A regular expression (Swift `Regex` syntax, like Perl's).
+        case regularExpression
     }
 
     /// How the parameter is spelled on the command line.
@@ -106,6 +108,7 @@ public struct ParameterSpec: Sendable {
             case .any: return "text of at most \(maxLength) characters"
             case .interfaceOrAddress: return "an interface name or an IP address"
             case .ipAddress: return "an IPv4 or IPv6 address"
+            case .regularExpression: return "a regular expression of at most \(maxLength) characters"
             }
         }
     }

@@ -167,7 +167,13 @@ struct ProbeCommandLine {
         case .seconds: "seconds"
         case .boolean: ""
         case .choice: "word"
-        case .text(_, let format): format == .any ? "text" : format == .ipAddress ? "address" : "name|address"
+        case .text(_, let format):
+            switch format {
+            case .any: "text"
+            case .ipAddress: "address"
+            case .interfaceOrAddress: "name|address"
+            case .regularExpression: "regex"
+            }
         }
     }
 }

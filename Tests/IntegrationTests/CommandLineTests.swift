@@ -32,6 +32,22 @@ struct CommandLineTests {
         #expect(result.error == message + "\n")
     }
 
+    @Test(arguments: [
+        (["db"], "sonde: invalid target 'db': expected HOST:PORT or [IPv6]:PORT"),
+        (["db:70000"], "sonde: invalid port '70000' in 'db:70000': expected 1 to 65535"),
+        (["fd00::1:443"], "sonde: invalid target 'fd00::1:443': write an IPv6 address in brackets, e.g. [fd00::1]:443"),
+        (["--expect", "(", "db:80"], "sonde: invalid value '(' for --expect: expected a regular expression of at most 1024 characters"),
+        (["-s", "db", "db:80"], "sonde: invalid value 'db' for -s/--source: expected an IPv4 or IPv6 address"),
+        (["-c", "0", "db:80"], "sonde: invalid value '0' for -c/--count: expected an integer from 1 to 100000"),
+        (["-6", "127.0.0.1:80"], "sonde: '127.0.0.1' is an IPv4 address, but ipv6 was requested"),
+    ])
+    func badTCPInputGetsOneLineAndExitTwo(arguments: [String], message: String) async throws {
+        let result = try await Shell.captureAsync([Sonde.binary, "tcp"] + arguments, timeout: 30)
+        #expect(result.status == 2)
+        #expect(result.output.isEmpty)
+        #expect(result.error == message + "\n")
+    }
+
     @Test func helpComesFromTheParameterDeclarations() async throws {
         let help = try await sonde("ping", "--help")
         #expect(help.status == 0)
@@ -41,6 +57,7 @@ struct CommandLineTests {
         #expect(help.output.contains("-4                              Same as --family ipv4"))
         let top = try await sonde("--help")
         #expect(top.output.contains("ping    ICMP echo"))
+        #expect(top.output.contains("tcp     TCP connect"))
     }
 
     @Test func probesListsEveryParameterAsJSON() async throws {

@@ -21,6 +21,7 @@ final class TestNetwork: @unchecked Sendable {
     let echo = prefix + "e"
     let faults = prefix + "f"
     private var responder: Process?
+    private var tcpResponder: Process?
 
     /// Built on first use, off the Swift concurrency pool: suites wait for it without blocking pool threads.
     private static let shared = SharedNetwork()
@@ -141,24 +142,30 @@ final class TestNetwork: @unchecked Sendable {
     }
 
     private func startResponder() throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("icmp_responder.py")
+        responder = try startScript("icmp_responder.py", in: faults)
+        tcpResponder = try startScript("tcp_responder.py", in: echo)
+    }
+
+    /// Starts one of the helper scripts beside this file in `namespace`, once it says "ready".
+    private func startScript(_ name: String, in namespace: String) throws -> Process {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(name)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", faults, "python3", script.path, "--lifetime", "1200"]
+        process.arguments = ["netns", "exec", namespace, "python3", script.path, "--lifetime", "1200"]
         let ready = Pipe()
         process.standardOutput = ready
         try process.run()
-        responder = process
-        // The responder prints "ready" once its raw sockets are open.
+        // The script prints "ready" once its sockets are open.
         let line = ready.fileHandleForReading.availableData
         guard String(decoding: line, as: UTF8.self).contains("ready") else {
-            throw TestNetworkError.command("the ICMP responder did not start (is python3 installed?)")
+            throw TestNetworkError.command("\(name) did not start (is python3 installed?)")
         }
+        return process
     }
 
     /// Runs at process exit, when Foundation's Process machinery may already be gone: plain system calls.
     func destroy() {
-        if let responder { kill(responder.processIdentifier, SIGKILL) }
+        for helper in [responder, tcpResponder].compactMap({ $0 }) { kill(helper.processIdentifier, SIGKILL) }
         for namespace in [client, router, echo, faults] {
             _ = system("ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9; ip netns del \(namespace) 2>/dev/null")
         }

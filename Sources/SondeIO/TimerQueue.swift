@@ -1,6 +1,6 @@
-/// A min-heap of timed actions for the engine's thread: the earliest comes out first, ties in insertion order.
-struct TimerQueue<Action> {
-    private struct Entry {
+/// A min-heap of timed actions for an event loop: the earliest comes out first, ties in insertion order.
+public struct TimerQueue<Action> {
+    fileprivate struct Entry {
         var at: ContinuousClock.Instant
         var order: UInt64
         var action: Action
@@ -13,11 +13,13 @@ struct TimerQueue<Action> {
     private var entries: [Entry] = []
     private var inserted: UInt64 = 0
 
-    var isEmpty: Bool { entries.isEmpty }
-    var count: Int { entries.count }
-    var earliest: ContinuousClock.Instant? { entries.first?.at }
+    public init() {}
 
-    mutating func schedule(_ action: Action, at instant: ContinuousClock.Instant) {
+    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { entries.count }
+    public var earliest: ContinuousClock.Instant? { entries.first?.at }
+
+    public mutating func schedule(_ action: Action, at instant: ContinuousClock.Instant) {
         inserted &+= 1
         entries.append(Entry(at: instant, order: inserted, action: action))
         var child = entries.count - 1
@@ -30,7 +32,7 @@ struct TimerQueue<Action> {
     }
 
     /// Removes and returns the earliest action if it is due by `now`.
-    mutating func popDue(by now: ContinuousClock.Instant) -> Action? {
+    public mutating func popDue(by now: ContinuousClock.Instant) -> Action? {
         guard let first = entries.first, first.at <= now else { return nil }
         let last = entries.removeLast()
         if !entries.isEmpty {
@@ -50,3 +52,5 @@ struct TimerQueue<Action> {
         return first.action
     }
 }
+extension TimerQueue: Sendable where Action: Sendable {}
+extension TimerQueue.Entry: Sendable where Action: Sendable {}

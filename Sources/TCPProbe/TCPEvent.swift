@@ -1,0 +1,76 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+public import SondeCore
+
+/// One thing that happened during a TCP connect probe.
+///
+/// JSON: a flat object whose `type` is
+/// - `start`: the target resolved; `address`, `port`.
+/// - `attempt`: one connection attempt ended; `seq`, `outcome` (`open`, `refused`, `timeout`, `unreachable`,
+///   `error`), `timeMs` (to established, or to the refusal/error), `errno` and `message` when it failed,
+///   `banner` when one was read, `expect` with `matched` and the `received` text when an exchange was asked for.
+public struct TCPEvent: ProbeEvent, Equatable {
+    public var type: String
+    public var time: Date
+    public var target: String
+    public var seq: Int?
+    public var address: String?
+    public var port: Int?
+    public var outcome: String?
+    public var timeMs: Double?
+    public var errno: String?
+    public var message: String?
+    public var banner: String?
+    public var expect: ExpectResult?
+
+    init(_ type: String, target: String, seq: Int? = nil) {
+        self.type = type
+        self.time = Date()
+        self.target = target
+        self.seq = seq
+    }
+}
+
+/// The outcome of a send/expect exchange.
+public struct ExpectResult: Codable, Sendable, Equatable {
+    public var pattern: String
+    public var matched: Bool
+    /// What was read (at most 1 KiB shown).
+    public var received: String
+}
+
+/// How one connection attempt ended.
+public enum TCPOutcome: String, Sendable, Codable, CaseIterable {
+    /// The handshake completed.
+    case open
+    /// The peer answered with a reset (nothing listens there).
+    case refused
+    /// No answer within the timeout: dropped on the way, or filtered.
+    case timeout
+    /// An ICMP error said the host or network cannot be reached.
+    case unreachable
+    /// Any other failure, with its errno.
+    case error
+}
+
+/// TCP connect statistics.
+///
+/// - `attempts`; `connected`, `refused`, `timedOut`, `unreachable`, `errors` (each attempt counts once);
+/// - `expectFailures`: connected attempts whose banner or exchange did not satisfy the expectation;
+/// - `failedPercent` = 100 × (attempts − succeeded) / attempts, where succeeded = connected and satisfied;
+/// - `connect`: time to established over connected attempts, iputils formulas.
+public struct TCPSummary: ProbeSummary, Equatable {
+    public var attempts = 0
+    public var connected = 0
+    public var refused = 0
+    public var timedOut = 0
+    public var unreachable = 0
+    public var errors = 0
+    public var expectFailures = 0
+    public var failedPercent = 0.0
+    public var timeMs = 0
+    public var connect: RTTSummary?
+}

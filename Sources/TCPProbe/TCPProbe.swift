@@ -1,0 +1,155 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+public import SondeCore
+
+/// TCP connect ("telnet"): is anything listening at HOST:PORT, how long does the handshake take, and
+/// optionally does it talk (banner, send/expect).
+public struct TCPConnectProbe: Probe {
+    public static let kind: ProbeKind = "tcp"
+
+    public let descriptor = ProbeDescriptor(
+        kind: kind,
+        summary: "TCP connect: is the port open, refused or filtered, and how long the handshake takes",
+        target: "HOST:PORT or [IPv6]:PORT",
+        parameters: [
+            ParameterSpec("count", .integer(1...100_000), default: .integer(1), summary: "Connection attempts to make", cli: .init(short: "c")),
+            ParameterSpec("interval", .seconds(0.01...3600), default: .number(1), summary: "Seconds between the starts of attempts", cli: .init(short: "i")),
+            ParameterSpec("timeout", .seconds(0.001...600), default: .number(3), summary: "Seconds to wait for the handshake; no answer by then counts as filtered", cli: .init(short: "W")),
+            ParameterSpec("deadline", .seconds(0.001...86_400), summary: "Stop after this many seconds, whatever else happens", cli: .init(short: "w")),
+            ParameterSpec("source", .text(maxLength: 64, format: .ipAddress), summary: "Connect from this local address", cli: .init(short: "s")),
+            FamilyPreference.parameter,
+            ParameterSpec("banner", .boolean, default: .boolean(false), summary: "After connecting, read the server's first line (or first banner-bytes bytes)", cli: .init(short: "b")),
+            ParameterSpec("bannerBytes", .integer(1...65_536), default: .integer(256), summary: "Most bytes to read as the banner"),
+            ParameterSpec("send", .text(maxLength: 4096, format: .any), summary: "After connecting, send this text (escapes: \\r \\n \\t \\\\ \\xHH)"),
+            ParameterSpec("expect", .text(maxLength: 1024, format: .regularExpression), summary: "After connecting (and sending), expect a reply matching this regular expression"),
+            ParameterSpec("readTimeout", .seconds(0.001...600), default: .number(2), summary: "Seconds to wait for the banner or the expected reply"),
+        ]
+    )
+
+    public init() {}
+
+    public func textRenderer(options: TextRenderingOptions) -> any ProbeTextRenderer<TCPEvent, TCPSummary> {
+        TCPTextRenderer(options: options)
+    }
+
+    public func run(
+        _ request: ProbeRequest,
+        context: ProbeContext,
+        events: @escaping @Sendable (TCPEvent) -> Void
+    ) async throws(ProbeError) -> ProbeReport<TCPSummary> {
+        let values = request.parameters
+        let target = try TCPTarget(request.target)
+        let family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
+        guard let address = try await HostResolver.resolve(target.host, family: family).first else {
+            throw ProbeError(.unresolvableTarget, "cannot resolve '\(target.host)': no address")
+        }
+        let source = values.string("source").flatMap(IPAddress.init)
+        if let source, source.family != address.family {
+            throw ProbeError.invalid(parameter: "source", value: source.description, allowed: "an address of the target's family (\(address.family.rawValue))")
+        }
+        let plan = TCPAttempt.Plan(
+            timeout: values.duration("timeout") ?? .seconds(3),
+            source: source,
+            readBanner: values.boolean("banner") ?? false,
+            bannerBytes: values.integer("bannerBytes") ?? 256,
+            readTimeout: values.duration("readTimeout") ?? .seconds(2),
+            send: values.string("send").map(Self.unescape),
+            expect: values.string("expect")
+        )
+        let count = values.integer("count") ?? 1
+        let interval = values.duration("interval") ?? .seconds(1)
+        let started = Date()
+        let start = ContinuousClock.now
+        let deadline = context.deadline(orEarlier: values.duration("deadline").map { start + $0 })
+
+        var startEvent = TCPEvent("start", target: request.target)
+        startEvent.address = address.description
+        startEvent.port = Int(target.port)
+        events(startEvent)
+
+        var summary = TCPSummary()
+        var connectTimes = RTTStatistics()
+        var lastStart = start
+        for sequence in 1...count {
+            let due = start + interval * (sequence - 1)
+            if let deadline, due >= deadline { break }
+            if due > .now { try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous) }
+            if let pacer = context.pacer { await pacer.waitForSlot() }
+            if Task.isCancelled { break }
+            lastStart = .now
+            var attemptPlan = plan
+            if let deadline { attemptPlan.timeout = min(plan.timeout, max(deadline - .now, .milliseconds(1))) }
+            let result = await TCPAttempt.run(to: address, port: target.port, plan: attemptPlan)
+            if result.code == TCPAttempt.cancelled { break }
+            summary.attempts += 1
+            var event = TCPEvent("attempt", target: request.target, seq: sequence)
+            event.address = address.description
+            event.port = Int(target.port)
+            event.outcome = result.outcome.rawValue
+            event.timeMs = result.connectTime.map { Double($0.inMicroseconds) / 1000 }
+            if result.code != 0 {
+                event.errno = ErrorNumber.name(result.code)
+                event.message = ErrorNumber.message(result.code)
+            }
+            event.banner = result.banner
+            event.expect = result.expect
+            switch result.outcome {
+            case .open:
+                summary.connected += 1
+                if let time = result.connectTime { connectTimes.add(microseconds: Int(time.inMicroseconds)) }
+                if result.expect?.matched == false || (plan.readBanner && plan.expect == nil && (result.banner ?? "").isEmpty) {
+                    summary.expectFailures += 1
+                }
+            case .refused: summary.refused += 1
+            case .timeout: summary.timedOut += 1
+            case .unreachable: summary.unreachable += 1
+            case .error: summary.errors += 1
+            }
+            events(event)
+        }
+        let succeeded = summary.connected - summary.expectFailures
+        summary.failedPercent = summary.attempts > 0 ? Double(summary.attempts - succeeded) * 100 / Double(summary.attempts) : 0
+        summary.timeMs = Int(((lastStart - start).inMicroseconds + 500) / 1000)
+        summary.connect = connectTimes.summary
+        return ProbeReport(
+            probe: Self.kind,
+            target: request.target,
+            address: address.description,
+            success: succeeded > 0,
+            startedAt: started,
+            durationSeconds: (ContinuousClock.now - start).inSeconds,
+            parameters: values,
+            summary: summary
+        )
+    }
+
+    /// `\r`, `\n`, `\t`, `\\` and `\xHH` in `--send` text, as bytes.
+    static func unescape(_ text: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8)[...]
+        while let byte = iterator.popFirst() {
+            guard byte == UInt8(ascii: "\\"), let next = iterator.popFirst() else {
+                bytes.append(byte)
+                continue
+            }
+            switch next {
+            case UInt8(ascii: "r"): bytes.append(13)
+            case UInt8(ascii: "n"): bytes.append(10)
+            case UInt8(ascii: "t"): bytes.append(9)
+            case UInt8(ascii: "x"):
+                let digits = iterator.prefix(2)
+                if digits.count == 2, let value = UInt8(String(decoding: digits, as: UTF8.self), radix: 16) {
+                    bytes.append(value)
+                    iterator = iterator.dropFirst(2)
+                } else {
+                    bytes += [UInt8(ascii: "\\"), next]
+                }
+            default: bytes.append(next)
+            }
+        }
+        return bytes
+    }
+}

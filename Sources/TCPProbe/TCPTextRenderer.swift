@@ -1,0 +1,72 @@
+import SondeCore
+
+/// TCP connect output in the spirit of `nc -vz` and tcping: one line per attempt, then statistics.
+final class TCPTextRenderer: ProbeTextRenderer {
+    private let options: TextRenderingOptions
+    private var names: [String: String] = [:]
+
+    init(options: TextRenderingOptions) {
+        self.options = options
+    }
+
+    func lines(for event: TCPEvent) -> [TextLine] {
+        if event.type == "start" {
+            guard let address = event.address, let port = event.port, let ip = IPAddress(address) else { return [] }
+            names[event.target] = TCPTarget.display(ip, port: UInt16(port))
+            return []
+        }
+        guard event.type == "attempt", !options.quiet else { return [] }
+        let endpoint = names[event.target] ?? event.target
+        let seq = event.seq ?? 0
+        let time = event.timeMs.map { " time=\(DecimalFormat.rounded($0, decimals: 3)) ms" } ?? ""
+        let reason = event.message.map { "\($0) (\(event.errno ?? "?"))" } ?? ""
+        var lines: [TextLine] = []
+        if options.multiTarget {
+            let name = event.target.count >= options.targetWidth ? event.target : event.target + String(repeating: " ", count: options.targetWidth - event.target.count)
+            lines.append(TextLine("\(name) : [\(seq)], \(event.outcome ?? "?")\(time)"))
+        } else {
+            switch TCPOutcome(rawValue: event.outcome ?? "") {
+            case .open?: lines.append(TextLine("Connected to \(endpoint): seq=\(seq)\(time)"))
+            case .refused?: lines.append(TextLine("Connection refused by \(endpoint): seq=\(seq)\(time)"))
+            case .timeout?: lines.append(TextLine("No answer from \(endpoint): seq=\(seq) timed out (filtered?)"))
+            case .unreachable?: lines.append(TextLine("Cannot reach \(endpoint): seq=\(seq) \(reason)"))
+            case .error?, nil: lines.append(TextLine("Connection to \(endpoint) failed: seq=\(seq) \(reason)"))
+            }
+        }
+        if let banner = event.banner { lines.append(TextLine("  banner: \(banner.isEmpty ? "(none)" : banner)")) }
+        if let expect = event.expect {
+            let verdict = expect.matched ? "matched" : "no match"
+            lines.append(TextLine("  expect /\(expect.pattern)/: \(verdict), received \"\(expect.received)\""))
+        }
+        return lines
+    }
+
+    func lines(for report: ProbeReport<TCPSummary>) -> [TextLine] {
+        let summary = report.summary
+        let failed = DecimalFormat.significant(summary.failedPercent)
+        if options.multiTarget {
+            let name = report.target.count >= options.targetWidth ? report.target : report.target + String(repeating: " ", count: options.targetWidth - report.target.count)
+            var text = "\(name) : attempts/connected/%failed = \(summary.attempts)/\(summary.connected)/\(failed)%"
+            if let connect = summary.connect {
+                text += ", min/avg/max = \(Self.ms(connect.minMs))/\(Self.ms(connect.avgMs))/\(Self.ms(connect.maxMs))"
+            }
+            return [TextLine(text)]
+        }
+        var counts = "\(summary.attempts) attempts, \(summary.connected) connected"
+        if summary.refused > 0 { counts += ", \(summary.refused) refused" }
+        if summary.timedOut > 0 { counts += ", \(summary.timedOut) timed out" }
+        if summary.unreachable > 0 { counts += ", \(summary.unreachable) unreachable" }
+        if summary.errors > 0 { counts += ", \(summary.errors) errors" }
+        if summary.expectFailures > 0 { counts += ", \(summary.expectFailures) not as expected" }
+        counts += ", \(failed)% failed, time \(summary.timeMs)ms"
+        var lines = [TextLine(""), TextLine("--- \(report.target) tcp connect statistics ---"), TextLine(counts)]
+        if let connect = summary.connect {
+            lines.append(TextLine("connect min/avg/max/mdev = \(Self.ms(connect.minMs))/\(Self.ms(connect.avgMs))/\(Self.ms(connect.maxMs))/\(Self.ms(connect.mdevMs)) ms"))
+        }
+        return lines
+    }
+
+    private static func ms(_ value: Double) -> String {
+        DecimalFormat.fixed(Int((value * 1000).rounded()), scale: 3)
+    }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""TCP services for Sonde's integration tests, on every address of the namespace it runs in (IPv4 and IPv6).
+
+  port 2222  sends the banner "SSH-2.0-SondeTest" on connect, then answers any line with "pong <line>"
+  port 7777  accepts and says nothing (a banner read or an expectation times out)
+  any other  closed: the kernel answers with a reset
+
+It stops by itself after --lifetime seconds.
+"""
+import argparse
+import selectors
+import socket
+import time
+
+
+def listener(family, port):
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lifetime", type=float, default=900)
+    arguments = parser.parse_args()
+    selector = selectors.DefaultSelector()
+    for family in (socket.AF_INET, socket.AF_INET6):
+        for port in (2222, 7777):
+            selector.register(listener(family, port), selectors.EVENT_READ, ("listen", port))
+    print("ready", flush=True)
+    deadline = time.monotonic() + arguments.lifetime
+    while time.monotonic() < deadline:
+        for key, _ in selector.select(timeout=0.5):
+            kind, port = key.data
+            if kind == "listen":
+                connection, _ = key.fileobj.accept()
+                connection.setblocking(False)
+                if port == 2222:
+                    connection.sendall(b"SSH-2.0-SondeTest\r\n")
+                selector.register(connection, selectors.EVENT_READ, ("talk", port))
+            else:
+                try:
+                    data = key.fileobj.recv(4096)
+                except OSError:
+                    data = b""
+                if not data:
+                    selector.unregister(key.fileobj)
+                    key.fileobj.close()
+                elif port == 2222:
+                    key.fileobj.sendall(b"pong " + data)
+
+
+if __name__ == "__main__":
+    main()
