@@ -54,10 +54,8 @@ final class PingTextRenderer: ProbeTextRenderer {
         let summary = report.summary
         if options.multiTarget {
             let loss = Int(summary.lossPercent.rounded(.down))
-            var text = "\(padded(report.target)) : xmt/rcv/%loss = \(summary.transmitted)/\(summary.received)/\(loss)%"
-            if let rtt = summary.rtt {
-                text += ", min/avg/max = \(Self.ms(rtt.minMs))/\(Self.ms(rtt.avgMs))/\(Self.ms(rtt.maxMs))"
-            }
+            var text = "\(options.padded(report.target)) : xmt/rcv/%loss = \(summary.transmitted)/\(summary.received)/\(loss)%"
+            if let rtt = summary.rtt { text += ", min/avg/max = \(rtt.slashSeparated(withDeviation: false))" }
             return [TextLine(text)]
         }
         var counts = "\(summary.transmitted) packets transmitted, \(summary.received) received"
@@ -68,7 +66,7 @@ final class PingTextRenderer: ProbeTextRenderer {
         counts += ", \(DecimalFormat.significant(summary.lossPercent))% packet loss, time \(summary.timeMs)ms"
         var lines = [TextLine(""), TextLine("--- \(report.target) ping statistics ---"), TextLine(counts)]
         if let rtt = summary.rtt {
-            lines.append(TextLine("rtt min/avg/max/mdev = \(Self.ms(rtt.minMs))/\(Self.ms(rtt.avgMs))/\(Self.ms(rtt.maxMs))/\(Self.ms(rtt.mdevMs)) ms"))
+            lines.append(TextLine("rtt min/avg/max/mdev = \(rtt.slashSeparated()) ms"))
         }
         return lines
     }
@@ -76,7 +74,7 @@ final class PingTextRenderer: ProbeTextRenderer {
     // MARK: - fping style
 
     private func multiTargetLines(for event: PingEvent, kind: PingEvent.Kind) -> [TextLine] {
-        let name = padded(event.target)
+        let name = options.padded(event.target)
         let seq = event.seq ?? 0
         if options.quiet { return kind == .sendError ? [sendErrorLine(event)] : [] }
         switch kind {
@@ -116,10 +114,6 @@ final class PingTextRenderer: ProbeTextRenderer {
         return from
     }
 
-    private func padded(_ name: String) -> String {
-        name.count >= options.targetWidth ? name : name + String(repeating: " ", count: options.targetWidth - name.count)
-    }
-
     /// iputils' `time=`: ≥ 99.95 ms whole ms, ≥ 9.995 one decimal, ≥ 1 two, else three (exact).
     static func pingTime(microseconds t: Int) -> String {
         if t >= 99_950 { return String((t + 500) / 1000) }
@@ -135,10 +129,6 @@ final class PingTextRenderer: ProbeTextRenderer {
         if ms < 10 { return DecimalFormat.rounded(ms, decimals: 2) }
         if ms < 100 { return DecimalFormat.rounded(ms, decimals: 1) }
         return DecimalFormat.rounded(ms, decimals: 0)
-    }
-
-    private static func ms(_ value: Double) -> String {
-        DecimalFormat.fixed(Int((value * 1000).rounded()), scale: 3)
     }
 
     private static func hex(_ byte: UInt8) -> String {

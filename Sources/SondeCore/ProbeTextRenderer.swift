@@ -30,6 +30,11 @@ public struct TextRenderingOptions: Sendable {
     public var multiTarget: Bool
     public var targetWidth: Int
 
+    /// `name` padded to the width of the longest target, for aligned fping-style columns.
+    public func padded(_ name: String) -> String {
+        name.count >= targetWidth ? name : name + String(repeating: " ", count: targetWidth - name.count)
+    }
+
     public init(quiet: Bool = false, multiTarget: Bool = false, targetWidth: Int = 0) {
         self.quiet = quiet
         self.multiTarget = multiTarget

@@ -55,11 +55,7 @@ public struct RTTStatistics: Sendable, Equatable {
     }
 
     /// `a/b/c/d` in milliseconds with three decimals, truncated as iputils prints them.
-    public var slashSeparated: String? {
-        guard count > 0, let average, let meanDeviation else { return nil }
-        return [minimum, average, maximum, meanDeviation].map { DecimalFormat.milliseconds(microseconds: $0) }
-            .joined(separator: "/")
-    }
+    public var slashSeparated: String? { summary?.slashSeparated() }
 
     static func integerSquareRoot(_ value: Int) -> Int {
         guard value > 1 else { return value }
@@ -81,4 +77,10 @@ public struct RTTSummary: Codable, Sendable, Equatable {
     public var mdevMs: Double
     /// How many round trips the figures are computed from.
     public var samples: Int
+
+    /// `min/avg/max/mdev` (or `min/avg/max`) in milliseconds with three decimals, as ping and fping print them.
+    public func slashSeparated(withDeviation: Bool = true) -> String {
+        let values = withDeviation ? [minMs, avgMs, maxMs, mdevMs] : [minMs, avgMs, maxMs]
+        return values.map { DecimalFormat.fixed(Int(($0 * 1000).rounded()), scale: 3) }.joined(separator: "/")
+    }
 }

@@ -22,8 +22,7 @@ final class TCPTextRenderer: ProbeTextRenderer {
         let reason = event.message.map { "\($0) (\(event.errno ?? "?"))" } ?? ""
         var lines: [TextLine] = []
         if options.multiTarget {
-            let name = event.target.count >= options.targetWidth ? event.target : event.target + String(repeating: " ", count: options.targetWidth - event.target.count)
-            lines.append(TextLine("\(name) : [\(seq)], \(event.outcome ?? "?")\(time)"))
+            lines.append(TextLine("\(options.padded(event.target)) : [\(seq)], \(event.outcome ?? "?")\(time)"))
         } else {
             switch TCPOutcome(rawValue: event.outcome ?? "") {
             case .open?: lines.append(TextLine("Connected to \(endpoint): seq=\(seq)\(time)"))
@@ -45,11 +44,8 @@ final class TCPTextRenderer: ProbeTextRenderer {
         let summary = report.summary
         let failed = DecimalFormat.significant(summary.failedPercent)
         if options.multiTarget {
-            let name = report.target.count >= options.targetWidth ? report.target : report.target + String(repeating: " ", count: options.targetWidth - report.target.count)
-            var text = "\(name) : attempts/connected/%failed = \(summary.attempts)/\(summary.connected)/\(failed)%"
-            if let connect = summary.connect {
-                text += ", min/avg/max = \(Self.ms(connect.minMs))/\(Self.ms(connect.avgMs))/\(Self.ms(connect.maxMs))"
-            }
+            var text = "\(options.padded(report.target)) : attempts/connected/%failed = \(summary.attempts)/\(summary.connected)/\(failed)%"
+            if let connect = summary.connect { text += ", min/avg/max = \(connect.slashSeparated(withDeviation: false))" }
             return [TextLine(text)]
         }
         var counts = "\(summary.attempts) attempts, \(summary.connected) connected"
@@ -61,12 +57,8 @@ final class TCPTextRenderer: ProbeTextRenderer {
         counts += ", \(failed)% failed, time \(summary.timeMs)ms"
         var lines = [TextLine(""), TextLine("--- \(report.target) tcp connect statistics ---"), TextLine(counts)]
         if let connect = summary.connect {
-            lines.append(TextLine("connect min/avg/max/mdev = \(Self.ms(connect.minMs))/\(Self.ms(connect.avgMs))/\(Self.ms(connect.maxMs))/\(Self.ms(connect.mdevMs)) ms"))
+            lines.append(TextLine("connect min/avg/max/mdev = \(connect.slashSeparated()) ms"))
         }
         return lines
-    }
-
-    private static func ms(_ value: Double) -> String {
-        DecimalFormat.fixed(Int((value * 1000).rounded()), scale: 3)
     }
 }
