@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SondeCore", targets: ["SondeCore"]),
         .library(name: "PingProbe", targets: ["PingProbe"]),
         .library(name: "TCPProbe", targets: ["TCPProbe"]),
+        .library(name: "DNSProbe", targets: ["DNSProbe"]),
         .library(name: "SondePrivileges", targets: ["SondePrivileges"]),
     ],
     dependencies: [
@@ -46,6 +47,9 @@ let package = Package(
         // TCP connect ("telnet"): open, refused, filtered or unreachable; banner and send/expect.
         .target(name: "TCPProbe", dependencies: ["SondeCore", "SondeIO"], swiftSettings: strictSwift),
 
+        // DNS: its own wire-format client (UDP and TCP), resolv.conf semantics, dig-style output.
+        .target(name: "DNSProbe", dependencies: ["SondeCore", "SondeIO"], swiftSettings: strictSwift),
+
         // The command-line face.
         .executableTarget(
             name: "sonde",
@@ -53,6 +57,7 @@ let package = Package(
                 "SondeCore",
                 "PingProbe",
                 "TCPProbe",
+                "DNSProbe",
                 "SondePrivileges",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -60,6 +65,7 @@ let package = Package(
         ),
 
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "DNSProbeTests", dependencies: ["DNSProbe"], swiftSettings: strictSwift),
         .testTarget(name: "TCPProbeTests", dependencies: ["TCPProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondePrivilegesTests", dependencies: ["SondePrivileges"], swiftSettings: strictSwift),
         .testTarget(name: "PingProbeTests", dependencies: ["PingProbe", "SondeCore"], swiftSettings: strictSwift),

@@ -43,3 +43,10 @@ extension IPAddress {
         }
     }
 }
+
+extension IPAddress {
+    /// `10.0.0.1:53`, or `[fd00::1]:53` for IPv6.
+    public func endpoint(port: UInt16) -> String {
+        family == .ipv6 ? "[\(self)]:\(port)" : "\(self):\(port)"
+    }
+}

@@ -35,9 +35,4 @@ public struct TCPTarget: Sendable, Equatable {
         self.host = String(hostPart)
         self.port = UInt16(port)
     }
-
-    /// `host:port`, with brackets around an IPv6 address.
-    public static func display(_ address: IPAddress, port: UInt16) -> String {
-        address.family == .ipv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
-    }
 }

@@ -12,7 +12,7 @@ final class TCPTextRenderer: ProbeTextRenderer {
     func lines(for event: TCPEvent) -> [TextLine] {
         if event.type == "start" {
             guard let address = event.address, let port = event.port, let ip = IPAddress(address) else { return [] }
-            names[event.target] = TCPTarget.display(ip, port: UInt16(port))
+            names[event.target] = ip.endpoint(port: UInt16(port))
             return []
         }
         guard event.type == "attempt", !options.quiet else { return [] }

@@ -1,3 +1,4 @@
+import DNSProbe
 import PingProbe
 import SondeCore
 import TCPProbe
@@ -8,6 +9,7 @@ enum Registration {
         ProbeRegistry([
             PingProbe(engine: icmp),
             TCPConnectProbe(),
+            DNSProbe(),
         ])
     }
 }

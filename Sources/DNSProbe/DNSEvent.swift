@@ -1,0 +1,77 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+public import SondeCore
+
+/// One thing that happened during a DNS probe.
+///
+/// JSON: a flat object whose `type` is
+/// - `response`: a server answered `name`: `server`, `transport` (`UDP`/`TCP`), `rcode`, `answers`, `timeMs`, `size`;
+/// - `truncated`: a UDP answer had TC set; the same server is asked again over TCP;
+/// - `timeout`: no answer from `server` within the timeout (`attempt` counts from 1);
+/// - `error`: the query could not be sent or the answer not read or parsed: `errno` or `message`.
+public struct DNSEvent: ProbeEvent, Equatable {
+    public var type: String
+    public var time: Date
+    public var target: String
+    public var name: String?
+    public var server: String?
+    public var transport: String?
+    public var attempt: Int?
+    public var rcode: String?
+    public var answers: Int?
+    public var timeMs: Double?
+    public var size: Int?
+    public var errno: String?
+    public var message: String?
+
+    init(_ type: String, target: String, name: String, server: String, transport: String) {
+        self.type = type
+        self.time = Date()
+        self.target = target
+        self.name = name
+        self.server = server
+        self.transport = transport
+    }
+}
+
+/// A DNS probe's result: the final response in full, and every name tried on the way.
+public struct DNSSummary: ProbeSummary, Equatable {
+    public struct NameTried: Codable, Sendable, Equatable {
+        public var name: String
+        /// The response code, or `timeout` when no server answered.
+        public var result: String
+    }
+
+    public struct Record: Codable, Sendable, Equatable {
+        public var name: String
+        public var ttl: UInt32?
+        public var `class`: String
+        public var type: String
+        public var data: String?
+    }
+
+    public struct OPT: Codable, Sendable, Equatable {
+        public var udpPayloadSize: Int
+        public var version: Int
+        public var dnssecOK: Bool
+    }
+
+    public var namesTried: [NameTried] = []
+    public var queries = 0
+    public var server: String?
+    public var transport: String?
+    public var id: Int?
+    public var opcode: Int?
+    public var rcode: String?
+    public var flags: [String] = []
+    public var question: [Record] = []
+    public var answer: [Record] = []
+    public var authority: [Record] = []
+    public var additional: [Record] = []
+    public var edns: OPT?
+    public var queryTimeMs: Double?
+    public var messageSize: Int?
+}

@@ -1,0 +1,237 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+public import SondeCore
+
+/// DNS lookups with Sonde's own wire-format client: which server answered what, over UDP or TCP, and which
+/// names the search list made the resolver try.
+public struct DNSProbe: Probe {
+    public static let kind: ProbeKind = "dns"
+
+    public let descriptor = ProbeDescriptor(
+        kind: kind,
+        summary: "DNS lookup: rcode, flags, every section, and every name the search list tried",
+        target: "a domain name (or, with -x, an IP address to look up in reverse)",
+        parameters: [
+            ParameterSpec("type", .choice(DNSType.named.map(\.0)), default: .string("A"), summary: "Record type to ask for", cli: .init(short: "t")),
+            ParameterSpec("server", .text(maxLength: 64, format: .any), summary: "Ask this server (IP, IP:PORT or [IPv6]:PORT) instead of those in /etc/resolv.conf"),
+            ParameterSpec("tcp", .boolean, default: .boolean(false), summary: "Use TCP instead of UDP"),
+            ParameterSpec("reverse", .boolean, default: .boolean(false), summary: "Reverse lookup: the target is an IP address; ask for its PTR record", cli: .init(short: "x")),
+            ParameterSpec("search", .boolean, default: .boolean(true), summary: "Apply the search list and ndots from /etc/resolv.conf (--search=false: ask for the name as given)"),
+            ParameterSpec("timeout", .seconds(0.01...60), summary: "Seconds to wait for each answer (default: resolv.conf's timeout, else 5)", cli: .init(short: "W")),
+            ParameterSpec("attempts", .integer(1...5), summary: "Rounds over the servers before giving up (default: resolv.conf's attempts, else 2)"),
+            ParameterSpec("bufsize", .integer(512...65_535), default: .integer(1232), summary: "EDNS0 UDP payload size to advertise"),
+            ParameterSpec("dnssec", .boolean, default: .boolean(false), summary: "Set the DNSSEC OK (DO) bit"),
+            ParameterSpec("expectRcode", .text(maxLength: 128, format: .any), default: .string("NOERROR"), summary: "Response codes that count as success, comma-separated"),
+            ParameterSpec("expectAddress", .text(maxLength: 64, format: .ipAddress), summary: "Succeed only if the answer holds this address"),
+            ParameterSpec("expect", .text(maxLength: 1024, format: .regularExpression), summary: "Succeed only if an answer record's data matches this regular expression"),
+        ]
+    )
+
+    private let configuration: @Sendable () -> ResolverConfiguration
+
+    /// - Parameter configuration: where the resolver settings come from (default: `/etc/resolv.conf`, read per run).
+    public init(configuration: @escaping @Sendable () -> ResolverConfiguration = { .system() }) {
+        self.configuration = configuration
+    }
+
+    public func textRenderer(options: TextRenderingOptions) -> any ProbeTextRenderer<DNSEvent, DNSSummary> {
+        DNSTextRenderer(options: options)
+    }
+
+    public func run(
+        _ request: ProbeRequest,
+        context: ProbeContext,
+        events: @escaping @Sendable (DNSEvent) -> Void
+    ) async throws(ProbeError) -> ProbeReport<DNSSummary> {
+        let values = request.parameters
+        let config = configuration()
+        let type = DNSType(name: values.string("type") ?? "A") ?? .a
+        let servers = try Self.servers(values.string("server"), config: config)
+        let expectedRcodes = try Self.rcodes(values.string("expectRcode") ?? "NOERROR")
+        let timeout = values.duration("timeout") ?? .seconds(config.timeout)
+        let attempts = values.integer("attempts") ?? config.attempts
+        let useTCP = values.boolean("tcp") ?? false
+        let (names, queryType) = try Self.names(for: request.target, type: type, reverse: values.boolean("reverse") ?? false,
+                                                search: values.boolean("search") ?? true, config: config)
+        var edns = EDNS(udpPayloadSize: UInt16(values.integer("bufsize") ?? 1232), dnssecOK: values.boolean("dnssec") ?? false)
+        edns.version = 0
+
+        let started = Date()
+        let start = ContinuousClock.now
+        let deadline = context.deadline
+        var summary = DNSSummary()
+        var final: (message: DNSMessage, bytes: Int, server: String, transport: DNSTransport, elapsed: Duration)?
+        search: for name in names {
+            var answered: (message: DNSMessage, bytes: Int, server: String, transport: DNSTransport, elapsed: Duration)?
+            rounds: for attempt in 1...attempts {
+                for (server, port) in servers {
+                    if Task.isCancelled { break search }
+                    var waitFor = timeout
+                    if let deadline {
+                        guard deadline > .now else { break search }
+                        waitFor = min(timeout, deadline - .now)
+                    }
+                    let serverText = server.endpoint(port: port)
+                    var transport: DNSTransport = useTCP ? .tcp : .udp
+                    while true {
+                        let id = UInt16.random(in: 0...UInt16.max)
+                        let query: [UInt8]
+                        do {
+                            query = try DNSMessage(id: id, flags: DNSFlags(), questions: [DNSQuestion(name: name, type: queryType)], edns: edns).encoded()
+                        } catch {
+                            throw ProbeError(.invalidTarget, error.description)
+                        }
+                        summary.queries += 1
+                        var event = DNSEvent("response", target: request.target, name: name, server: serverText, transport: transport.rawValue)
+                        event.attempt = attempt
+                        switch await transport.exchange(query, id: id, with: server, port: port, timeout: waitFor) {
+                        case .timeout:
+                            event.type = "timeout"
+                            events(event)
+                        case .failed(let code):
+                            event.type = "error"
+                            event.errno = ErrorNumber.name(code)
+                            event.message = ErrorNumber.message(code)
+                            events(event)
+                        case .response(let bytes, let elapsed):
+                            let message: DNSMessage
+                            do {
+                                message = try DNSMessage(decoding: bytes)
+                            } catch {
+                                event.type = "error"
+                                event.message = error.description
+                                events(event)
+                                break
+                            }
+                            if transport == .udp, message.flags.truncated {
+                                event.type = "truncated"
+                                event.size = bytes.count
+                                events(event)
+                                transport = .tcp
+                                continue
+                            }
+                            event.rcode = message.rcode.description
+                            event.answers = message.answers.count
+                            event.timeMs = Double(elapsed.inMicroseconds) / 1000
+                            event.size = bytes.count
+                            events(event)
+                            answered = (message, bytes.count, serverText, transport, elapsed)
+                            break rounds
+                        }
+                        break
+                    }
+                }
+            }
+            guard let answered else {
+                summary.namesTried.append(.init(name: name, result: "timeout"))
+                break search
+            }
+            final = answered
+            summary.namesTried.append(.init(name: name, result: answered.message.rcode.description))
+            // Like glibc: go on down the search list after NXDOMAIN, or NOERROR without an answer.
+            let noData = answered.message.rcode == .noError && answered.message.answers.isEmpty
+            if answered.message.rcode != .nxDomain, !noData { break search }
+        }
+
+        var success = false
+        if let final {
+            let message = final.message
+            summary.server = final.server
+            summary.transport = final.transport.rawValue
+            summary.id = Int(message.id)
+            summary.opcode = Int(message.flags.opcode)
+            summary.rcode = message.rcode.description
+            summary.flags = message.flags.names
+            summary.question = message.questions.map(DNSSummary.Record.init)
+            summary.answer = message.answers.map(DNSSummary.Record.init)
+            summary.authority = message.authorities.map(DNSSummary.Record.init)
+            summary.additional = message.additionals.map(DNSSummary.Record.init)
+            summary.edns = message.edns.map { DNSSummary.OPT(udpPayloadSize: Int($0.udpPayloadSize), version: Int($0.version), dnssecOK: $0.dnssecOK) }
+            summary.queryTimeMs = Double(final.elapsed.inMicroseconds) / 1000
+            summary.messageSize = final.bytes
+            success = expectedRcodes.contains(message.rcode)
+            if success, message.rcode == .noError, expectedRcodes == [.noError] { success = !message.answers.isEmpty }
+            if let address = values.string("expectAddress").flatMap(IPAddress.init) {
+                success = success && message.answers.contains { Self.address(of: $0.data) == address }
+            }
+            if let pattern = values.string("expect"), let regex = try? Regex(pattern) {
+                success = success && message.answers.contains { $0.data.presentation.contains(regex) }
+            }
+        }
+        return ProbeReport(
+            probe: Self.kind, target: request.target, address: final?.server, success: success, startedAt: started,
+            durationSeconds: (ContinuousClock.now - start).inSeconds, parameters: values, summary: summary
+        )
+    }
+
+    /// The servers to ask: `--server`, else resolv.conf's nameservers (port 53).
+    static func servers(_ given: String?, config: ResolverConfiguration) throws(ProbeError) -> [(IPAddress, UInt16)] {
+        guard let given else {
+            return config.nameservers.compactMap { text in IPAddress(text).map { ($0, 53) } }
+        }
+        if let address = IPAddress(given) { return [(address, 53)] }
+        var host = Substring(given)
+        var portText: Substring = "53"
+        if given.hasPrefix("["), let close = given.firstIndex(of: "]") {
+            host = given[given.index(after: given.startIndex)..<close]
+            portText = given[given.index(after: close)...].dropFirst()
+        } else if let colon = given.lastIndex(of: ":"), !given[..<colon].contains(":") {
+            host = given[..<colon]
+            portText = given[given.index(after: colon)...]
+        }
+        guard let address = IPAddress(String(host)), let port = UInt16(portText), port > 0 else {
+            throw ProbeError.invalid(parameter: "server", value: given, allowed: "an IP address, IP:PORT or [IPv6]:PORT")
+        }
+        return [(address, port)]
+    }
+
+    static func rcodes(_ text: String) throws(ProbeError) -> Set<DNSResponseCode> {
+        var codes: Set<DNSResponseCode> = []
+        for name in text.split(separator: ",") {
+            guard let code = DNSResponseCode(name: String(name.trimmingPrefix(" "))) else {
+                throw ProbeError.invalid(parameter: "expectRcode", value: text, allowed: "response code names such as NOERROR,NXDOMAIN")
+            }
+            codes.insert(code)
+        }
+        return codes
+    }
+
+    /// The names to ask and the type: the search list applied, or the PTR name of an address.
+    static func names(for target: String, type: DNSType, reverse: Bool, search: Bool, config: ResolverConfiguration) throws(ProbeError) -> ([String], DNSType) {
+        if reverse {
+            guard let address = IPAddress(target) else {
+                throw ProbeError(.invalidTarget, "invalid target '\(target)' for -x: expected an IPv4 or IPv6 address")
+            }
+            return ([reverseName(address)], .ptr)
+        }
+        do {
+            _ = try DNSMessage.labels(of: target)
+        } catch {
+            throw ProbeError(.invalidTarget, error.description)
+        }
+        let names = search ? config.candidates(for: target) : [target.hasSuffix(".") ? target : target + "."]
+        // A search domain can make a valid name too long; those candidates are skipped, as glibc does.
+        let valid = names.filter { (try? DNSMessage.labels(of: $0)) != nil }
+        return (valid.isEmpty ? [names[0]] : valid, type)
+    }
+
+    static func reverseName(_ address: IPAddress) -> String {
+        switch address {
+        case .v4(let v4): return v4.bytes.reversed().map(String.init).joined(separator: ".") + ".in-addr.arpa."
+        case .v6(let v6):
+            let nibbles = v6.bytes.flatMap { [$0 >> 4, $0 & 0xf] }
+            return nibbles.reversed().map { String($0, radix: 16) }.joined(separator: ".") + ".ip6.arpa."
+        }
+    }
+
+    static func address(of data: DNSRecordData) -> IPAddress? {
+        switch data {
+        case .a(let bytes) where bytes.count == 4: .v4(IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]))
+        case .aaaa(let bytes) where bytes.count == 16: .v6(IPv6Address(bytes: bytes))
+        default: nil
+        }
+    }
+}
