@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["sonde"],
-            exclude: ["Support/icmp_responder.py", "Support/tcp_responder.py"],
+            exclude: ["Support/icmp_responder.py", "Support/echo_services.py"],
             swiftSettings: strictSwift
         ),
     ],

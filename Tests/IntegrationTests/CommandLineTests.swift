@@ -48,6 +48,22 @@ struct CommandLineTests {
         #expect(result.error == message + "\n")
     }
 
+    @Test(arguments: [
+        (["a..b"], "sonde: invalid name 'a..b': empty label (two dots in a row, or a leading dot)"),
+        ([String(repeating: "x", count: 64) + ".test"], "sonde: invalid name '\(String(repeating: "x", count: 64)).test': label '\(String(repeating: "x", count: 64))' is 64 bytes, at most 63 are allowed"),
+        ([Array(repeating: String(repeating: "y", count: 50), count: 6).joined(separator: ".")], "sonde: invalid name '\(Array(repeating: String(repeating: "y", count: 50), count: 6).joined(separator: "."))': 305 characters, at most 253 are allowed"),
+        (["-t", "BOGUS", "x.test"], "sonde: invalid value 'BOGUS' for -t/--type: expected one of A, AAAA, CNAME, MX, TXT, SRV, NS, PTR, SOA, CAA, ANY"),
+        (["--server", "dns.example", "x.test"], "sonde: invalid value 'dns.example' for --server: expected an IP address, IP:PORT or [IPv6]:PORT"),
+        (["--server", "10.0.0.1:99999", "x.test"], "sonde: invalid value '10.0.0.1:99999' for --server: expected an IP address, IP:PORT or [IPv6]:PORT"),
+        (["-x", "not-an-ip"], "sonde: invalid target 'not-an-ip' for -x: expected an IPv4 or IPv6 address"),
+    ])
+    func badDNSInputGetsOneLineAndExitTwo(arguments: [String], message: String) async throws {
+        let result = try await Shell.captureAsync([Sonde.binary, "dns"] + arguments, timeout: 30)
+        #expect(result.status == 2)
+        #expect(result.output.isEmpty)
+        #expect(result.error == message + "\n")
+    }
+
     @Test func helpComesFromTheParameterDeclarations() async throws {
         let help = try await sonde("ping", "--help")
         #expect(help.status == 0)

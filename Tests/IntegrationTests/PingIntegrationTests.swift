@@ -224,7 +224,7 @@ struct PingIntegrationTests {
         #expect(run.events("timeout").count == 3)
         #expect(run.count("received") == 0)
         #expect(run.status == 1)
-        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(Date().timeIntervalSince(started) < 15, "bounded by count × interval + timeout, not by any linger")
         let deadline = try await ping(family.routed(7), "-w", "0.6")
         #expect(deadline.status == 1)
         #expect(deadline.count("transmitted") >= 10)

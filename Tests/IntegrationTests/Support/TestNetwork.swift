@@ -22,6 +22,7 @@ final class TestNetwork: @unchecked Sendable {
     let faults = prefix + "f"
     private var responder: Process?
     private var tcpResponder: Process?
+    private var dnsFolder: String { "/tmp/\(Self.prefix)-dns" }
 
     /// Built on first use, off the Swift concurrency pool: suites wait for it without blocking pool threads.
     private static let shared = SharedNetwork()
@@ -44,9 +45,10 @@ final class TestNetwork: @unchecked Sendable {
                     DispatchQueue.global().async {
                         continuation.resume(with: Result {
                             let network = TestNetwork()
-                            try network.create()
+                            // Registered first, so a network that fails half-way is removed too.
                             TestNetwork.built = network
                             atexit { TestNetwork.built?.destroy() }
+                            try network.create()
                             return network
                         })
                     }
@@ -143,7 +145,58 @@ final class TestNetwork: @unchecked Sendable {
 
     private func startResponder() throws {
         responder = try startScript("icmp_responder.py", in: faults)
-        tcpResponder = try startScript("tcp_responder.py", in: echo)
+        tcpResponder = try startScript("echo_services.py", in: echo)
+        try startDNSServer()
+    }
+
+    /// dnsmasq in the echo namespace, on 10.77.2.2 and fd00:77:2::2 port 53, with a zone covering every record
+    /// type `sonde dns` decodes, a name too large for a 512-byte UDP answer, search-list names, NXDOMAIN under
+    /// `test.` and `cluster.local.`, and `fail.test.` forwarded to an upstream that answers SERVFAIL.
+    /// The client's resolv.conf points at it with a pod-like search list and `ndots:5`.
+    private func startDNSServer() throws {
+        let folder = dnsFolder
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let big = (0..<4).map { "\"" + String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0))), count: 200) + "\"" }
+        try """
+            no-resolv
+            no-hosts
+            port=53
+            listen-address=10.77.2.2
+            listen-address=fd00:77:2::2
+            bind-interfaces
+            local=/test/
+            local=/cluster.local/
+            server=/fail.test/10.77.2.2#5300
+            host-record=www.test,10.77.2.7,fd00:77:2::7
+            host-record=api.shop.svc.cluster.local,10.77.2.8
+            cname=alias.test,www.test
+            mx-host=test,mail.test,10
+            txt-record=test,"v=spf1 -all","second string"
+            txt-record=big.test,\(big.joined(separator: ","))
+            srv-host=_ldap._tcp.test,dc.test,389,1,5
+            ptr-record=7.2.77.10.in-addr.arpa,www.test
+            dns-rr=test,2,036e7331047465737400
+            dns-rr=test,257,0005697373756563612e74657374
+            dns-rr=test,6,036e73310474657374000a686f73746d617374657204746573740078c4059100000e1000000258000151800000003c
+
+            """.write(toFile: "\(folder)/dnsmasq.conf", atomically: true, encoding: .utf8)
+        try """
+            search shop.svc.cluster.local svc.cluster.local cluster.local
+            nameserver 10.77.2.2
+            options ndots:5 timeout:1 attempts:2
+
+            """.write(toFile: "/etc/netns/\(client)/resolv.conf", atomically: true, encoding: .utf8)
+        // dnsmasq daemonises itself (its pid file lets destroy() stop it): a long-running Foundation Process
+        // here made later Process waits miss their child's exit.
+        try Shell.run("ip", "netns", "exec", echo, "dnsmasq", "--conf-file=\(folder)/dnsmasq.conf",
+                      "--pid-file=\(folder)/dnsmasq.pid", "--log-facility=\(folder)/dnsmasq.log", "--user=root")
+        // Ready when it answers. (system(), not Process: Foundation's child monitoring can miss an exit while
+        // another Process is starting.)
+        for _ in 0..<50 {
+            let answered = system("ip netns exec \(client) \(Sonde.binary) dns --server 10.77.2.2 -W 0.2 --attempts 1 www.test >/dev/null 2>&1")
+            if answered == 0 { break }
+            usleep(100_000)
+        }
     }
 
     /// Starts one of the helper scripts beside this file in `namespace`, once it says "ready".
@@ -166,6 +219,8 @@ final class TestNetwork: @unchecked Sendable {
     /// Runs at process exit, when Foundation's Process machinery may already be gone: plain system calls.
     func destroy() {
         for helper in [responder, tcpResponder].compactMap({ $0 }) { kill(helper.processIdentifier, SIGKILL) }
+        _ = system("kill -9 $(cat \(dnsFolder)/dnsmasq.pid 2>/dev/null) 2>/dev/null")
+        _ = system("rm -rf /tmp/\(Self.prefix)-dns")
         for namespace in [client, router, echo, faults] {
             _ = system("ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9; ip netns del \(namespace) 2>/dev/null")
         }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""TCP services for Sonde's integration tests, on every address of the namespace it runs in (IPv4 and IPv6).
+"""Services for Sonde's integration tests, on every address of the namespace it runs in (IPv4 and IPv6).
 
-  port 2222  sends the banner "SSH-2.0-SondeTest" on connect, then answers any line with "pong <line>"
-  port 7777  accepts and says nothing (a banner read or an expectation times out)
+  tcp 2222   sends the banner "SSH-2.0-SondeTest" on connect, then answers any line with "pong <line>"
+  tcp 7777   accepts and says nothing (a banner read or an expectation times out)
+  udp 5300   answers every DNS query with SERVFAIL: the broken upstream behind dnsmasq's fail.test zone
   any other  closed: the kernel answers with a reset
 
 It stops by itself after --lifetime seconds.
@@ -32,12 +33,25 @@ def main():
     for family in (socket.AF_INET, socket.AF_INET6):
         for port in (2222, 7777):
             selector.register(listener(family, port), selectors.EVENT_READ, ("listen", port))
+    for family in (socket.AF_INET, socket.AF_INET6):
+        upstream = socket.socket(family, socket.SOCK_DGRAM)
+        if family == socket.AF_INET6:
+            upstream.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        upstream.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 5300))
+        upstream.setblocking(False)
+        selector.register(upstream, selectors.EVENT_READ, ("dns", 5300))
     print("ready", flush=True)
     deadline = time.monotonic() + arguments.lifetime
     while time.monotonic() < deadline:
         for key, _ in selector.select(timeout=0.5):
             kind, port = key.data
-            if kind == "listen":
+            if kind == "dns":
+                query, sender = key.fileobj.recvfrom(4096)
+                if len(query) >= 12:
+                    # Same id, question and counts; QR set, RD copied, RA set, rcode 2 (SERVFAIL).
+                    header = query[:2] + bytes([0x80 | (query[2] & 0x01), 0x82]) + query[4:12]
+                    key.fileobj.sendto(header + query[12:], sender)
+            elif kind == "listen":
                 connection, _ = key.fileobj.accept()
                 connection.setblocking(False)
                 if port == 2222:

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+/// `sonde dns` against a real dnsmasq in the echo namespace, with the client's own resolv.conf
+/// (`search shop.svc.cluster.local svc.cluster.local cluster.local`, `ndots:5`).
+@Suite("sonde dns against dnsmasq", .enabled(if: TestNetwork.available, TestNetwork.skipReason))
+struct DNSIntegrationTests {
+    let network: TestNetwork
+
+    init() async throws { network = try await TestNetwork.get() }
+
+    func dns(_ arguments: String...) async throws -> Sonde.Run {
+        try await Sonde.run(["dns", "--json"] + arguments, in: network.client)
+    }
+
+    func answers(_ run: Sonde.Run) -> [String] {
+        (run.summary["answer"] as? [[String: Any]] ?? []).compactMap { "\($0["type"] as? String ?? "") \($0["data"] as? String ?? "")" }
+    }
+
+    @Test(arguments: [
+        ("A", "www.test.", ["A 10.77.2.7"]),
+        ("AAAA", "www.test.", ["AAAA fd00:77:2::7"]),
+        ("CNAME", "alias.test.", ["CNAME www.test."]),
+        ("MX", "test.", ["MX 10 mail.test."]),
+        ("TXT", "test.", ["TXT \"v=spf1 -all\" \"second string\""]),
+        ("SRV", "_ldap._tcp.test.", ["SRV 1 5 389 dc.test."]),
+        ("NS", "test.", ["NS ns1.test."]),
+        ("SOA", "test.", ["SOA ns1.test. hostmaster.test. 2026112401 3600 600 86400 60"]),
+        ("CAA", "test.", ["CAA 0 issue \"ca.test\""]),
+    ])
+    func everyRecordType(type: String, name: String, expected: [String]) async throws {
+        for server in ["10.77.2.2", "[fd00:77:2::2]:53"] {
+            let run = try await dns("--server", server, "-t", type, name)
+            #expect(run.status == 0, "\(type) via \(server): \(run.error)")
+            #expect(run.summary["rcode"] as? String == "NOERROR")
+            #expect(answers(run) == expected, "\(type) via \(server)")
+            #expect((run.summary["flags"] as? [String])?.contains("qr") == true)
+        }
+    }
+
+    @Test func reverseLookup() async throws {
+        let run = try await dns("--server", "10.77.2.2", "-x", "10.77.2.7")
+        #expect(answers(run) == ["PTR www.test."])
+        #expect((run.summary["question"] as? [[String: Any]])?.first?["name"] as? String == "7.2.77.10.in-addr.arpa.")
+    }
+
+    @Test func theSearchListAsAPodSeesIt() async throws {
+        // ndots:5 and three search domains: the resolver tries them in order before the name itself.
+        let run = try await dns("api")
+        let tried = (run.summary["namesTried"] as? [[String: String]] ?? []).map { "\($0["name"] ?? "") \($0["result"] ?? "")" }
+        #expect(tried == ["api.shop.svc.cluster.local. NOERROR"])
+        #expect(answers(run) == ["A 10.77.2.8"])
+        let longer = try await dns("www.test")
+        let triedLonger = (longer.summary["namesTried"] as? [[String: String]] ?? []).map { "\($0["name"] ?? "") \($0["result"] ?? "")" }
+        #expect(triedLonger == [
+            "www.test.shop.svc.cluster.local. NXDOMAIN", "www.test.svc.cluster.local. NXDOMAIN",
+            "www.test.cluster.local. NXDOMAIN", "www.test. NOERROR",
+        ])
+        #expect(longer.status == 0)
+        let text = try await Sonde.run(["dns", "www.test"], in: network.client)
+        #expect(text.output.contains(";; names tried: www.test.shop.svc.cluster.local. (NXDOMAIN), "))
+        #expect(text.output.contains("www.test.\t\t0\tIN\tA\t10.77.2.7"))
+        let absolute = try await dns("--search=false", "www.test")
+        #expect((absolute.summary["namesTried"] as? [[String: String]])?.count == 1)
+    }
+
+    @Test func nxdomainAndServfailAreResults() async throws {
+        let missing = try await dns("--server", "10.77.2.2", "nope.test.")
+        #expect(missing.summary["rcode"] as? String == "NXDOMAIN")
+        #expect(missing.report?["success"] as? Bool == false)
+        #expect(missing.status == 1)
+        let expected = try await dns("--server", "10.77.2.2", "--expect-rcode", "NXDOMAIN", "nope.test.")
+        #expect(expected.status == 0)
+        let broken = try await dns("--server", "10.77.2.2", "-W", "3", "x.fail.test.")
+        #expect(broken.summary["rcode"] as? String == "SERVFAIL")
+        #expect(broken.status == 1)
+    }
+
+    @Test func aTruncatedUDPAnswerIsRetriedOverTCP() async throws {
+        let run = try await dns("--server", "10.77.2.2", "--bufsize", "512", "-t", "TXT", "big.test.")
+        #expect(run.events("truncated").count == 1)
+        #expect(run.summary["transport"] as? String == "TCP")
+        #expect((run.summary["messageSize"] as? Int ?? 0) > 512)
+        #expect(answers(run).first?.hasPrefix("TXT \"aaaa") == true)
+        let tcp = try await dns("--server", "10.77.2.2", "--tcp", "www.test.")
+        #expect(tcp.summary["transport"] as? String == "TCP" && tcp.events("truncated").isEmpty)
+    }
+
+    @Test func aServerThatNeverAnswers() async throws {
+        let started = Date()
+        let run = try await dns("--server", "10.77.7.1", "-W", "0.3", "--attempts", "2", "www.test.")
+        #expect(run.events("timeout").count == 2)
+        #expect(run.summary["rcode"] == nil)
+        #expect(run.status == 1)
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
+    @Test func expectationsOnTheAnswer() async throws {
+        #expect(try await dns("--server", "10.77.2.2", "--expect-address", "10.77.2.7", "www.test.").status == 0)
+        #expect(try await dns("--server", "10.77.2.2", "--expect-address", "10.77.2.9", "www.test.").status == 1)
+        #expect(try await dns("--server", "10.77.2.2", "-t", "TXT", "--expect", "spf1", "test.").status == 0)
+        #expect(try await dns("--server", "10.77.2.2", "-t", "TXT", "--expect", "^nothing", "test.").status == 1)
+    }
+}
