@@ -231,54 +231,28 @@ private struct EngineState {
 private final class EngineCore: Sendable {
     let defaults: DefaultSockets
     private let state: Mutex<EngineState>
-    private let poller: Int32
-    private let wakeup: Int32
+    private let poller = Poller()
     private let firstCounter: UInt32
 
     init(defaults: DefaultSockets, firstCounter: UInt32) {
         self.defaults = defaults
         self.firstCounter = firstCounter
-        poller = epoll_create1(Int32(EPOLL_CLOEXEC))
-        wakeup = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
         var initial = EngineState()
         for socket in defaults.opened {
             initial.slots.append(SocketSlot(key: SocketKey(family: socket.family, pmtu: nil), socket: socket, counter: firstCounter))
         }
         state = Mutex(initial)
-        watch(wakeup)
         for socket in defaults.opened { watch(socket.descriptor) }
-        let loop = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let created = pthread_create(&thread, nil, { context in
-            guard let context else { return nil }
-            let core = Unmanaged<EngineCore>.fromOpaque(context).takeRetainedValue()
-            core.eventLoop()
-            return nil
-        }, loop)
-        if created == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<EngineCore>.fromOpaque(loop).release()
-        }
-    }
-
-    deinit {
-        close(poller)
-        close(wakeup)
+        // The thread holds the core until stop() ends its loop.
+        Poller.startThread { [self] in eventLoop() }
     }
 
     private func watch(_ descriptor: Int32) {
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue | EPOLLERR.rawValue
-        event.data.fd = descriptor
-        epoll_ctl(poller, EPOLL_CTL_ADD, descriptor, &event)
+        poller.add(descriptor, events: EPOLLIN.rawValue | EPOLLERR.rawValue)
     }
 
     /// Makes the event loop look at its timers again (or notice it should stop).
-    private func wake() {
-        var one: UInt64 = 1
-        _ = write(wakeup, &one, 8)
-    }
+    private func wake() { poller.wake() }
 
     func stop() {
         state.withLock { $0.stopping = true }
@@ -356,25 +330,10 @@ private final class EngineCore: Sendable {
             if stopping { return }
             // Delivered before the sockets are read again, so a session hears of a send before its reply.
             for delivery in deliveries { delivery.observer(delivery.observation) }
-            let timeout = earliest.map { max(($0 - .now).inNanoseconds, 0) } ?? -1
-            let count = sonde_epoll_wait_ns(poller, &events, Int32(events.count), timeout)
-            if count < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            for index in 0..<Int(count) {
-                let descriptor = events[index].data.fd
-                if descriptor == wakeup {
-                    var value: UInt64 = 0
-                    _ = read(wakeup, &value, 8)
-                    continue
-                }
-                if events[index].events & EPOLLERR.rawValue != 0 {
-                    drain(descriptor, errorQueue: true, buffer: &buffer)
-                }
-                if events[index].events & EPOLLIN.rawValue != 0 {
-                    drain(descriptor, errorQueue: false, buffer: &buffer)
-                }
+            guard let ready = poller.wait(timeout: earliest.map { $0 - .now }, buffer: &events) else { return }
+            for (descriptor, flags) in ready {
+                if flags & EPOLLERR.rawValue != 0 { drain(descriptor, errorQueue: true, buffer: &buffer) }
+                if flags & EPOLLIN.rawValue != 0 { drain(descriptor, errorQueue: false, buffer: &buffer) }
             }
         }
     }

@@ -48,27 +48,10 @@ public final class Reactor: Sendable {
     }
 
     private let state = Mutex(State())
-    private let poller: Int32
-    private let wakeup: Int32
+    private let poller = Poller()
 
     private init() {
-        poller = epoll_create1(Int32(EPOLL_CLOEXEC))
-        wakeup = eventfd(0, Int32(EFD_CLOEXEC) | Int32(EFD_NONBLOCK))
-        var event = epoll_event()
-        event.events = EPOLLIN.rawValue
-        event.data.fd = wakeup
-        epoll_ctl(poller, EPOLL_CTL_ADD, wakeup, &event)
-        let loop = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        if pthread_create(&thread, nil, { context in
-            guard let context else { return nil }
-            Unmanaged<Reactor>.fromOpaque(context).takeRetainedValue().run()
-            return nil
-        }, loop) == 0 {
-            pthread_detach(thread)
-        } else {
-            Unmanaged<Reactor>.fromOpaque(loop).release()
-        }
+        Poller.startThread { [self] in run() }
     }
 
     /// Waits until `descriptor` is ready for `interest`, the deadline passes, or the task is cancelled.
@@ -90,13 +73,8 @@ public final class Reactor: Sendable {
                     return true
                 }
                 guard registered else { return continuation.resume(returning: .cancelled) }
-                var event = epoll_event()
-                event.events = interest.events | EPOLLONESHOT.rawValue
-                event.data.fd = descriptor
-                if epoll_ctl(poller, EPOLL_CTL_ADD, descriptor, &event) != 0 {
-                    epoll_ctl(poller, EPOLL_CTL_MOD, descriptor, &event)
-                }
-                poke()
+                poller.add(descriptor, events: interest.events | EPOLLONESHOT.rawValue)
+                poller.wake()
             }
         } onCancel: {
             finish(token, with: .cancelled)
@@ -110,17 +88,8 @@ public final class Reactor: Sendable {
             return waiter
         }
         guard let waiter else { return }
-        epoll_ctl(poller, EPOLL_CTL_DEL, waiter.descriptor, nil)
+        poller.remove(waiter.descriptor)
         waiter.continuation.resume(returning: readiness)
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-    }
-
-    private func poke() {
-        var one: UInt64 = 1
-        _ = write(wakeup, &one, 8)
     }
 
     private func run() {
@@ -136,20 +105,9 @@ public final class Reactor: Sendable {
                 return state.deadlines.earliest
             }
             for token in expired { finish(token, with: .timedOut) }
-            let timeout = earliest.map { max(Self.nanoseconds($0 - .now), 0) } ?? -1
-            let count = sonde_epoll_wait_ns(poller, &events, Int32(events.count), timeout)
+            guard let ready = poller.wait(timeout: earliest.map { $0 - .now }, buffer: &events) else { return }
             let seen = ContinuousClock.now
-            guard count >= 0 else {
-                if errno == EINTR { continue }
-                return
-            }
-            for index in 0..<Int(count) {
-                let descriptor = events[index].data.fd
-                if descriptor == wakeup {
-                    var value: UInt64 = 0
-                    _ = read(wakeup, &value, 8)
-                    continue
-                }
+            for (descriptor, _) in ready {
                 if let token = state.withLock({ $0.byDescriptor[descriptor] }) {
                     finish(token, with: .ready(at: seen))
                 }
