@@ -44,6 +44,11 @@ enum SondeMain {
             let code = await runProbe(probe, arguments: Array(arguments.dropFirst()))
             exit(code.rawValue)
         }
+        if let first = arguments.first, !first.hasPrefix("-"), !["probes", "help"].contains(first) {
+            let kinds = registry.kinds.map(\.rawValue).joined(separator: ", ")
+            Output.error("unknown command '\(first)': expected a probe (\(kinds)) or probes (see sonde --help)")
+            exit(ExitCode.usage.rawValue)
+        }
         await SondeCommand.main(arguments)
     }
 

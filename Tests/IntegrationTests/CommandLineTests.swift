@@ -64,6 +64,12 @@ struct CommandLineTests {
         #expect(result.error == message + "\n")
     }
 
+    @Test func anUnknownCommandNamesTheProbes() async throws {
+        let result = try await sonde("pnig", "10.0.0.1")
+        #expect(result.status == 2)
+        #expect(result.error == "sonde: unknown command 'pnig': expected a probe (dns, ping, tcp) or probes (see sonde --help)\n")
+    }
+
     @Test func helpComesFromTheParameterDeclarations() async throws {
         let help = try await sonde("ping", "--help")
         #expect(help.status == 0)
