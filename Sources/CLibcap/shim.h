@@ -39,6 +39,16 @@ static inline int sonde_cap_is_effective(cap_value_t capability) {
     return value == CAP_SET;
 }
 
+/// 1 when `capability` is in this thread's permitted set.
+static inline int sonde_cap_is_permitted(cap_value_t capability) {
+    cap_t caps = cap_get_proc();
+    if (caps == NULL) return 0;
+    cap_flag_value_t value = CAP_CLEAR;
+    cap_get_flag(caps, capability, CAP_PERMITTED, &value);
+    cap_free(caps);
+    return value == CAP_SET;
+}
+
 static inline int sonde_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 
 #endif

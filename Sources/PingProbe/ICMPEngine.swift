@@ -148,6 +148,12 @@ public struct ICMPSockets: Sendable {
         return ICMPSockets(defaults: DefaultSockets(ipv4: open(.ipv4), ipv6: open(.ipv6)))
     }
 
+    /// No sockets, for commands that send no ICMP: a ping then fails with `reason`.
+    public static func notOpened(_ reason: String) -> ICMPSockets {
+        let error = ProbeError(.socketUnavailable, reason)
+        return ICMPSockets(defaults: DefaultSockets(ipv4: .failure(error), ipv6: .failure(error)))
+    }
+
     /// The socket mode of `family`, or the error that made it unavailable.
     public func mode(for family: AddressFamily) -> Result<ICMPSocketMode, ProbeError> {
         defaults[family].map(\.mode)
@@ -243,8 +249,18 @@ private final class EngineCore: Sendable {
         }
         state = Mutex(initial)
         for socket in defaults.opened { watch(socket.descriptor) }
+    }
+
+    /// The event loop's thread starts with the first session, so a process that never pings has none.
+    private let started = Mutex(false)
+
+    private func startIfNeeded() {
+        let start = started.withLock { started -> Bool in
+            defer { started = true }
+            return !started
+        }
         // The thread holds the core until stop() ends its loop.
-        Poller.startThread { [self] in eventLoop() }
+        if start { Poller.startThread { [self] in eventLoop() } }
     }
 
     private func watch(_ descriptor: Int32) {
@@ -305,6 +321,7 @@ private final class EngineCore: Sendable {
             if let deadline = schedule.deadline { state.timers.schedule(.deadline(session: id), at: deadline) }
             return id
         }
+        startIfNeeded()
         wake()
         return EchoSession(id: id, key: key, core: self)
     }

@@ -4,9 +4,9 @@ import CLibcap
 import Glibc
 #endif
 
-/// How Sonde came to hold the right to send ICMP, after ``PrivilegeDrop/dropKeepingNetRaw(to:)``.
+/// How Sonde came to hold the right to send ICMP, after ``PrivilegeDrop/drop(to:keepNetRaw:)``.
 public enum PrivilegeMode: String, Sendable, Codable {
-    /// Started as root: switched to an unprivileged account keeping only CAP_NET_RAW.
+    /// Started as root: switched to an unprivileged account keeping only CAP_NET_RAW (or nothing).
     case rootDropped = "root-dropped"
     /// Started as a non-root user holding CAP_NET_RAW (file capability or ambient): reduced to exactly it.
     case netRawOnly = "cap-net-raw"
@@ -28,27 +28,29 @@ public enum PrivilegeMode: String, Sendable, Codable {
 public enum PrivilegeDrop {
     /// Drops what Sonde does not need and returns the mode and the resulting privileges.
     ///
-    /// - Parameter user: the account to switch to when running as root (default `nobody`).
+    /// - Parameters:
+    ///   - user: the account to switch to when running as root (default `nobody`).
+    ///   - keepNetRaw: keep CAP_NET_RAW (for raw ICMP sockets opened later); without it nothing is kept.
     /// - Throws: ``PrivilegeError`` for any failure: Sonde must then exit rather than run with more privilege.
-    public static func dropKeepingNetRaw(to user: UnprivilegedUser? = nil) throws(PrivilegeError) -> (PrivilegeMode, PrivilegeReport) {
+    public static func drop(to user: UnprivilegedUser? = nil, keepNetRaw: Bool = true) throws(PrivilegeError) -> (PrivilegeMode, PrivilegeReport) {
         let threads = PrivilegeReport.threadCount()
         guard threads <= 1 else { throw .notSingleThreaded(threads: threads) }
-        let before = PrivilegeReport.current()
-        let holdsNetRaw = sonde_cap_is_effective(cap_value_t(CAP_NET_RAW)) == 1
-            || (UInt64(before.permitted, radix: 16) ?? 0) & (1 << UInt64(CAP_NET_RAW)) != 0
+        let holdsNetRaw = sonde_cap_is_permitted(cap_value_t(CAP_NET_RAW)) == 1
         let mode: PrivilegeMode
         if getuid() == 0 || geteuid() == 0 {
             mode = .rootDropped
             let target = user ?? .nobody
-            try dropBoundingSet()
+            try dropBoundingSet(keepNetRaw: keepNetRaw)
             var group = gid_t(target.gid)
             guard cap_setgroups(group, 1, &group) == 0 else { throw .dropFailed(step: "cap_setgroups", errno: errno) }
             guard cap_setuid(uid_t(target.uid)) == 0 else { throw .dropFailed(step: "cap_setuid", errno: errno) }
-            guard sonde_cap_keep_net_raw() == 0 else { throw .dropFailed(step: "cap_set_proc", errno: errno) }
-        } else if holdsNetRaw {
+            guard (keepNetRaw ? sonde_cap_keep_net_raw() : sonde_cap_clear()) == 0 else {
+                throw .dropFailed(step: "cap_set_proc", errno: errno)
+            }
+        } else if holdsNetRaw, keepNetRaw {
             mode = .netRawOnly
             // Without CAP_SETPCAP the bounding set cannot shrink; NO_NEW_PRIVS below makes it moot.
-            if sonde_cap_is_effective(cap_value_t(CAP_SETPCAP)) == 1 { try dropBoundingSet() }
+            if sonde_cap_is_effective(cap_value_t(CAP_SETPCAP)) == 1 { try dropBoundingSet(keepNetRaw: true) }
             guard sonde_cap_keep_net_raw() == 0 else { throw .dropFailed(step: "cap_set_proc", errno: errno) }
         } else {
             mode = .unprivileged
@@ -60,8 +62,9 @@ public enum PrivilegeDrop {
         guard sonde_set_no_new_privs() == 0 else { throw .dropFailed(step: "PR_SET_NO_NEW_PRIVS", errno: errno) }
 
         let after = PrivilegeReport.current()
-        let expected = mode == .unprivileged ? Capabilities.none : Capabilities.netRawOnly
-        let boundingOK = mode != .rootDropped || after.bounding == Capabilities.netRawOnly
+        let kept = keepNetRaw && mode != .unprivileged
+        let expected = kept ? Capabilities.netRawOnly : Capabilities.none
+        let boundingOK = mode != .rootDropped || after.bounding == expected
         guard after.effective == expected, after.permitted == expected, after.inheritable == Capabilities.none,
             after.ambient == Capabilities.none, after.noNewPrivs, after.uid != 0, after.gid != 0 || mode != .rootDropped,
             boundingOK
@@ -69,9 +72,9 @@ public enum PrivilegeDrop {
         return (mode, after)
     }
 
-    private static func dropBoundingSet() throws(PrivilegeError) {
+    private static func dropBoundingSet(keepNetRaw: Bool) throws(PrivilegeError) {
         let last = cap_max_bits()
-        for capability in 0..<last where capability != cap_value_t(CAP_NET_RAW) {
+        for capability in 0..<last where !(keepNetRaw && capability == cap_value_t(CAP_NET_RAW)) {
             guard cap_drop_bound(capability) == 0 else { throw .dropFailed(step: "cap_drop_bound(\(capability))", errno: errno) }
         }
     }

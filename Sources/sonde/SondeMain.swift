@@ -23,12 +23,14 @@ enum SondeMain {
             Output.error(error.description)
             exit(ExitCode.usage.rawValue)
         }
-        // 1. Open the ICMP sockets while privileged. 2. Keep only CAP_NET_RAW. 3. Only then start threads.
-        let sockets = ICMPSockets.open()
+        // 1. Open the ICMP sockets while privileged (only commands that ping need them).
+        // 2. Keep only CAP_NET_RAW — or nothing at all for commands that send no ICMP. 3. Only then start threads.
+        let needsICMP = arguments.first == PingProbe.kind.rawValue
+        let sockets = needsICMP ? ICMPSockets.open() : ICMPSockets.notOpened("this command opens no ICMP sockets")
         let mode: PrivilegeMode
         let privileges: PrivilegeReport
         do {
-            (mode, privileges) = try PrivilegeDrop.dropKeepingNetRaw(to: options.user)
+            (mode, privileges) = try PrivilegeDrop.drop(to: options.user, keepNetRaw: needsICMP)
         } catch {
             Output.error(error.description)
             exit(ExitCode.usage.rawValue)
@@ -57,7 +59,7 @@ enum SondeMain {
         [AddressFamily.ipv4, .ipv6].map { family in
             switch sockets.mode(for: family) {
             case .success(let mode): "\(family.rawValue)=\(mode.rawValue)"
-            case .failure: "\(family.rawValue)=unavailable"
+            case .failure: "\(family.rawValue)=none"
             }
         }.joined(separator: " ")
     }

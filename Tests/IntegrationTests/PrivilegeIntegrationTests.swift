@@ -123,6 +123,29 @@ struct PrivilegeIntegrationTests {
         expectBothFamiliesAnswered(run.output)
     }
 
+    @Test func commandsThatSendNoICMPKeepNoCapabilityAtAll() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        process.arguments = ["netns", "exec", network.client, Sonde.binary, "tcp", "-q", "-c", "400", "-i", "0.05", "10.77.2.2:2222"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // It runs for 20 s; a moment in, its threads exist. It is killed when the test ends.
+        try await Task.sleep(for: .milliseconds(600))
+        let pid = process.processIdentifier
+        #expect(process.isRunning)
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        #expect(!tasks.isEmpty)
+        for task in tasks {
+            let status = try String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
+            #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"))
+            for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+                #expect(status.contains("\(set):\t0000000000000000"), "\(set) of thread \(task)")
+            }
+            #expect(status.contains("NoNewPrivs:\t1"))
+        }
+    }
+
     @Test func aDropThatCannotHappenIsFatal() async throws {
         let run = try await Sonde.run(["--user", "root", "ping", "-c", "1", "10.77.2.2"], in: network.client)
         #expect(run.status == 2)
