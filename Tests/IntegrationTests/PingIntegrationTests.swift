@@ -199,8 +199,9 @@ struct PingIntegrationTests {
     func unreachableAndProhibitedRoutes(_ family: Family) async throws {
         // Routers rate-limit these errors (IPv4: one a second per source after the first second), so
         // requests go 1.1 s apart and not every one gets its error.
-        let unreachable = try await ping(family.routed(5), "-c", "3", "-i", "1.1")
-        let prohibited = try await ping(family.routed(6), "-c", "3", "-i", "1.1")
+        let source = family == .v4 ? ["-I", "10.77.1.3"] : []  // a source of its own: the limit is per source
+        let unreachable = try await Sonde.run(["ping", "--json", "-c", "3", "-i", "1.1"] + source + [family.routed(5)], in: network.client)
+        let prohibited = try await Sonde.run(["ping", "--json", "-c", "3", "-i", "1.1"] + source + [family.routed(6)], in: network.client)
         switch family {
         case .v4:
             #expect(unreachable.events("icmp_error").first?["message"] as? String == "Destination Host Unreachable")

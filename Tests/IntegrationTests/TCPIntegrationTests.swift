@@ -73,7 +73,9 @@ struct TCPIntegrationTests {
     func anUnreachableRouteIsReportedFromTheICMPError(_ family: Family) async throws {
         // IPv4 routers rate-limit these errors per source (one a second after the first second): attempts
         // go 1.1 s apart and at least one must come back unreachable, none open.
-        let run = try await tcp(family.routed(5, 80), "-c", "3", "-i", "1.1", "-W", "1")
+        var options = ["-c", "3", "-i", "1.1", "-W", "1"]
+        if family == .v4 { options += ["-s", "10.77.1.2"] }  // a source of its own: the limit is per source
+        let run = try await Sonde.run(["tcp", "--json"] + options + [family.routed(5, 80)], in: network.client)
         let seen = outcomes(run)
         #expect(seen.contains("unreachable"))
         #expect(Set(seen).isSubset(of: ["unreachable", "timeout"]))

@@ -98,6 +98,11 @@ final class TestNetwork: @unchecked Sendable {
             try Shell.run("ip", "-n", namespace, "route", "add", "default", "via", v4)
             try Shell.run("ip", "-n", namespace, "-6", "route", "add", "default", "via", v6)
         }
+        // Extra client addresses: the router rate-limits IPv4 unreachable errors per source address, so the
+        // tests that count those errors each send from an address of their own.
+        for extra in ["10.77.1.2/24", "10.77.1.3/24"] {
+            try Shell.run("ip", "-n", client, "addr", "add", extra, "dev", "c0")
+        }
         // A smaller MTU towards the echo host, for path-MTU tests.
         try Shell.run("ip", "-n", router, "link", "set", "r1", "mtu", "1400")
         try Shell.run("ip", "-n", echo, "link", "set", "e0", "mtu", "1400")
