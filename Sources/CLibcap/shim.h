@@ -29,22 +29,12 @@ static inline int sonde_cap_clear(void) {
     return result;
 }
 
-/// 1 when `capability` is in this thread's effective set.
-static inline int sonde_cap_is_effective(cap_value_t capability) {
+/// 1 when `capability` is in this thread's `set` (CAP_EFFECTIVE, CAP_PERMITTED …).
+static inline int sonde_cap_has(cap_value_t capability, cap_flag_t set) {
     cap_t caps = cap_get_proc();
     if (caps == NULL) return 0;
     cap_flag_value_t value = CAP_CLEAR;
-    cap_get_flag(caps, capability, CAP_EFFECTIVE, &value);
-    cap_free(caps);
-    return value == CAP_SET;
-}
-
-/// 1 when `capability` is in this thread's permitted set.
-static inline int sonde_cap_is_permitted(cap_value_t capability) {
-    cap_t caps = cap_get_proc();
-    if (caps == NULL) return 0;
-    cap_flag_value_t value = CAP_CLEAR;
-    cap_get_flag(caps, capability, CAP_PERMITTED, &value);
+    cap_get_flag(caps, capability, set, &value);
     cap_free(caps);
     return value == CAP_SET;
 }

@@ -6,11 +6,6 @@ import Darwin
 
 /// Number formatting for text output, without Foundation's `String(format:)`.
 public enum DecimalFormat {
-    /// Microseconds as milliseconds with three decimals, truncated: 1234 → `1.234`.
-    public static func milliseconds(microseconds: Int) -> String {
-        fixed(microseconds, scale: 3)
-    }
-
     /// A scaled integer as a decimal: `fixed(1234, scale: 3)` → `1.234`.
     public static func fixed(_ value: Int, scale: Int) -> String {
         guard scale > 0 else { return String(value) }

@@ -35,7 +35,7 @@ public enum PrivilegeDrop {
     public static func drop(to user: UnprivilegedUser? = nil, keepNetRaw: Bool = true) throws(PrivilegeError) -> (PrivilegeMode, PrivilegeReport) {
         let threads = PrivilegeReport.threadCount()
         guard threads <= 1 else { throw .notSingleThreaded(threads: threads) }
-        let holdsNetRaw = sonde_cap_is_permitted(cap_value_t(CAP_NET_RAW)) == 1
+        let holdsNetRaw = sonde_cap_has(cap_value_t(CAP_NET_RAW), CAP_PERMITTED) == 1
         let mode: PrivilegeMode
         if getuid() == 0 || geteuid() == 0 {
             mode = .rootDropped
@@ -50,7 +50,7 @@ public enum PrivilegeDrop {
         } else if holdsNetRaw, keepNetRaw {
             mode = .netRawOnly
             // Without CAP_SETPCAP the bounding set cannot shrink; NO_NEW_PRIVS below makes it moot.
-            if sonde_cap_is_effective(cap_value_t(CAP_SETPCAP)) == 1 { try dropBoundingSet(keepNetRaw: true) }
+            if sonde_cap_has(cap_value_t(CAP_SETPCAP), CAP_EFFECTIVE) == 1 { try dropBoundingSet(keepNetRaw: true) }
             guard sonde_cap_keep_net_raw() == 0 else { throw .dropFailed(step: "cap_set_proc", errno: errno) }
         } else {
             mode = .unprivileged
