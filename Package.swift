@@ -20,9 +20,16 @@ let package = Package(
         .library(name: "TCPProbe", targets: ["TCPProbe"]),
         .library(name: "DNSProbe", targets: ["DNSProbe"]),
         .library(name: "SondePrivileges", targets: ["SondePrivileges"]),
+        .library(name: "SondeServer", targets: ["SondeServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The HTTP face. No default traits: FoundationEssentials only, no swift-configuration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The probe platform: the Probe protocol, parameter declarations, events, reports, errors, registry,
@@ -50,6 +57,21 @@ let package = Package(
         // DNS: its own wire-format client (UDP and TCP), resolv.conf semantics, dig-style output.
         .target(name: "DNSProbe", dependencies: ["SondeCore", "SondeIO"], swiftSettings: strictSwift),
 
+        // The sidecar face: a JSON HTTP API over the registry, with auth, target policy, limits and streaming.
+        .target(
+            name: "SondeServer",
+            dependencies: [
+                "SondeCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // The command-line face.
         .executableTarget(
             name: "sonde",
@@ -59,6 +81,7 @@ let package = Package(
                 "TCPProbe",
                 "DNSProbe",
                 "SondePrivileges",
+                "SondeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -68,6 +91,14 @@ let package = Package(
         .testTarget(name: "DNSProbeTests", dependencies: ["DNSProbe"], swiftSettings: strictSwift),
         .testTarget(name: "TCPProbeTests", dependencies: ["TCPProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondePrivilegesTests", dependencies: ["SondePrivileges"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "SondeServerTests",
+            dependencies: [
+                "SondeServer", "PingProbe", "TCPProbe", "DNSProbe",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strictSwift
+        ),
         .testTarget(name: "PingProbeTests", dependencies: ["PingProbe", "SondeCore"], swiftSettings: strictSwift),
         // End-to-end: the real `sonde` binary against network namespaces and a fault-injecting responder.
         .testTarget(

@@ -20,7 +20,7 @@ public struct DNSProbe: Probe {
             ParameterSpec("tcp", .boolean, default: .boolean(false), summary: "Use TCP instead of UDP"),
             ParameterSpec("reverse", .boolean, default: .boolean(false), summary: "Reverse lookup: the target is an IP address; ask for its PTR record", cli: .init(short: "x")),
             ParameterSpec("search", .boolean, default: .boolean(true), summary: "Apply the search list and ndots from /etc/resolv.conf (--search=false: ask for the name as given)"),
-            ParameterSpec("timeout", .seconds(0.01...60), summary: "Seconds to wait for each answer (default: resolv.conf's timeout, else 5)", cli: .init(short: "W")),
+            ParameterSpec("timeout", .seconds(0.01...60), summary: "Seconds to wait for each answer (default: resolv.conf's timeout, else 5)", cli: .init(short: "W"), role: .duration),
             ParameterSpec("attempts", .integer(1...5), summary: "Rounds over the servers before giving up (default: resolv.conf's attempts, else 2)"),
             ParameterSpec("bufsize", .integer(512...65_535), default: .integer(1232), summary: "EDNS0 UDP payload size to advertise"),
             ParameterSpec("dnssec", .boolean, default: .boolean(false), summary: "Set the DNSSEC OK (DO) bit"),
@@ -50,6 +50,9 @@ public struct DNSProbe: Probe {
         let config = configuration()
         let type = DNSType(name: values.string("type") ?? "A") ?? .a
         let servers = try Self.servers(values.string("server"), config: config)
+        for (server, _) in servers {
+            try context.authorize(server, target: values.string("server") ?? "nameserver \(server)")
+        }
         let expectedRcodes = try Self.rcodes(values.string("expectRcode") ?? "NOERROR")
         let timeout = values.duration("timeout") ?? .seconds(config.timeout)
         let attempts = values.integer("attempts") ?? config.attempts

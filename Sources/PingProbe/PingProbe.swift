@@ -24,22 +24,22 @@ public struct PingProbe: Probe {
             ParameterSpec(
                 "count", .integer(1...1_000_000),
                 summary: "Stop after sending this many requests (default: until interrupted or the deadline)",
-                cli: .init(short: "c")),
+                cli: .init(short: "c"), role: .repetitions),
             ParameterSpec(
                 "interval", .seconds(0.002...3600), default: .number(1),
-                summary: "Seconds between requests", cli: .init(short: "i")),
+                summary: "Seconds between requests", cli: .init(short: "i"), role: .interval),
             ParameterSpec(
                 "timeout", .seconds(0.001...3600), default: .number(2),
                 summary: "Seconds to wait for each reply; a later reply is reported late and stays lost",
-                cli: .init(short: "W")),
+                cli: .init(short: "W"), role: .duration),
             ParameterSpec(
                 "deadline", .seconds(0.001...86_400),
                 summary: "Stop after this many seconds, whatever else happens; with count, stop once count replies arrived",
-                cli: .init(short: "w")),
+                cli: .init(short: "w"), role: .duration),
             ParameterSpec(
                 "size", .integer(0...65_527), default: .integer(56),
                 summary: "Data bytes per request (at most 65507 over IPv4, 65527 over IPv6)",
-                cli: .init(short: "s")),
+                cli: .init(short: "s"), role: .payloadBytes),
             ParameterSpec(
                 "ttl", .integer(1...255),
                 summary: "IP time to live / IPv6 hop limit of requests", cli: .init(short: "t")),
@@ -77,6 +77,7 @@ public struct PingProbe: Probe {
         guard let destination = try await HostResolver.resolve(request.target, family: family).first else {
             throw ProbeError(.unresolvableTarget, "cannot resolve '\(request.target)': no address")
         }
+        try context.authorize(destination, target: request.target)
         let options = try plan.echoOptions(for: destination)
         let started = Date()
         let startInstant = ContinuousClock.now

@@ -57,6 +57,19 @@ public struct ParameterSpec: Sendable {
         }
     }
 
+    /// What a parameter means for the load a run puts on the network, so a server can bound it generically
+    /// (at most N packets, no faster than every T seconds, no longer than D) without knowing the probe.
+    public enum Role: String, Sendable, Equatable {
+        /// How many packets or attempts a run sends (`count`).
+        case repetitions
+        /// Seconds between sends (`interval`).
+        case interval
+        /// A time the run waits or lasts (`timeout`, `deadline`).
+        case duration
+        /// Bytes of payload per packet (`size`).
+        case payloadBytes
+    }
+
     /// The key in API requests and reports (camelCase).
     public let name: String
     public let type: ValueType
@@ -65,19 +78,30 @@ public struct ParameterSpec: Sendable {
     /// One line: what the parameter does.
     public let summary: String
     public let commandLine: CommandLineSpelling
+    /// What the parameter means for load, when it bears on it.
+    public let role: Role?
 
     public init(
         _ name: String,
         _ type: ValueType,
         default defaultValue: ParameterValue? = nil,
         summary: String,
-        cli commandLine: CommandLineSpelling = .init()
+        cli commandLine: CommandLineSpelling = .init(),
+        role: Role? = nil
     ) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
         self.summary = summary
         self.commandLine = commandLine
+        self.role = role
+    }
+
+    /// The same parameter with other bounds or default, e.g. narrowed by a server's limits.
+    public func with(type: ValueType? = nil, default newDefault: ParameterValue?? = .none) -> ParameterSpec {
+        ParameterSpec(
+            name, type ?? self.type, default: newDefault ?? defaultValue, summary: summary, cli: commandLine, role: role
+        )
     }
 
     /// The long command-line option, e.g. `--source-address` for `sourceAddress`.

@@ -46,10 +46,20 @@ public struct ProbeContext: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// Spaces sends across all runs that share it (fping's `-i`), when set.
     public var pacer: SendPacer?
+    /// Which addresses the run may send to; `nil` means any (the local CLI).
+    public var policy: AddressPolicy?
 
-    public init(deadline: ContinuousClock.Instant? = nil, pacer: SendPacer? = nil) {
+    public init(deadline: ContinuousClock.Instant? = nil, pacer: SendPacer? = nil, policy: AddressPolicy? = nil) {
         self.deadline = deadline
         self.pacer = pacer
+        self.policy = policy
+    }
+
+    /// Probes call this with every address they are about to send to, after resolution.
+    ///
+    /// - Throws: ``ProbeError/Code/targetDenied`` when the policy refuses it.
+    public func authorize(_ address: IPAddress, target: String) throws(ProbeError) {
+        try policy?.authorize(address, target: target)
     }
 
     /// The earlier of the caller's deadline and one the probe computed itself.

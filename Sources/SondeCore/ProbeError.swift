@@ -13,6 +13,8 @@ public struct ProbeError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unknownParameter = Code(rawValue: "unknown_parameter")
         public static let invalidTarget = Code(rawValue: "invalid_target")
         public static let unresolvableTarget = Code(rawValue: "unresolvable_target")
+        /// The target policy refuses the address the target resolved to.
+        public static let targetDenied = Code(rawValue: "target_denied")
         public static let socketUnavailable = Code(rawValue: "socket_unavailable")
         public static let unsupported = Code(rawValue: "unsupported")
     }

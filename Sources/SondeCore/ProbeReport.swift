@@ -75,6 +75,9 @@ public enum SondeJSON {
         return decoder
     }
 
+    /// `date` as every Sonde output writes times: `2026-11-24T16:14:09.120Z`.
+    public static func timestamp(_ date: Date) -> String { date.formatted(timestampStyle) }
+
     /// One value as one line of NDJSON (no trailing newline).
     public static func line(_ value: some Encodable) -> String {
         do {

@@ -15,17 +15,17 @@ public struct TCPConnectProbe: Probe {
         summary: "TCP connect: is the port open, refused or filtered, and how long the handshake takes",
         target: "HOST:PORT or [IPv6]:PORT",
         parameters: [
-            ParameterSpec("count", .integer(1...100_000), default: .integer(1), summary: "Connection attempts to make", cli: .init(short: "c")),
-            ParameterSpec("interval", .seconds(0.01...3600), default: .number(1), summary: "Seconds between the starts of attempts", cli: .init(short: "i")),
-            ParameterSpec("timeout", .seconds(0.001...600), default: .number(3), summary: "Seconds to wait for the handshake; no answer by then counts as filtered", cli: .init(short: "W")),
-            ParameterSpec("deadline", .seconds(0.001...86_400), summary: "Stop after this many seconds, whatever else happens", cli: .init(short: "w")),
+            ParameterSpec("count", .integer(1...100_000), default: .integer(1), summary: "Connection attempts to make", cli: .init(short: "c"), role: .repetitions),
+            ParameterSpec("interval", .seconds(0.01...3600), default: .number(1), summary: "Seconds between the starts of attempts", cli: .init(short: "i"), role: .interval),
+            ParameterSpec("timeout", .seconds(0.001...600), default: .number(3), summary: "Seconds to wait for the handshake; no answer by then counts as filtered", cli: .init(short: "W"), role: .duration),
+            ParameterSpec("deadline", .seconds(0.001...86_400), summary: "Stop after this many seconds, whatever else happens", cli: .init(short: "w"), role: .duration),
             ParameterSpec("source", .text(maxLength: 64, format: .ipAddress), summary: "Connect from this local address", cli: .init(short: "s")),
             FamilyPreference.parameter,
             ParameterSpec("banner", .boolean, default: .boolean(false), summary: "After connecting, read the server's first line (or first banner-bytes bytes)", cli: .init(short: "b")),
             ParameterSpec("bannerBytes", .integer(1...65_536), default: .integer(256), summary: "Most bytes to read as the banner"),
             ParameterSpec("send", .text(maxLength: 4096, format: .any), summary: "After connecting, send this text (escapes: \\r \\n \\t \\\\ \\xHH)"),
             ParameterSpec("expect", .text(maxLength: 1024, format: .regularExpression), summary: "After connecting (and sending), expect a reply matching this regular expression"),
-            ParameterSpec("readTimeout", .seconds(0.001...600), default: .number(2), summary: "Seconds to wait for the banner or the expected reply"),
+            ParameterSpec("readTimeout", .seconds(0.001...600), default: .number(2), summary: "Seconds to wait for the banner or the expected reply", role: .duration),
         ]
     )
 
@@ -46,6 +46,7 @@ public struct TCPConnectProbe: Probe {
         guard let address = try await HostResolver.resolve(target.host, family: family).first else {
             throw ProbeError(.unresolvableTarget, "cannot resolve '\(target.host)': no address")
         }
+        try context.authorize(address, target: target.host)
         let source = values.string("source").flatMap(IPAddress.init)
         if let source, source.family != address.family {
             throw ProbeError.invalid(parameter: "source", value: source.description, allowed: "an address of the target's family (\(address.family.rawValue))")

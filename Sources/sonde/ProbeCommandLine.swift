@@ -122,7 +122,7 @@ struct ProbeCommandLine {
         for spec in descriptor.parameters {
             var spelling = spec.commandLine.short.map { "-\($0), " } ?? "    "
             spelling += spec.longOption
-            if spec.type != .boolean { spelling += " <\(placeholder(spec.type))>" }
+            if spec.type != .boolean { spelling += " <\(spec.type.placeholder)>" }
             var summary = spec.summary
             switch spec.type {
             case .integer(let range): summary += " [\(range.lowerBound)–\(range.upperBound)]"
@@ -160,9 +160,12 @@ struct ProbeCommandLine {
             EXIT STATUS: 0 success (with several targets: every target), 1 the probe failed, 2 bad input or local error.
             """
     }
+}
 
-    private static func placeholder(_ type: ParameterSpec.ValueType) -> String {
-        switch type {
+extension ParameterSpec.ValueType {
+    /// How help text names a value of this type: `<n>`, `<seconds>`, `<address>`.
+    var placeholder: String {
+        switch self {
         case .integer: "n"
         case .seconds: "seconds"
         case .boolean: ""

@@ -21,6 +21,9 @@ struct SondeCommand: AsyncParsableCommand {
             discussion: """
                 PROBES (sonde <probe> --help for options):
                 \(probes.joined(separator: "\n"))
+
+                SIDECAR:
+                  serve   Serve the probe API over HTTP (sonde serve --help)
                 """,
             version: SondeVersion.current,
             subcommands: [ProbesCommand.self]
@@ -63,61 +66,6 @@ struct ProbesCommand: ParsableCommand {
                 Output.write("  \(spec.name.padding(14))\(spelling)\(spec.allowedValues)\(defaultText)")
                 Output.write("  \(String(repeating: " ", count: 36))\(spec.summary)")
             }
-        }
-    }
-}
-
-/// One probe in `sonde probes --json`.
-struct ProbeListing: Encodable {
-    struct Parameter: Encodable {
-        var name: String
-        var type: String
-        var allowed: String
-        var minimum: Double?
-        var maximum: Double?
-        var choices: [String]?
-        var defaultValue: ParameterValue?
-        var summary: String
-        var option: String
-
-        enum CodingKeys: String, CodingKey {
-            case name, type, allowed, minimum, maximum, choices, summary, option
-            case defaultValue = "default"
-        }
-    }
-
-    var kind: String
-    var summary: String
-    var target: String
-    var parameters: [Parameter]
-
-    init(_ descriptor: ProbeDescriptor) {
-        kind = descriptor.kind.rawValue
-        summary = descriptor.summary
-        target = descriptor.target
-        parameters = descriptor.parameters.map { spec in
-            var parameter = Parameter(
-                name: spec.name, type: "", allowed: spec.allowedValues, defaultValue: spec.defaultValue,
-                summary: spec.summary, option: spec.optionSpellings
-            )
-            switch spec.type {
-            case .integer(let range):
-                parameter.type = "integer"
-                parameter.minimum = Double(range.lowerBound)
-                parameter.maximum = Double(range.upperBound)
-            case .seconds(let range):
-                parameter.type = "seconds"
-                parameter.minimum = range.lowerBound
-                parameter.maximum = range.upperBound
-            case .boolean:
-                parameter.type = "boolean"
-            case .choice(let words):
-                parameter.type = "choice"
-                parameter.choices = words
-            case .text:
-                parameter.type = "text"
-            }
-            return parameter
         }
     }
 }

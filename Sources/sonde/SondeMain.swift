@@ -25,7 +25,11 @@ enum SondeMain {
         }
         // 1. Open the ICMP sockets while privileged (only commands that ping need them).
         // 2. Keep only CAP_NET_RAW — or nothing at all for commands that send no ICMP. 3. Only then start threads.
-        let needsICMP = arguments.first == PingProbe.kind.rawValue
+        let command = arguments.first
+        let serving = command == "serve"
+        // The server's settings (and its token file) are read while still privileged and single-threaded.
+        let serveConfiguration = serving ? ServeCommand.configuration(Array(arguments.dropFirst())) : nil
+        let needsICMP = command == PingProbe.kind.rawValue || serving
         let sockets = needsICMP ? ICMPSockets.open() : ICMPSockets.notOpened("this command opens no ICMP sockets")
         let mode: PrivilegeMode
         let privileges: PrivilegeReport
@@ -42,13 +46,17 @@ enum SondeMain {
         let registry = Registration.makeRegistry(icmp: icmp)
         SondeCommand.registry = RegistryBox(registry: registry)
 
+        if let serveConfiguration {
+            exit(await ServeCommand.run(serveConfiguration, registry: registry, mode: mode, sockets: sockets).rawValue)
+        }
+
         if let first = arguments.first, let probe = registry[ProbeKind(rawValue: first)] {
             let code = await runProbe(probe, arguments: Array(arguments.dropFirst()))
             exit(code.rawValue)
         }
         if let first = arguments.first, !first.hasPrefix("-"), !["probes", "help"].contains(first) {
             let kinds = registry.kinds.map(\.rawValue).joined(separator: ", ")
-            Output.error("unknown command '\(first)': expected a probe (\(kinds)) or probes (see sonde --help)")
+            Output.error("unknown command '\(first)': expected a probe (\(kinds)), serve or probes (see sonde --help)")
             exit(ExitCode.usage.rawValue)
         }
         await SondeCommand.main(arguments)

@@ -1,0 +1,87 @@
+public import Logging
+import SondeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes log records to standard error, one line each: `key=value` text for people, or one JSON object
+/// per line for log pipelines (`--log-format json`).
+public struct SondeLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    let label: String
+    let format: ServerConfiguration.LogFormat
+
+    public init(label: String, format: ServerConfiguration.LogFormat, level: Logger.Level) {
+        self.label = label
+        self.format = format
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields = metadata
+        if let extra = event.metadata { fields.merge(extra) { _, new in new } }
+        let line = Self.line(
+            time: Date(), level: event.level, message: event.message.description, fields: fields, format: format
+        )
+        Self.write(line + "\n")
+    }
+
+    /// One write(2) per line, so lines from concurrent requests never interleave mid-line.
+    private static func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            offset += written
+        }
+    }
+
+    /// One record as text or JSON; fields in name order so lines diff and grep well.
+    static func line(time: Date, level: Logger.Level, message: String, fields: Logger.Metadata, format: ServerConfiguration.LogFormat) -> String {
+        let names = fields.keys.sorted()
+        switch format {
+        case .json:
+            var members: [(String, JSONValue)] = [("time", .string(SondeJSON.timestamp(time))), ("level", .string(level.rawValue)), ("message", .string(message))]
+            for name in names { members.append((name, json(fields[name] ?? ""))) }
+            return JSONValue.object(members).serialized()
+        case .text:
+            var text = "\(SondeJSON.timestamp(time)) \(level.rawValue) \(message)"
+            for name in names {
+                let value = fields[name]?.description ?? ""
+                let quoted = value.isEmpty || value.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? "\"\(value.replacingQuotes)\"" : value
+                text += " \(name)=\(quoted)"
+            }
+            return text
+        }
+    }
+
+    private static func json(_ value: Logger.MetadataValue) -> JSONValue {
+        switch value {
+        case .string(let text): .string(text)
+        case .stringConvertible(let convertible): .string(convertible.description)
+        case .array(let values): .array(values.map(json))
+        case .dictionary(let members): .object(members.keys.sorted().map { ($0, json(members[$0] ?? "")) })
+        }
+    }
+}
+
+extension String {
+    fileprivate var replacingQuotes: String { String(flatMap { $0 == "\"" ? ["\\", "\""] : [$0] }) }
+}

@@ -1,0 +1,70 @@
+import HTTPTypes
+import Hummingbird
+
+/// Bearer-token authentication on everything but the health endpoints, compared in constant time.
+///
+/// Without a configured token it instead refuses requests whose `Host` is a name other than `localhost`:
+/// an unauthenticated Sonde listens on loopback, and a browser tricked by DNS rebinding into calling it
+/// sends the attacker's host name.
+struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: [UInt8]?
+    let openPaths: @Sendable (String) -> Bool
+
+    init(token: String?, openPaths: @escaping @Sendable (String) -> Bool) {
+        self.token = token.map { Array($0.utf8) }
+        self.openPaths = openPaths
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if openPaths(request.uri.path) { return try await next(request, context) }
+        guard let token else {
+            guard Self.isLocalOrLiteral(authority: request.head.authority) else {
+                throw APIError(
+                    .forbidden, code: "host_not_allowed",
+                    "Host '\(request.head.authority ?? "")' is refused: without a token this Sonde answers only to localhost or an IP address"
+                )
+            }
+            return try await next(request, context)
+        }
+        guard let header = request.headers[.authorization] else {
+            throw APIError(
+                .unauthorized, code: "unauthorized", "missing bearer token: send Authorization: Bearer <token>",
+                headers: [.wwwAuthenticate: #"Bearer realm="sonde""#]
+            )
+        }
+        let prefix = "bearer "
+        guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix,
+            Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.count)), token)
+        else {
+            throw APIError(
+                .unauthorized, code: "unauthorized", "invalid bearer token",
+                headers: [.wwwAuthenticate: #"Bearer realm="sonde", error="invalid_token""#]
+            )
+        }
+        return try await next(request, context)
+    }
+
+    /// Compares every byte whatever the first difference, so timing says nothing about the token.
+    static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: given.count ^ expected.count)
+        for index in 0..<max(given.count, expected.count) {
+            let a = index < given.count ? given[index] : 0
+            let b = index < expected.count ? expected[index] : 0
+            difference |= a ^ b
+        }
+        return difference == 0
+    }
+
+    /// `localhost`, an IPv4 literal or a bracketed IPv6 literal, with or without a port.
+    static func isLocalOrLiteral(authority: String?) -> Bool {
+        guard let authority, !authority.isEmpty else { return true }
+        var host = Substring(authority)
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            host = host[host.index(after: host.startIndex)..<close]
+            return host.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+        }
+        if let colon = host.lastIndex(of: ":") { host = host[..<colon] }
+        return host.lowercased() == "localhost" || host.allSatisfy { $0.isNumber || $0 == "." }
+    }
+}

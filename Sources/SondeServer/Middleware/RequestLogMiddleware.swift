@@ -1,0 +1,41 @@
+import Hummingbird
+import Logging
+
+/// One log line per request, written when the response body is complete (streams included): method,
+/// path, status, duration, client and, for probes, the kind.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = SondeRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var response = try await next(request, context)
+        let status = response.status.code
+        let client = context.clientAddress
+        let method = request.method.rawValue
+        let path = request.uri.path
+        let logger = self.logger
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            var outcome = "complete"
+            defer {
+                let elapsed = ContinuousClock.now - start
+                let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                logger.info(
+                    "request",
+                    metadata: [
+                        "method": "\(method)", "path": "\(path)", "status": "\(status)", "client": "\(client)",
+                        "durationMs": "\((milliseconds * 1000).rounded() / 1000)", "body": "\(outcome)",
+                    ]
+                )
+            }
+            do {
+                try await body.write(writer)
+            } catch {
+                outcome = "aborted"
+                throw error
+            }
+        }
+        return response
+    }
+}

@@ -1,0 +1,198 @@
+import SondeCore
+
+/// The OpenAPI 3.1 document of this server, generated from the probe registry (each probe's narrowed
+/// parameter declarations become its request schema and query parameters).
+enum OpenAPIDocument {
+    static func make(probes: [ProbeDescriptor], version: String, legacyPingWithoutToken: Bool) -> JSONValue {
+        var paths: [(String, JSONValue)] = [
+            ("/v1/probes", ["get": operation(
+                id: "listProbes", summary: "Every registered probe with its parameters (type, default, bounds, description)",
+                tag: "probes", responses: [("200", jsonResponse("The probes", ref: "ProbeList"))]
+            )]),
+        ]
+        for probe in probes {
+            paths.append(("/v1/probes/\(probe.kind)", probePath(probe)))
+        }
+        paths += [
+            ("/ping/{dstIP}/{count}", ["get": operation(
+                id: "legacyPing", summary: "Ping as text, for platforms that call GET /ping/{dstIP}/{count} today",
+                tag: "compatibility",
+                parameters: [
+                    pathParameter("dstIP", "Address or host name to ping", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
+                    pathParameter("count", "Echo requests to send, one a second", schema: ["type": "integer", "minimum": 1, "maximum": .integer(LegacyPing.counts.upperBound)]),
+                ],
+                responses: [("200", ["description": "ping-style text, line by line as replies arrive", "content": ["text/plain": ["schema": ["type": "string"]]]])],
+                open: legacyPingWithoutToken
+            )]),
+            ("/v1/status", ["get": operation(
+                id: "status", summary: "Privileges (uid, gid, capabilities, NoNewPrivs), ICMP socket mode, limits and policy",
+                tag: "operations", responses: [("200", jsonResponse("The agent's state", schema: ["type": "object"]))]
+            )]),
+            ("/healthz", ["get": operation(
+                id: "health", summary: "Liveness: the process answers", tag: "operations",
+                responses: [("200", jsonResponse("Alive", ref: "Health"))], open: true
+            )]),
+            ("/readyz", ["get": operation(
+                id: "ready", summary: "Readiness: sockets open, privileges dropped, not shutting down", tag: "operations",
+                responses: [("200", jsonResponse("Ready", ref: "Health")), ("503", jsonResponse("Shutting down", ref: "Error"))], open: true
+            )]),
+            ("/openapi.json", ["get": operation(
+                id: "openapi", summary: "This document", tag: "operations",
+                responses: [("200", jsonResponse("OpenAPI 3.1", schema: ["type": "object"]))]
+            )]),
+        ]
+        return [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "Sonde",
+                "version": .string(version),
+                "description": "Network probes run from inside this pod's network namespace. A probe that ran answers 200 with success true or false; request errors answer {\"error\": {\"code\", \"message\"}}.",
+            ],
+            "security": [["bearerAuth": []]],
+            "paths": .object(paths),
+            "components": [
+                "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer"]],
+                "schemas": schemas,
+            ],
+        ]
+    }
+
+    private static func probePath(_ probe: ProbeDescriptor) -> JSONValue {
+        let targetSchema: JSONValue = ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength), "pattern": "^[^\\s\\x00-\\x1f\\x7f]+$", "description": .string(probe.target)]
+        var properties: [(String, JSONValue)] = [("target", targetSchema)]
+        var query: [JSONValue] = [.object([
+            ("name", "target"), ("in", "query"), ("required", true), ("description", .string(probe.target)), ("schema", targetSchema),
+        ])]
+        for spec in probe.parameters {
+            properties.append((spec.name, schema(for: spec)))
+            query.append(.object([
+                ("name", .string(spec.name)), ("in", "query"), ("required", false), ("description", .string(spec.summary)),
+                ("schema", schema(for: spec)),
+            ]))
+        }
+        let responses: [(String, JSONValue)] = [
+            ("200", [
+                "description": "The probe ran: its report (success true or false), or its events as they happen, then the report",
+                "content": [
+                    "application/json": ["schema": ["$ref": "#/components/schemas/Report"]],
+                    "application/x-ndjson": ["schema": ["type": "string"], "description": "one JSON event per line, then the report"],
+                    "text/event-stream": ["schema": ["type": "string"]],
+                    "text/plain": ["schema": ["type": "string"], "description": "the CLI's text output"],
+                ],
+            ]),
+        ]
+        let summary = "\(probe.summary): \(probe.kind)"
+        return [
+            "get": operation(id: "\(probe.kind)Get", summary: summary, tag: "probes", parameters: query, responses: responses),
+            "post": operation(
+                id: "\(probe.kind)Post", summary: summary, tag: "probes", responses: responses,
+                body: ["type": "object", "required": ["target"], "properties": .object(properties), "additionalProperties": false]
+            ),
+        ]
+    }
+
+    /// The JSON Schema of one parameter, from its declaration.
+    static func schema(for spec: ParameterSpec) -> JSONValue {
+        var members: [(String, JSONValue)]
+        switch spec.type {
+        case .integer(let range):
+            members = [("type", "integer"), ("minimum", .integer(range.lowerBound)), ("maximum", .integer(range.upperBound))]
+        case .seconds(let range):
+            members = [("type", "number"), ("minimum", .number(range.lowerBound)), ("maximum", .number(range.upperBound))]
+        case .boolean:
+            members = [("type", "boolean")]
+        case .choice(let words):
+            members = [("type", "string"), ("enum", .array(words.map(JSONValue.string)))]
+        case .text(let maxLength, let format):
+            members = [("type", "string"), ("minLength", 1), ("maxLength", .integer(maxLength))]
+            switch format {
+            case .ipAddress: members.append(("x-format", "ip-address"))
+            case .interfaceOrAddress: members.append(("x-format", "interface-or-ip-address"))
+            case .regularExpression: members.append(("format", "regex"))
+            case .any: break
+            }
+        }
+        members.append(("description", .string(spec.summary + " (expected " + spec.allowedValues + ")")))
+        if let value = spec.defaultValue {
+            members.append(("default", json(value)))
+        }
+        return .object(members)
+    }
+
+    private static func json(_ value: ParameterValue) -> JSONValue {
+        switch value {
+        case .integer(let number): .integer(number)
+        case .number(let number): .number(number)
+        case .boolean(let flag): .boolean(flag)
+        case .string(let text): .string(text)
+        }
+    }
+
+    private static func operation(
+        id: String, summary: String, tag: String, parameters: [JSONValue] = [], responses: [(String, JSONValue)],
+        body: JSONValue? = nil, open: Bool = false
+    ) -> JSONValue {
+        var members: [(String, JSONValue)] = [("operationId", .string(id)), ("summary", .string(summary)), ("tags", [.string(tag)])]
+        if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }
+        if let body {
+            members.append(("requestBody", ["required": true, "content": ["application/json": ["schema": body]]]))
+        }
+        if open { members.append(("security", [])) }
+        members.append(("responses", .object(responses + [
+            ("default", jsonResponse("A request error: 400 invalid, 401 token, 403 policy, 404, 405, 406, 413, 415, 429 limit (Retry-After), 503 shutting down", ref: "Error")),
+        ])))
+        return .object(members)
+    }
+
+    private static func pathParameter(_ name: String, _ description: String, schema: JSONValue) -> JSONValue {
+        ["name": .string(name), "in": "path", "required": true, "description": .string(description), "schema": schema]
+    }
+
+    private static func jsonResponse(_ description: String, ref: String) -> JSONValue {
+        ["description": .string(description), "content": ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(ref)")]]]]
+    }
+
+    private static func jsonResponse(_ description: String, schema: JSONValue) -> JSONValue {
+        ["description": .string(description), "content": ["application/json": ["schema": schema]]]
+    }
+
+    private static let schemas: JSONValue = [
+        "Error": [
+            "type": "object", "required": ["error"],
+            "properties": ["error": [
+                "type": "object", "required": ["code", "message"],
+                "properties": [
+                    "code": ["type": "string", "description": "Stable machine-readable code, e.g. invalid_parameter, target_denied, over_limit"],
+                    "message": ["type": "string", "description": "What was wrong and what is allowed"],
+                    "field": ["type": "string", "description": "The refused field, when there is one"],
+                ],
+            ]],
+        ],
+        "Report": [
+            "type": "object",
+            "required": ["type", "probe", "target", "success", "startedAt", "durationSeconds", "parameters", "summary"],
+            "properties": [
+                "type": ["const": "report"],
+                "probe": ["type": "string"],
+                "target": ["type": "string"],
+                "address": ["type": "string", "description": "The address actually probed"],
+                "success": ["type": "boolean"],
+                "startedAt": ["type": "string", "format": "date-time"],
+                "durationSeconds": ["type": "number"],
+                "parameters": ["type": "object", "description": "The parameters in force, defaults included"],
+                "summary": ["type": "object", "description": "The probe's own statistics"],
+            ],
+        ],
+        "ProbeList": [
+            "type": "object", "required": ["probes"],
+            "properties": ["probes": ["type": "array", "items": [
+                "type": "object", "required": ["kind", "summary", "target", "parameters"],
+                "properties": [
+                    "kind": ["type": "string"], "summary": ["type": "string"], "target": ["type": "string"],
+                    "parameters": ["type": "array", "items": ["type": "object", "required": ["name", "type", "allowed", "summary"]]],
+                ],
+            ]]],
+        ],
+        "Health": ["type": "object", "required": ["status"], "properties": ["status": ["type": "string"]]],
+    ]
+}

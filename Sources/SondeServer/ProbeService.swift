@@ -1,0 +1,169 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SondeCore
+
+/// Runs probes for the API: looks the probe up, validates against its declaration narrowed by the
+/// server's limits, holds a concurrency slot, applies the target policy and delivers the result in the
+/// negotiated format — streamed as it happens, or the report at the end.
+struct ProbeService: Sendable {
+    let registry: ProbeRegistry
+    /// Every probe's declaration with the server's limits folded in.
+    let descriptors: [ProbeKind: ProbeDescriptor]
+    let limits: ServerLimits
+    let policy: AddressPolicy
+    let limiter: ConcurrencyLimiter
+
+    init(registry: ProbeRegistry, configuration: ServerConfiguration) {
+        self.registry = registry
+        self.limits = configuration.limits
+        self.policy = configuration.policy
+        self.limiter = ConcurrencyLimiter(
+            maxTotal: configuration.limits.maxConcurrent, maxPerClient: configuration.limits.maxConcurrentPerClient
+        )
+        var descriptors: [ProbeKind: ProbeDescriptor] = [:]
+        for descriptor in registry.descriptors {
+            descriptors[descriptor.kind] = configuration.limits.apply(to: descriptor)
+        }
+        self.descriptors = descriptors
+    }
+
+    /// The narrowed declarations, in kind order.
+    var listing: [ProbeDescriptor] { registry.kinds.compactMap { descriptors[$0] } }
+
+    /// Runs probe `kind` for `input` and answers in `format`.
+    func respond(
+        kind: String, input: ProbeInput, format: ResponseFormat, client: String
+    ) async throws(APIError) -> Response {
+        let probeKind = ProbeKind(rawValue: kind)
+        guard let probe = registry[probeKind], let descriptor = descriptors[probeKind] else {
+            let known = registry.kinds.map(\.rawValue).joined(separator: ", ")
+            throw APIError(.notFound, code: "unknown_probe", "unknown probe '\(kind)': expected one of \(known)")
+        }
+        let parameters: ParameterValues
+        do {
+            parameters = try descriptor.validate(input.given)
+            try limits.checkRunLength(parameters, descriptor: descriptor)
+        } catch {
+            throw APIError(error)
+        }
+        let permit = try limiter.acquire(client: client)
+        return try await execute(probe, request: ProbeRequest(target: input.target, parameters: parameters), format: format, permit: permit)
+    }
+
+    private func execute<P: Probe>(
+        _ probe: P, request: ProbeRequest, format: ResponseFormat, permit: ConcurrencyLimiter.Permit
+    ) async throws(APIError) -> Response {
+        let context = ProbeContext(deadline: .now + .seconds(limits.maxDuration), policy: policy)
+        let (chunks, feed) = AsyncStream<ProbeChunk<P>>.makeStream()
+        let run = Task {
+            defer {
+                permit.release()
+                feed.finish()
+            }
+            do throws(ProbeError) {
+                let report = try await probe.run(request, context: context) { feed.yield(.event($0)) }
+                feed.yield(.report(report))
+            } catch {
+                feed.yield(.failed(error))
+            }
+        }
+        let cursor = ChunkCursor(chunks.makeAsyncIterator())
+        // Wait for the first chunk either way: a refusal (bad target, denied address) must still be an
+        // HTTP error status, which is only possible before the response head is sent.
+        let first = await withTaskCancellationHandler { await cursor.next() } onCancel: { run.cancel() }
+        if case .failed(let error)? = first { throw APIError(error) }
+
+        let encoder = ChunkEncoder<P>(format: format, renderer: probe.textRenderer(options: TextRenderingOptions()))
+        var headers: HTTPFields = [.contentType: format.contentType]
+        guard format.isStreaming else {
+            var last = first
+            while let chunk = last, !chunk.isFinal {
+                last = await withTaskCancellationHandler { await cursor.next() } onCancel: { run.cancel() }
+            }
+            switch last {
+            case .report(let report)?:
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: SondeJSON.line(report) + "\n")))
+            case .failed(let error)?:
+                throw APIError(error)
+            default:
+                throw APIError(.serviceUnavailable, code: "cancelled", "the probe was cancelled before it reported")
+            }
+        }
+        headers[.cacheControl] = "no-store"
+        // Ask proxies (nginx) not to buffer: each event must reach the caller when it happens.
+        headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                // A write that fails means the caller went away: stop the probe.
+                defer { run.cancel() }
+                var next = first
+                while let chunk = next {
+                    try await writer.write(ByteBuffer(string: encoder.encode(chunk)))
+                    next = await cursor.next()
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+}
+
+/// What a running probe hands to the response: its events, then its report or the reason it could not run.
+enum ProbeChunk<P: Probe>: Sendable {
+    case event(P.Event)
+    case report(ProbeReport<P.Summary>)
+    case failed(ProbeError)
+
+    var isFinal: Bool {
+        if case .event = self { return false }
+        return true
+    }
+}
+
+/// The one iterator over a run's chunks, read first by the handler and then by the response body writer
+/// — strictly one after the other, never at once.
+final class ChunkCursor<P: Probe>: @unchecked Sendable {
+    private var iterator: AsyncStream<ProbeChunk<P>>.Iterator
+
+    init(_ iterator: AsyncStream<ProbeChunk<P>>.Iterator) { self.iterator = iterator }
+
+    func next() async -> ProbeChunk<P>? { await iterator.next() }
+}
+
+/// Writes chunks in a streaming format: NDJSON lines, server-sent events, or the CLI's text.
+struct ChunkEncoder<P: Probe>: @unchecked Sendable {
+    let format: ResponseFormat
+    /// Renderers are plain values of the probe module; this one is only used by the body writer.
+    let renderer: any ProbeTextRenderer<P.Event, P.Summary>
+
+    func encode(_ chunk: ProbeChunk<P>) -> String {
+        switch (format, chunk) {
+        case (.text, .event(let event)): return text(renderer.lines(for: event))
+        case (.text, .report(let report)): return text(renderer.lines(for: report))
+        case (.text, .failed(let error)): return "sonde: \(error.message)\n"
+        case (.eventStream, .event(let event)): return "event: \(event.type)\ndata: \(SondeJSON.line(event))\n\n"
+        case (.eventStream, .report(let report)): return "event: report\ndata: \(SondeJSON.line(report))\n\n"
+        case (.eventStream, .failed(let error)): return "event: error\ndata: \(SondeJSON.line(StreamError(error)))\n\n"
+        case (_, .event(let event)): return SondeJSON.line(event) + "\n"
+        case (_, .report(let report)): return SondeJSON.line(report) + "\n"
+        case (_, .failed(let error)): return SondeJSON.line(StreamError(error)) + "\n"
+        }
+    }
+
+    private func text(_ lines: [TextLine]) -> String {
+        lines.map { $0.text + "\n" }.joined()
+    }
+}
+
+/// A failure after the stream began, as a line of the stream (`{"type":"error",…}`).
+struct StreamError: Encodable {
+    var type = "error"
+    var code: String
+    var message: String
+
+    init(_ error: ProbeError) {
+        code = error.code.rawValue
+        message = error.message
+    }
+}

@@ -1,0 +1,96 @@
+public import Logging
+public import SondeCore
+
+/// How `sonde serve` runs: where it listens, who may call it, what it may probe and how much.
+///
+/// Every setting is declared once in ``ServerSettings``; flags, environment variables, the config file,
+/// `sonde serve --help` and the error messages all come from that declaration.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// The bearer token callers must present; `nil` serves without authentication (loopback only, unless
+    /// ``insecure``).
+    public var token: String?
+    /// Allows listening beyond loopback without a token.
+    public var insecure: Bool
+    public var policy: AddressPolicy
+    public var limits: ServerLimits
+    /// How long in-flight probes may take to finish after SIGTERM before they are cancelled.
+    public var shutdownGrace: Duration
+    public var logFormat: LogFormat
+    public var logLevel: Logger.Level
+    /// Lets `GET /ping/{dstIP}/{count}` through without a token, for platforms that cannot send one.
+    public var legacyPingWithoutToken: Bool
+
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text, json
+    }
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8090,
+        token: String? = nil,
+        insecure: Bool = false,
+        policy: AddressPolicy = AddressPolicy(),
+        limits: ServerLimits = ServerLimits(),
+        shutdownGrace: Duration = .seconds(25),
+        logFormat: LogFormat = .text,
+        logLevel: Logger.Level = .info,
+        legacyPingWithoutToken: Bool = false
+    ) {
+        self.host = host
+        self.port = port
+        self.token = token
+        self.insecure = insecure
+        self.policy = policy
+        self.limits = limits
+        self.shutdownGrace = shutdownGrace
+        self.logFormat = logFormat
+        self.logLevel = logLevel
+        self.legacyPingWithoutToken = legacyPingWithoutToken
+    }
+
+    /// Whether the listening address is a loopback address.
+    public var listensOnLoopbackOnly: Bool {
+        guard let address = IPAddress(host) else { return host == "localhost" }
+        return IPNetwork("127.0.0.0/8")!.contains(address.unmapped) || address == IPAddress("::1")
+    }
+
+    /// Refuses a configuration that would expose an unauthenticated probe API to the network.
+    public func checkExposure() throws(ServerConfigurationError) {
+        if token == nil, !listensOnLoopbackOnly, !insecure {
+            throw ServerConfigurationError(
+                "refusing to listen on \(host) without a token: set --token-file or SONDE_TOKEN, "
+                    + "listen on loopback (--host 127.0.0.1), or pass --insecure to serve unauthenticated"
+            )
+        }
+    }
+}
+
+/// What one request may ask of the network.
+public struct ServerLimits: Sendable, Equatable {
+    /// Probes running at once, over all callers.
+    public var maxConcurrent = 64
+    /// Probes running at once for one client address.
+    public var maxConcurrentPerClient = 8
+    /// Packets or attempts per request (a probe's `count`).
+    public var maxCount = 100
+    /// Used when a request gives no count and the probe declares no default.
+    public var defaultCount = 5
+    /// Shortest interval between sends within a request, in seconds.
+    public var minInterval = 0.2
+    /// Longest a request may run, in seconds; also the per-request deadline.
+    public var maxDuration = 60.0
+    /// Largest payload per packet, in bytes.
+    public var maxPayloadBytes = 8972
+    /// Largest request body, in bytes.
+    public var maxBodyBytes = 16_384
+
+    public init() {}
+}
+
+/// A configuration that cannot be served, with what to change.
+public struct ServerConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

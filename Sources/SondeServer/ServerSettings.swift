@@ -1,0 +1,183 @@
+import Logging
+public import SondeCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The declaration of every `sonde serve` setting.
+///
+/// Settings are declared like probe parameters, so they share one parser, one validator and one style of
+/// error message. Each is read, lowest precedence first, from its default, the JSON config file
+/// (`{"maxConcurrent": 32}`), the environment (`SONDE_MAX_CONCURRENT=32`) and the command line
+/// (`--max-concurrent 32`).
+public enum ServerSettings {
+    public static let descriptor = ProbeDescriptor(
+        kind: "serve",
+        summary: "Serve the probe API over HTTP (the sidecar)",
+        target: "none",
+        parameters: [
+            ParameterSpec("host", .text(maxLength: 64, format: .ipAddress), summary: "Address to listen on (default: 0.0.0.0 with a token, 127.0.0.1 without; :: for IPv6)"),
+            ParameterSpec("port", .integer(1...65_535), default: .integer(8090), summary: "TCP port to listen on"),
+            ParameterSpec("tokenFile", .text(maxLength: 4096, format: .any), summary: "File holding the bearer token callers must send (or set SONDE_TOKEN)"),
+            ParameterSpec("insecure", .boolean, default: .boolean(false), summary: "Allow listening beyond loopback without a token"),
+            ParameterSpec("allow", .text(maxLength: 8192, format: .any), summary: "Only probe addresses in these networks, comma-separated CIDRs (default: all not denied)"),
+            ParameterSpec("deny", .text(maxLength: 8192, format: .any), summary: "Never probe addresses in these networks, comma-separated CIDRs, on top of the default denials"),
+            ParameterSpec("defaultDeny", .boolean, default: .boolean(true), summary: "Deny cloud metadata endpoints and unspecified addresses (--default-deny=false to lift)"),
+            ParameterSpec("maxConcurrent", .integer(1...10_000), default: .integer(64), summary: "Probes running at once over all callers; more get 429"),
+            ParameterSpec("maxConcurrentPerClient", .integer(1...10_000), default: .integer(8), summary: "Probes running at once per client address; more get 429"),
+            ParameterSpec("maxCount", .integer(1...1_000_000), default: .integer(100), summary: "Most packets or attempts per request"),
+            ParameterSpec("defaultCount", .integer(1...1_000_000), default: .integer(5), summary: "Packets or attempts when a request gives no count"),
+            ParameterSpec("minInterval", .seconds(0.002...3600), default: .number(0.2), summary: "Shortest interval between sends within a request, in seconds"),
+            ParameterSpec("maxDuration", .seconds(1...86_400), default: .number(60), summary: "Longest a request may run, in seconds (the per-request deadline)"),
+            ParameterSpec("maxPayload", .integer(0...65_527), default: .integer(8972), summary: "Largest payload per packet, in bytes"),
+            ParameterSpec("maxBody", .integer(64...16_777_216), default: .integer(16_384), summary: "Largest request body, in bytes; larger gets 413"),
+            ParameterSpec("shutdownGrace", .seconds(0...3600), default: .number(25), summary: "Seconds in-flight probes may take to finish after SIGTERM"),
+            ParameterSpec("logFormat", .choice(ServerConfiguration.LogFormat.allCases.map(\.rawValue)), default: .string("text"), summary: "Request log format"),
+            ParameterSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: .string("info"), summary: "Least severe log level written"),
+            ParameterSpec("legacyPingWithoutToken", .boolean, default: .boolean(false), summary: "Serve GET /ping/{dstIP}/{count} without a token (policy and limits still apply)"),
+            ParameterSpec("config", .text(maxLength: 4096, format: .any), summary: "JSON file of settings, keyed by the names above in camelCase"),
+        ]
+    )
+
+    /// The environment variable of a setting: `maxConcurrent` → `SONDE_MAX_CONCURRENT`.
+    public static func environmentName(of name: String) -> String {
+        var result = "SONDE_"
+        for character in name {
+            if character.isUppercase { result += "_" }
+            result += character.uppercased()
+        }
+        return result
+    }
+
+    /// The token's own environment variable (a token is never a command-line flag: `ps` would show it).
+    public static let tokenVariable = "SONDE_TOKEN"
+
+    /// Builds the configuration from its sources, highest precedence last.
+    ///
+    /// - Parameters:
+    ///   - flags: values parsed from the command line.
+    ///   - environment: the process environment.
+    ///   - readFile: reads a file's bytes (the config file and the token file).
+    public static func configuration(
+        flags: [String: ParameterValue],
+        environment: [String: String],
+        readFile: (String) throws -> [UInt8]
+    ) throws(ServerConfigurationError) -> ServerConfiguration {
+        var given: [String: ParameterValue] = [:]
+        let configPath = flags["config"]?.description ?? environment[environmentName(of: "config")]
+        if let configPath {
+            given = try fileValues(configPath, readFile: readFile)
+        }
+        for spec in descriptor.parameters {
+            let variable = environmentName(of: spec.name)
+            guard let text = environment[variable] else { continue }
+            do {
+                given[spec.name] = try spec.parse(text)
+            } catch {
+                throw ServerConfigurationError("invalid value '\(text)' for \(variable): expected \(error.allowed)")
+            }
+        }
+        given.merge(flags) { _, flag in flag }
+        let values: ParameterValues
+        do {
+            values = try descriptor.validate(given)
+        } catch {
+            if let refused = error.parameter, let spec = descriptor.parameter(named: refused.parameter) {
+                throw ServerConfigurationError("invalid value '\(refused.value)' for \(spec.longOption): expected \(refused.allowed)")
+            }
+            throw ServerConfigurationError(error.message)
+        }
+
+        var token = environment[tokenVariable]
+        if let path = values.string("tokenFile") {
+            let bytes: [UInt8]
+            do {
+                bytes = try readFile(path)
+            } catch {
+                throw ServerConfigurationError("cannot read the token file \(path): \(error)")
+            }
+            token = String(decoding: bytes, as: UTF8.self)
+        }
+        if let raw = token {
+            let trimmed = raw.trimmed
+            guard trimmed.utf8.count >= 16, !trimmed.contains(where: \.isWhitespace) else {
+                throw ServerConfigurationError("the token must be at least 16 characters without spaces (e.g. `head -c 32 /dev/urandom | base64`)")
+            }
+            token = trimmed
+        }
+
+        var limits = ServerLimits()
+        limits.maxConcurrent = values.integer("maxConcurrent") ?? limits.maxConcurrent
+        limits.maxConcurrentPerClient = values.integer("maxConcurrentPerClient") ?? limits.maxConcurrentPerClient
+        limits.maxCount = values.integer("maxCount") ?? limits.maxCount
+        limits.defaultCount = min(values.integer("defaultCount") ?? limits.defaultCount, limits.maxCount)
+        limits.minInterval = values.number("minInterval") ?? limits.minInterval
+        limits.maxDuration = values.number("maxDuration") ?? limits.maxDuration
+        limits.maxPayloadBytes = values.integer("maxPayload") ?? limits.maxPayloadBytes
+        limits.maxBodyBytes = values.integer("maxBody") ?? limits.maxBodyBytes
+
+        let policy = AddressPolicy(
+            allow: try networks(values.string("allow"), setting: "allow"),
+            deny: (values.boolean("defaultDeny") == false ? [] : AddressPolicy.defaultDeny)
+                + (try networks(values.string("deny"), setting: "deny"))
+        )
+        let logLevel = values.string("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return ServerConfiguration(
+            host: values.string("host") ?? (token == nil ? "127.0.0.1" : "0.0.0.0"),
+            port: values.integer("port") ?? 8090,
+            token: token,
+            insecure: values.boolean("insecure") ?? false,
+            policy: policy,
+            limits: limits,
+            shutdownGrace: values.duration("shutdownGrace") ?? .seconds(25),
+            logFormat: values.string("logFormat").flatMap(ServerConfiguration.LogFormat.init(rawValue:)) ?? .text,
+            logLevel: logLevel,
+            legacyPingWithoutToken: values.boolean("legacyPingWithoutToken") ?? false
+        )
+    }
+
+    /// Parses `10.0.0.0/8, fd00::/8` into policy entries.
+    static func networks(_ text: String?, setting: String) throws(ServerConfigurationError) -> [AddressPolicy.Entry] {
+        guard let text else { return [] }
+        var entries: [AddressPolicy.Entry] = []
+        for item in text.split(separator: ",") {
+            let trimmed = String(item).trimmed
+            guard let network = IPNetwork(trimmed) else {
+                throw ServerConfigurationError("invalid network '\(trimmed)' in \(setting): expected CIDRs such as 10.0.0.0/8 or fd00::/8, comma-separated")
+            }
+            entries.append(.init(network, reason: "--\(setting)"))
+        }
+        return entries
+    }
+
+    /// Reads the JSON config file: one object of settings.
+    static func fileValues(_ path: String, readFile: (String) throws -> [UInt8]) throws(ServerConfigurationError) -> [String: ParameterValue] {
+        let bytes: [UInt8]
+        do {
+            bytes = try readFile(path)
+        } catch {
+            throw ServerConfigurationError("cannot read the config file \(path): \(error)")
+        }
+        let object: [String: ParameterValue]
+        do {
+            object = try JSONDecoder().decode([String: ParameterValue].self, from: Data(bytes))
+        } catch {
+            throw ServerConfigurationError("the config file \(path) is not a JSON object of settings (e.g. {\"maxConcurrent\": 32}): \(error)")
+        }
+        if let unknown = object.keys.sorted().first(where: { descriptor.parameter(named: $0) == nil || $0 == "config" }) {
+            let known = descriptor.parameters.map(\.name).filter { $0 != "config" }.joined(separator: ", ")
+            throw ServerConfigurationError("unknown setting '\(unknown)' in \(path) (known: \(known))")
+        }
+        return object
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing white space (newlines included).
+    var trimmed: String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

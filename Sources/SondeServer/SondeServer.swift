@@ -1,0 +1,206 @@
+public import Hummingbird
+public import Logging
+public import SondeCore
+import HTTPTypes
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// The sidecar face: the probe registry behind a JSON HTTP API.
+///
+/// Build it after the privilege drop (it starts NIO threads), then ``run(logger:)``. Routes:
+/// `GET /v1/probes`, `GET|POST /v1/probes/{kind}`, `GET /ping/{dstIP}/{count}`, `GET /v1/status`,
+/// `GET /healthz`, `GET /readyz`, `GET /openapi.json`.
+public struct SondeServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let state: ServerState
+    let service: ProbeService
+    let version: String
+    let status: @Sendable () -> JSONValue
+
+    /// - Parameters:
+    ///   - registry: the probes to serve.
+    ///   - configuration: listening address, token, policy, limits.
+    ///   - version: reported in the OpenAPI document and `/v1/status`.
+    ///   - status: what `/v1/status` reports about the process (privileges, ICMP socket mode).
+    public init(
+        registry: ProbeRegistry, configuration: ServerConfiguration, version: String,
+        status: @escaping @Sendable () -> JSONValue = { [:] }
+    ) {
+        self.configuration = configuration
+        self.state = ServerState()
+        self.service = ProbeService(registry: registry, configuration: configuration)
+        self.version = version
+        self.status = status
+    }
+
+    /// Probes running now.
+    public var runningProbes: Int { service.limiter.running }
+
+    /// The router with every route and middleware; `requestLogger` receives one line per request.
+    public func makeRouter(requestLogger: Logger) -> Router<SondeRequestContext> {
+        let router = Router(context: SondeRequestContext.self)
+        let legacyOpen = configuration.legacyPingWithoutToken
+        router.add(middleware: RequestLogMiddleware(logger: requestLogger))
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: DrainMiddleware(state: state))
+        router.add(middleware: AuthenticationMiddleware(token: configuration.token) { path in
+            path == "/healthz" || path == "/readyz" || (legacyOpen && path.hasPrefix("/ping/"))
+        })
+
+        let service = self.service
+        let state = self.state
+        let maxBody = configuration.limits.maxBodyBytes
+        let openAPI = OpenAPIDocument.make(probes: service.listing, version: version, legacyPingWithoutToken: legacyOpen).serialized() + "\n"
+        let listing = SondeJSON.line(ProbeListingResponse(probes: service.listing.map(ProbeListing.init))) + "\n"
+
+        route(router, "/v1/probes", [.get: { _, _ in json(listing) }])
+        route(router, "/v1/probes/:kind", [
+            .get: { request, context in
+                let format = try negotiate(request)
+                let input = try ProbeInput.decode(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+                return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientAddress)
+            },
+            .post: { request, context in
+                let format = try negotiate(request)
+                let contentType = request.headers[.contentType]?.split(separator: ";").first?.trimmed.lowercased()
+                guard contentType == "application/json" else {
+                    throw APIError(
+                        .unsupportedMediaType, code: "unsupported_media_type",
+                        "Content-Type must be application/json (got \(request.headers[.contentType] ?? "none"))"
+                    )
+                }
+                var request = request
+                let body: ByteBuffer
+                do {
+                    body = try await request.collectBody(upTo: maxBody)
+                } catch {
+                    throw APIError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(maxBody) bytes (--max-body)")
+                }
+                let input = try ProbeInput.decode(json: Array(buffer: body))
+                return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientAddress)
+            },
+        ])
+        route(router, "/ping/:dstIP/:count", [.get: { request, context in
+            let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
+            let input = try LegacyPing.input(destination: destination, count: context.parameters.get("count") ?? "")
+            return try await service.respond(kind: "ping", input: input, format: .text, client: context.clientAddress)
+        }])
+        route(router, "/healthz", [.get: { _, _ in json(#"{"status":"ok"}"#) }])
+        route(router, "/readyz", [.get: { _, _ in
+            if state.isDraining { throw APIError.shuttingDown }
+            return json(#"{"status":"ready"}"#)
+        }])
+        route(router, "/openapi.json", [.get: { _, _ in json(openAPI) }])
+        let status = self.status
+        let configuration = self.configuration
+        let version = self.version
+        route(router, "/v1/status", [.get: { _, _ in
+            let document: JSONValue = [
+                "version": .string(version),
+                "process": status(),
+                "runningProbes": .integer(service.limiter.running),
+                "draining": .boolean(state.isDraining),
+                "limits": configuration.limits.json,
+                "policy": [
+                    "allow": .array(configuration.policy.allow.map { .string($0.description) }),
+                    "deny": .array(configuration.policy.deny.map { .string($0.description) }),
+                ],
+                "authentication": configuration.token == nil ? "none (loopback only)" : "bearer token",
+            ]
+            return json(document.serialized() + "\n")
+        }])
+        return router
+    }
+
+    /// The Hummingbird application listening where the configuration says.
+    public func makeApplication(logger: Logger) -> some ApplicationProtocol {
+        var requestLogger = logger
+        requestLogger[metadataKey: "component"] = "http"
+        return Application(
+            router: makeRouter(requestLogger: requestLogger),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sonde"),
+            logger: logger
+        )
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains: `/readyz` fails and new requests get 503 at once,
+    /// in-flight probes get ``ServerConfiguration/shutdownGrace`` to finish before they are cancelled.
+    public func run(logger: Logger) async throws {
+        let application = makeApplication(logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: application),
+                    // Listed last, shut down first: the drain flag goes up before the listener closes.
+                    .init(service: DrainService(state: state)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                cancellationSignals: [],
+                logger: logger
+            ).withGracefulShutdownTimeout(configuration.shutdownGrace)
+        )
+        try await group.run()
+    }
+}
+
+extension ServiceGroupConfiguration {
+    fileprivate func withGracefulShutdownTimeout(_ timeout: Duration) -> Self {
+        var copy = self
+        copy.maximumGracefulShutdownDuration = timeout
+        return copy
+    }
+}
+
+/// Raises the drain flag when graceful shutdown begins.
+struct DrainService: Service {
+    let state: ServerState
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        state.beginDraining()
+    }
+}
+
+/// `GET /v1/probes`.
+struct ProbeListingResponse: Encodable {
+    var probes: [ProbeListing]
+}
+
+private typealias Handler = @Sendable (Request, SondeRequestContext) async throws -> Response
+
+/// Registers `handlers` on `path` and answers every other common method with 405 and `Allow`.
+private func route(_ router: Router<SondeRequestContext>, _ path: String, _ handlers: [HTTPRequest.Method: Handler]) {
+    let allowed = handlers.keys.sorted { $0.rawValue < $1.rawValue }
+    for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
+        if let handler = handlers[method] {
+            router.on(RouterPath(path), method: method, use: handler)
+        } else {
+            router.on(RouterPath(path), method: method) { request, _ -> Response in
+                throw APIError.methodNotAllowed(request.method, path: request.uri.path, allowed: allowed)
+            }
+        }
+    }
+}
+
+private func json(_ text: String) -> Response {
+    Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+}
+
+private func negotiate(_ request: Request) throws(APIError) -> ResponseFormat {
+    guard let format = ResponseFormat.negotiate(request.headers[.accept]) else {
+        let offered = ResponseFormat.allCases.map(\.rawValue).joined(separator: ", ")
+        throw APIError(.notAcceptable, code: "not_acceptable", "Accept '\(request.headers[.accept] ?? "")' offers nothing Sonde writes: \(offered)")
+    }
+    return format
+}
+
+extension ServerLimits {
+    var json: JSONValue {
+        [
+            "maxConcurrent": .integer(maxConcurrent), "maxConcurrentPerClient": .integer(maxConcurrentPerClient),
+            "maxCount": .integer(maxCount), "defaultCount": .integer(defaultCount), "minInterval": .number(minInterval),
+            "maxDuration": .number(maxDuration), "maxPayload": .integer(maxPayloadBytes), "maxBody": .integer(maxBodyBytes),
+        ]
+    }
+}

@@ -1,0 +1,170 @@
+import Logging
+import PingProbe
+import SondeCore
+import SondePrivileges
+import SondeServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sonde serve`: the sidecar. Its settings are read before the privilege drop (a mounted token file may
+/// be readable by root only); the server and its threads start after it.
+enum ServeCommand {
+    /// Parses flags, the environment, the config file and the token; prints help or an error and exits
+    /// when there is nothing to serve.
+    static func configuration(_ arguments: [String]) -> ServerConfiguration {
+        let descriptor = ServerSettings.descriptor
+        let commandLine: ProbeCommandLine
+        do {
+            commandLine = try ProbeCommandLine(arguments, descriptor: descriptor)
+        } catch {
+            Output.error(error.message)
+            exit(ExitCode.usage.rawValue)
+        }
+        if commandLine.showHelp {
+            Output.write(help())
+            exit(ExitCode.success.rawValue)
+        }
+        if let extra = commandLine.targets.first {
+            Output.error("unexpected argument '\(extra)' for sonde serve: it takes options only (see sonde serve --help)")
+            exit(ExitCode.usage.rawValue)
+        }
+        do {
+            let configuration = try ServerSettings.configuration(
+                flags: commandLine.given, environment: environment(), readFile: readFile
+            )
+            try configuration.checkExposure()
+            return configuration
+        } catch {
+            Output.error(error.description)
+            exit(ExitCode.usage.rawValue)
+        }
+    }
+
+    /// Serves until SIGTERM/SIGINT; exit status 0 after a graceful shutdown, 1 when serving failed.
+    static func run(
+        _ configuration: ServerConfiguration, registry: ProbeRegistry, mode: PrivilegeMode, sockets: ICMPSockets
+    ) async -> ExitCode {
+        let format = configuration.logFormat
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in SondeLogHandler(label: label, format: format, level: level) }
+        var logger = Logger(label: "sonde")
+        logger.logLevel = level
+        let icmp = SondeMain.describe(sockets)
+        let server = SondeServer(registry: registry, configuration: configuration, version: SondeVersion.current) {
+            let privileges = PrivilegeReport.current()
+            return [
+                "pid": .integer(Int(getpid())),
+                "threads": .integer(PrivilegeReport.threadCount()),
+                "privilegeMode": .string(mode.rawValue),
+                "uid": .integer(Int(privileges.uid)), "gid": .integer(Int(privileges.gid)),
+                "capEff": .string(privileges.effective), "capPrm": .string(privileges.permitted),
+                "capBnd": .string(privileges.bounding), "capInh": .string(privileges.inheritable),
+                "capAmb": .string(privileges.ambient), "noNewPrivs": .boolean(privileges.noNewPrivs),
+                "icmpSockets": .string(icmp),
+            ]
+        }
+        let privileges = PrivilegeReport.current()
+        logger.info(
+            "serving",
+            metadata: [
+                "listen": "\(IPAddress(configuration.host)?.endpoint(port: UInt16(configuration.port)) ?? configuration.host)",
+                "auth": "\(configuration.token == nil ? "none: loopback only" : "bearer token")",
+                "probes": "\(registry.kinds.map(\.rawValue).joined(separator: ","))",
+                "privilegeMode": "\(mode.rawValue)", "privileges": "\(privileges)", "icmp": "\(icmp)",
+                "allow": "\(configuration.policy.allow.isEmpty ? "all" : configuration.policy.allow.map(\.network.description).joined(separator: ","))",
+                "deny": "\(configuration.policy.deny.map(\.network.description).joined(separator: ","))",
+                "maxConcurrent": "\(configuration.limits.maxConcurrent)", "maxCount": "\(configuration.limits.maxCount)",
+                "maxDuration": "\(configuration.limits.maxDuration)",
+            ]
+        )
+        if configuration.token == nil, configuration.insecure, !configuration.listensOnLoopbackOnly {
+            logger.warning("serving WITHOUT authentication beyond loopback (--insecure): anyone who reaches this port can run probes")
+        }
+        do {
+            try await server.run(logger: logger)
+        } catch {
+            logger.critical("cannot serve", metadata: ["error": "\(error)"])
+            return .failure
+        }
+        logger.info("stopped")
+        return .success
+    }
+
+    static func help() -> String {
+        let rows = ServerSettings.descriptor.parameters.map { spec -> (String, String) in
+            var spelling = spec.longOption
+            if spec.type != .boolean { spelling += " <\(spec.type.placeholder)>" }
+            var summary = spec.summary
+            if case .choice(let words) = spec.type { summary += " [\(words.joined(separator: "|"))]" }
+            summary += " [\(ServerSettings.environmentName(of: spec.name))]"
+            if let value = spec.defaultValue { summary += " (default: \(value))" }
+            return (spelling, summary)
+        }
+        let width = rows.map(\.0.count).max() ?? 0
+        let options = rows.map { "  " + $0.0.padding(width + 1) + " " + $0.1 }.joined(separator: "\n")
+        return """
+            OVERVIEW: Serve the probe API over HTTP: the sidecar each pod runs so the platform can probe from \
+            the pod's own network.
+
+            USAGE: sonde serve [options]
+
+            ENDPOINTS:
+              GET /v1/probes                 the probes and their parameters
+              GET|POST /v1/probes/{kind}     run a probe (target and parameters as query or JSON body);
+                                             Accept: application/x-ndjson or text/event-stream streams events
+              GET /ping/{dstIP}/{count}      ping-style text, count 1-10 (compatibility route)
+              GET /v1/status                 privileges, ICMP socket mode, limits, policy
+              GET /healthz, GET /readyz      liveness and readiness (no token needed)
+              GET /openapi.json              the OpenAPI 3.1 document
+
+            OPTIONS (each also as the environment variable shown, or a key of the --config JSON file):
+            \(options)
+
+            TOKEN: read from --token-file or \(ServerSettings.tokenVariable) (never a flag: ps would show it). Without one,
+            Sonde listens on loopback only unless --insecure.
+
+            PRIVILEGES:
+              --user <name|uid[:gid]>   Account to run as when started as root (default: nobody); only CAP_NET_RAW is kept
+
+            EXIT STATUS: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 when serving failed, 2 bad settings.
+            """
+    }
+
+    private static func environment() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    struct FileError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Reads a whole (small) file with plain system calls: no Foundation, no threads before the drop.
+    private static func readFile(_ path: String) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileError(description: ErrorNumber.message(errno)) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while bytes.count <= 16_777_216 {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileError(description: ErrorNumber.message(errno))
+            }
+            if count == 0 { return bytes }
+            bytes += buffer[0..<count]
+        }
+        throw FileError(description: "larger than 16 MiB")
+    }
+}

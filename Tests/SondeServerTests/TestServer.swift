@@ -1,0 +1,100 @@
+import DNSProbe
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import PingProbe
+import SondeCore
+import SondeServer
+import TCPProbe
+
+/// A Sonde server over the real probes, for in-process tests. DNS never reaches the host's resolvers: its
+/// only nameserver is loopback port 53, where nothing listens.
+enum TestServer {
+    static let token = "test-token-0123456789abcdef"
+
+    /// One set of ICMP sockets and one engine for the whole test process, as in `sonde serve`.
+    static let sockets = ICMPSockets.open()
+    static let icmp = ICMPEngine(sockets: sockets)
+
+    static let registry = ProbeRegistry([
+        PingProbe(engine: icmp),
+        TCPConnectProbe(),
+        DNSProbe(configuration: { ResolverConfiguration(parsing: "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n") }),
+    ])
+
+    /// Whether this process can ping (raw socket as root, or a datagram socket the sysctl allows).
+    static var canPing: Bool {
+        if case .success = sockets.mode(for: AddressFamily.ipv4) { return true }
+        return false
+    }
+
+    static func make(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) -> SondeServer {
+        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, token: token)
+        configuration.limits.minInterval = 0.01
+        adjust(&configuration)
+        return SondeServer(registry: registry, configuration: configuration, version: "test") { ["test": true] }
+    }
+
+    static func application(_ server: SondeServer) -> some ApplicationProtocol {
+        var logger = Logger(label: "sonde-test")
+        logger.logLevel = .error
+        return server.makeApplication(logger: logger)
+    }
+
+    static var authorized: HTTPFields { [.authorization: "Bearer \(token)"] }
+
+    static func json(_ object: [String: Any]) -> ByteBuffer {
+        ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
+    }
+}
+
+extension TestResponse {
+    /// The body as a JSON object (empty when it is not one).
+    var object: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+    }
+
+    /// `error.code` of an error response.
+    var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+    var errorMessage: String { (object["error"] as? [String: Any])?["message"] as? String ?? "" }
+
+    /// NDJSON lines as objects.
+    var lines: [[String: Any]] {
+        String(buffer: body).split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+}
+
+/// A TCP listener on loopback that accepts and holds connections, the target of TCP probes.
+final class LoopbackListener: @unchecked Sendable {
+    let port: Int
+    private let descriptor: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.descriptor = descriptor
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        guard bound == 0, listen(descriptor, 128) == 0 else { throw POSIXError(.EADDRINUSE) }
+        withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(descriptor, $0, &length) } }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(descriptor) }
+}
+
+extension HTTPFields {
+    static func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
+        var merged = lhs
+        merged.append(contentsOf: rhs)
+        return merged
+    }
+}
