@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["sonde"],
-            exclude: ["Support/icmp_responder.py", "Support/echo_services.py"],
+            exclude: ["Support/icmp_responder.py", "Support/echo_services.py", "Support/http_client.py"],
             swiftSettings: strictSwift
         ),
     ],
