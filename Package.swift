@@ -62,6 +62,7 @@ let package = Package(
             name: "SondeServer",
             dependencies: [
                 "SondeCore",
+                "CSondeNet",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

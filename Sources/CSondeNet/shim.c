@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include "CSondeNet.h"
 
 #include <errno.h>
@@ -164,4 +165,8 @@ int sonde_epoll_wait_ns(int epfd, struct epoll_event *events, int max_events, in
         return epoll_wait(epfd, events, max_events, (int)((timeout_ns + 999999) / 1000000));
     }
     return ready;
+}
+
+int sonde_malloc_trim(void) {
+    return malloc_trim(0);
 }

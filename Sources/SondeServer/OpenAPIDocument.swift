@@ -75,9 +75,9 @@ enum OpenAPIDocument {
                 "description": "The probe ran: its report (success true or false), or its events as they happen, then the report",
                 "content": [
                     "application/json": ["schema": ["$ref": "#/components/schemas/Report"]],
-                    "application/x-ndjson": ["schema": ["type": "string"], "description": "one JSON event per line, then the report"],
+                    "application/x-ndjson": ["schema": ["type": "string", "description": "one JSON event per line, then the report"]],
                     "text/event-stream": ["schema": ["type": "string"]],
-                    "text/plain": ["schema": ["type": "string"], "description": "the CLI's text output"],
+                    "text/plain": ["schema": ["type": "string", "description": "the CLI's text output"]],
                 ],
             ]),
         ]

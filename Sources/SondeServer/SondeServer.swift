@@ -41,7 +41,7 @@ public struct SondeServer: Sendable {
     public func makeRouter(requestLogger: Logger) -> Router<SondeRequestContext> {
         let router = Router(context: SondeRequestContext.self)
         let legacyOpen = configuration.legacyPingWithoutToken
-        router.add(middleware: RequestLogMiddleware(logger: requestLogger))
+        router.add(middleware: RequestLogMiddleware(logger: requestLogger, state: state))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: DrainMiddleware(state: state))
         router.add(middleware: AuthenticationMiddleware(token: configuration.token) { path in
@@ -100,6 +100,8 @@ public struct SondeServer: Sendable {
                 "version": .string(version),
                 "process": status(),
                 "runningProbes": .integer(service.limiter.running),
+                "requestsInFlight": .integer(state.requestsInFlight),
+                "requestsServed": .integer(state.requestsStarted),
                 "draining": .boolean(state.isDraining),
                 "limits": configuration.limits.json,
                 "policy": [
@@ -132,6 +134,7 @@ public struct SondeServer: Sendable {
             configuration: .init(
                 services: [
                     .init(service: application),
+                    .init(service: MemoryTrimService(state: state)),
                     // Listed last, shut down first: the drain flag goes up before the listener closes.
                     .init(service: DrainService(state: state)),
                 ],

@@ -1,9 +1,5 @@
 import SondeCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Unbuffered writes to standard output and error, so streamed lines appear the moment they happen.
 enum Output {
     static func write(_ lines: [TextLine]) {
@@ -11,18 +7,7 @@ enum Output {
     }
 
     static func write(_ text: String, to stream: TextLine.Stream = .standardOutput) {
-        let descriptor = stream == .standardOutput ? STDOUT_FILENO : STDERR_FILENO
-        var bytes = Array(text.utf8)
-        bytes.append(UInt8(ascii: "\n"))
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += written
-        }
+        (stream == .standardOutput ? StandardStream.output : .error).write(text + "\n")
     }
 
     /// A one-line error on standard error, prefixed `sonde:` like other command-line tools.

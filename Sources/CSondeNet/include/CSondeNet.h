@@ -1,6 +1,7 @@
 // Socket calls that Swift cannot express directly: building and reading control messages (TTL, traffic
 // class, source and interface per packet; kernel receive timestamps; the ICMP error queue) and the
-// ICMP type filters. Each function is a thin wrapper over one system call.
+// ICMP type filters; and the one allocator call glibc's Swift overlay does not import. Each function is a
+// thin wrapper over one system call or libc function.
 #ifndef CSONDENET_H
 #define CSONDENET_H
 
@@ -64,5 +65,8 @@ int sonde_epoll_wait_ns(int epfd, struct epoll_event *events, int max_events, in
 
 /// Current time of `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC …) in nanoseconds.
 int64_t sonde_clock_ns(clockid_t clock);
+
+/// glibc `malloc_trim(0)`: return freed heap memory to the system. Returns 1 if any was released.
+int sonde_malloc_trim(void);
 
 #endif

@@ -7,10 +7,6 @@ import FoundationEssentials
 import Foundation
 #endif
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Writes log records to standard error, one line each: `key=value` text for people, or one JSON object
 /// per line for log pipelines (`--log-format json`).
 public struct SondeLogHandler: LogHandler {
@@ -36,21 +32,7 @@ public struct SondeLogHandler: LogHandler {
         let line = Self.line(
             time: Date(), level: event.level, message: event.message.description, fields: fields, format: format
         )
-        Self.write(line + "\n")
-    }
-
-    /// One write(2) per line, so lines from concurrent requests never interleave mid-line.
-    private static func write(_ text: String) {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            offset += written
-        }
+        StandardStream.error.write(line + "\n")
     }
 
     /// One record as text or JSON; fields in name order so lines diff and grep well.

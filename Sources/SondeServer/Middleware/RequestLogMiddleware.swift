@@ -3,22 +3,33 @@ import Logging
 
 /// One log line per request, written when the response body is complete (streams included): method,
 /// path, status, duration, client and, for probes, the kind.
+/// It also counts requests in flight, for the memory trimmer and `/v1/status`.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = SondeRequestContext
     let logger: Logger
+    let state: ServerState
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        var response = try await next(request, context)
+        state.requestStarted()
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            state.requestFinished()
+            throw error
+        }
         let status = response.status.code
         let client = context.clientAddress
         let method = request.method.rawValue
         let path = request.uri.path
         let logger = self.logger
+        let state = self.state
         let body = response.body
         response.body = ResponseBody(contentLength: body.contentLength) { writer in
             var outcome = "complete"
             defer {
+                state.requestFinished()
                 let elapsed = ContinuousClock.now - start
                 let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                 logger.info(

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# `sonde serve`'s TCP-connect probe vs prometheus-blackbox-exporter's tcp_connect module, same machine, same
+# run, same local listener, driven by wrk at concurrency 50 for 10 s each, two alternating rounds.
+# Reports requests/s, p50/p99 latency and RSS (idle, and after load) of both. Loopback only.
+#
+# usage: Benchmarks/api-benchmarks.sh [seconds] [connections]      (needs wrk, prometheus-blackbox-exporter)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+connections=${2:-50}
+sonde=${SONDE_BINARY:-.build/release/sonde}
+token=benchmark-token-0123456789abcdef
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# The listener both probe: accepts and closes, as fast as Python can.
+python3 -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 17000)); s.listen(4096)
+while True:
+    c, _ = s.accept(); c.close()' &
+pids+=($!)
+
+# Request logging off for both (blackbox logs nothing per probe by default); limits high enough not to 429.
+SONDE_TOKEN=$token "$sonde" serve --port 18090 --log-level warning --max-concurrent 1024 --max-concurrent-per-client 1024 &
+pids+=($!); sonde_pid=$!
+cat > "$work/blackbox.yml" <<'YML'
+modules:
+  tcp_connect:
+    prober: tcp
+    timeout: 5s
+YML
+prometheus-blackbox-exporter --config.file="$work/blackbox.yml" --web.listen-address=127.0.0.1:19115 --log.level=warn 2>"$work/blackbox.log" &
+pids+=($!); blackbox_pid=$!
+
+sonde_url="http://127.0.0.1:18090/v1/probes/tcp?target=127.0.0.1:17000"
+blackbox_url="http://127.0.0.1:19115/probe?module=tcp_connect&target=127.0.0.1:17000"
+for _ in $(seq 100); do curl -sf "$blackbox_url" >/dev/null 2>&1 && curl -sf http://127.0.0.1:18090/healthz >/dev/null 2>&1 && break; sleep 0.1; done
+rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+echo "idle RSS (MiB): sonde $(rss "$sonde_pid"), blackbox $(rss "$blackbox_pid")"
+
+# Both must really probe: one request each, checked.
+curl -sf -H "Authorization: Bearer $token" "$sonde_url" | grep -q '"success":true' || { echo "sonde's probe did not succeed" >&2; exit 1; }
+curl -sf "$blackbox_url" | grep -q '^probe_success 1' || { echo "blackbox's probe did not succeed" >&2; exit 1; }
+
+run() {  # name url [header]
+    local name=$1 url=$2; shift 2
+    wrk -t2 -c"$connections" -d"${seconds}s" --latency "$@" "$url" > "$work/$name.txt"
+    local rps p50 p99 errors
+    rps=$(awk '/Requests\/sec/ {print $2}' "$work/$name.txt")
+    p50=$(awk '$1 == "50%" {print $2}' "$work/$name.txt")
+    p99=$(awk '$1 == "99%" {print $2}' "$work/$name.txt")
+    errors=$(awk '/Non-2xx/ {print $5}' "$work/$name.txt")
+    printf "%-9s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n" "$name" "$rps" "$p50" "$p99" "${errors:-0}"
+    echo "$rps" >> "$work/$name.rps"
+}
+for round in 1 2; do
+    echo "-- round $round (wrk -t2 -c$connections -d${seconds}s)"
+    run sonde "$sonde_url" -H "Authorization: Bearer $token"
+    run blackbox "$blackbox_url"
+done
+echo "RSS after load (MiB): sonde $(rss "$sonde_pid"), blackbox $(rss "$blackbox_pid")"
+python3 - "$work/sonde.rps" "$work/blackbox.rps" <<'PY'
+import sys
+sonde = [float(x) for x in open(sys.argv[1])]
+blackbox = [float(x) for x in open(sys.argv[2])]
+print(f"throughput ratio sonde/blackbox: {sum(sonde) / sum(blackbox):.2f}x (rounds: " +
+      ", ".join(f"{s / b:.2f}" for s, b in zip(sonde, blackbox)) + ")")
+PY
