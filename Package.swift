@@ -85,7 +85,10 @@ let package = Package(
                 "SondeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strictSwift
+            swiftSettings: strictSwift,
+            // lld (shipped with the toolchain) packs the 66,000 relative relocations of a position-independent
+            // static binary into 13 KB (RELR) instead of 1.5 MB, which the loader otherwise reads at every start.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]
         ),
 
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore"], swiftSettings: strictSwift),

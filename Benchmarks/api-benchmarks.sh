@@ -37,13 +37,16 @@ pids+=($!); blackbox_pid=$!
 
 sonde_url="http://127.0.0.1:18090/v1/probes/tcp?target=127.0.0.1:17000"
 blackbox_url="http://127.0.0.1:19115/probe?module=tcp_connect&target=127.0.0.1:17000"
-for _ in $(seq 100); do curl -sf "$blackbox_url" >/dev/null 2>&1 && curl -sf http://127.0.0.1:18090/healthz >/dev/null 2>&1 && break; sleep 0.1; done
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for _ in $(seq 100); do listening 17000 && listening 18090 && listening 19115 && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 echo "idle RSS (MiB): sonde $(rss "$sonde_pid"), blackbox $(rss "$blackbox_pid")"
 
 # Both must really probe: one request each, checked.
-curl -sf -H "Authorization: Bearer $token" "$sonde_url" | grep -q '"success":true' || { echo "sonde's probe did not succeed" >&2; exit 1; }
-curl -sf "$blackbox_url" | grep -q '^probe_success 1' || { echo "blackbox's probe did not succeed" >&2; exit 1; }
+sonde_answer=$(curl -sf -H "Authorization: Bearer $token" "$sonde_url")
+[[ $sonde_answer == *'"success":true'* ]] || { echo "sonde's probe did not succeed: $sonde_answer" >&2; exit 1; }
+blackbox_answer=$(curl -sf "$blackbox_url")
+[[ $blackbox_answer == *'probe_success 1'* ]] || { echo "blackbox's probe did not succeed: $blackbox_answer" >&2; exit 1; }
 
 run() {  # name url [header]
     local name=$1 url=$2; shift 2

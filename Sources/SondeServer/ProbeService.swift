@@ -55,6 +55,20 @@ struct ProbeService: Sendable {
         _ probe: P, request: ProbeRequest, format: ResponseFormat, permit: ConcurrencyLimiter.Permit
     ) async throws(APIError) -> Response {
         let context = ProbeContext(deadline: .now + .seconds(limits.maxDuration), policy: policy)
+        guard format.isStreaming else {
+            // The report alone: run in this request's own task (its cancellation reaches the probe).
+            defer { permit.release() }
+            let report: ProbeReport<P.Summary>
+            do {
+                report = try await probe.run(request, context: context) { _ in }
+            } catch {
+                throw APIError(error)
+            }
+            return Response(
+                status: .ok, headers: [.contentType: format.contentType],
+                body: .init(byteBuffer: ByteBuffer(string: SondeJSON.line(report) + "\n"))
+            )
+        }
         let (chunks, feed) = AsyncStream<ProbeChunk<P>>.makeStream()
         let run = Task {
             defer {
@@ -69,27 +83,13 @@ struct ProbeService: Sendable {
             }
         }
         let cursor = ChunkCursor(chunks.makeAsyncIterator())
-        // Wait for the first chunk either way: a refusal (bad target, denied address) must still be an
+        // Wait for the first chunk before answering: a refusal (bad target, denied address) must still be an
         // HTTP error status, which is only possible before the response head is sent.
         let first = await withTaskCancellationHandler { await cursor.next() } onCancel: { run.cancel() }
         if case .failed(let error)? = first { throw APIError(error) }
 
         let encoder = ChunkEncoder<P>(format: format, renderer: probe.textRenderer(options: TextRenderingOptions()))
         var headers: HTTPFields = [.contentType: format.contentType]
-        guard format.isStreaming else {
-            var last = first
-            while let chunk = last, !chunk.isFinal {
-                last = await withTaskCancellationHandler { await cursor.next() } onCancel: { run.cancel() }
-            }
-            switch last {
-            case .report(let report)?:
-                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: SondeJSON.line(report) + "\n")))
-            case .failed(let error)?:
-                throw APIError(error)
-            default:
-                throw APIError(.serviceUnavailable, code: "cancelled", "the probe was cancelled before it reported")
-            }
-        }
         headers[.cacheControl] = "no-store"
         // Ask proxies (nginx) not to buffer: each event must reach the caller when it happens.
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"

@@ -5,16 +5,15 @@ import SondeCore
 import Glibc
 #endif
 
-/// The registry, handed to ArgumentParser commands (which are constructed by the parser, not by us).
-struct RegistryBox: Sendable {
-    var registry: ProbeRegistry
+/// The registry, for ArgumentParser commands (which the parser constructs, not us). Set once at start-up,
+/// before any command runs; kept off the ArgumentParser types so `sonde serve` never touches them.
+enum RegisteredProbes {
+    nonisolated(unsafe) static var registry = ProbeRegistry([])
 }
 
 struct SondeCommand: AsyncParsableCommand {
-    nonisolated(unsafe) static var registry = RegistryBox(registry: ProbeRegistry([]))
-
     static var configuration: CommandConfiguration {
-        let probes = registry.registry.descriptors.map { "  \($0.kind.rawValue.padding(8))\($0.summary)" }
+        let probes = RegisteredProbes.registry.descriptors.map { "  \($0.kind.rawValue.padding(8))\($0.summary)" }
         return CommandConfiguration(
             commandName: "sonde",
             abstract: "Network diagnostics from where it matters: ping, TCP connect and DNS probes.",
@@ -52,7 +51,7 @@ struct ProbesCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let descriptors = SondeCommand.registry.registry.descriptors
+        let descriptors = RegisteredProbes.registry.descriptors
         if json {
             Output.write(SondeJSON.line(descriptors.map(ProbeListing.init)))
             return

@@ -44,7 +44,7 @@ enum SondeMain {
         }
         let icmp = ICMPEngine(sockets: sockets)
         let registry = Registration.makeRegistry(icmp: icmp)
-        SondeCommand.registry = RegistryBox(registry: registry)
+        RegisteredProbes.registry = registry
 
         if let serveConfiguration {
             exit(await ServeCommand.run(serveConfiguration, registry: registry, mode: mode, sockets: sockets).rawValue)

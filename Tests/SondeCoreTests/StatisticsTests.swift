@@ -1,3 +1,4 @@
+import Foundation
 import SondeCore
 import Testing
 
@@ -47,5 +48,19 @@ struct StatisticsTests {
         #expect(DecimalFormat.rounded(0.1235, decimals: 3) == "0.124")
         #expect(DecimalFormat.shortest(3600) == "3600")
         #expect(DecimalFormat.shortest(0.002) == "0.002")
+    }
+}
+
+@Suite("timestamps")
+struct TimestampTests {
+    @Test("the hand-written UTC timestamp is the ISO 8601 style's text, to the millisecond")
+    func matchesFormatStyle() {
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var generator = SystemRandomNumberGenerator()
+        let fixed: [Double] = [0, 0.0005, 0.9995, 951_782_400, 1_795_542_849.1204, 4_102_444_799.999, 1_709_164_800.5]
+        for seconds in fixed + (0..<2000).map({ _ in Double.random(in: 0...4_102_444_800, using: &generator) }) {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(SondeJSON.timestamp(date) == date.formatted(style), "\(seconds)")
+        }
     }
 }

@@ -88,8 +88,8 @@ struct SecurityTests {
         let listener = try LoopbackListener()
         let server = TestServer.make { $0.limits.maxConcurrentPerClient = 1 }
         try await TestServer.application(server).test(.live) { client in
-            // Holds its slot for about 0.6 s: three attempts 0.3 s apart.
-            async let long = client.execute(uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=3&interval=0.3", method: .get, headers: TestServer.authorized)
+            // Holds its slot for about 2 s: five attempts 0.5 s apart.
+            async let long = client.execute(uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=5&interval=0.5", method: .get, headers: TestServer.authorized)
             for _ in 0..<100 where server.runningProbes == 0 { try await Task.sleep(for: .milliseconds(10)) }
             #expect(server.runningProbes == 1)
             let refused = try await RawHTTP.get(port: client.port, "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=1", headers: ["Authorization": "Bearer \(TestServer.token)"])

@@ -26,19 +26,18 @@ struct RequestLogMiddleware: RouterMiddleware {
         let logger = self.logger
         let state = self.state
         let body = response.body
+        // A body already in hand is logged now and left as it is, so the server writes it in one go;
+        // only streamed bodies are wrapped to log when they end.
+        if body.contentLength != nil {
+            state.requestFinished()
+            Self.log(logger, method: method, path: path, status: status, client: client, since: start, outcome: "complete")
+            return response
+        }
         response.body = ResponseBody(contentLength: body.contentLength) { writer in
             var outcome = "complete"
             defer {
                 state.requestFinished()
-                let elapsed = ContinuousClock.now - start
-                let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-                logger.info(
-                    "request",
-                    metadata: [
-                        "method": "\(method)", "path": "\(path)", "status": "\(status)", "client": "\(client)",
-                        "durationMs": "\((milliseconds * 1000).rounded() / 1000)", "body": "\(outcome)",
-                    ]
-                )
+                Self.log(logger, method: method, path: path, status: status, client: client, since: start, outcome: outcome)
             }
             do {
                 try await body.write(writer)
@@ -48,5 +47,21 @@ struct RequestLogMiddleware: RouterMiddleware {
             }
         }
         return response
+    }
+
+    private static func log(
+        _ logger: Logger, method: String, path: String, status: Int, client: String, since start: ContinuousClock.Instant,
+        outcome: String
+    ) {
+        guard logger.logLevel <= .info else { return }
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info(
+            "request",
+            metadata: [
+                "method": "\(method)", "path": "\(path)", "status": "\(status)", "client": "\(client)",
+                "durationMs": "\((milliseconds * 1000).rounded() / 1000)", "body": "\(outcome)",
+            ]
+        )
     }
 }
