@@ -73,14 +73,35 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // Probes outside Sonde: executables in a directory that describe themselves and speak NDJSON.
+        .target(name: "CSondeSpawn"),
+        .target(name: "ExternalProbes", dependencies: ["SondeCore", "SondeIO", "CSondeSpawn"], swiftSettings: strictSwift),
+
+        // scaffold-probe: probe targets
+
+        // Writes the list of compiled-in probes from the executable's dependencies (every `…Probe` module).
+        .executableTarget(name: "ProbeRegistryGenerator", swiftSettings: strictSwift),
+        .plugin(name: "ProbeRegistryPlugin", capability: .buildTool(), dependencies: ["ProbeRegistryGenerator"]),
+        // `swift package scaffold-probe --name Traceroute`: a new probe module and its test in one command.
+        .plugin(
+            name: "ScaffoldProbe",
+            capability: .command(
+                intent: .custom(verb: "scaffold-probe", description: "Write a new probe module and its test"),
+                permissions: [.writeToPackageDirectory(reason: "to write Sources/<Name>Probe and Tests/<Name>ProbeTests")]
+            )
+        ),
+
         // The command-line face.
         .executableTarget(
             name: "sonde",
             dependencies: [
                 "SondeCore",
+                // Probe modules: the registry is generated from this list (ProbeRegistryPlugin).
                 "PingProbe",
                 "TCPProbe",
                 "DNSProbe",
+                // scaffold-probe: sonde dependencies
+                "ExternalProbes",
                 "SondePrivileges",
                 "SondeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -88,9 +109,12 @@ let package = Package(
             swiftSettings: strictSwift,
             // lld (shipped with the toolchain) packs the 66,000 relative relocations of a position-independent
             // static binary into 13 KB (RELR) instead of 1.5 MB, which the loader otherwise reads at every start.
-            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])]
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])],
+            plugins: ["ProbeRegistryPlugin"]
         ),
 
+        .testTarget(name: "ExternalProbesTests", dependencies: ["ExternalProbes", "SondeCore"], swiftSettings: strictSwift),
+        // scaffold-probe: test targets
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "DNSProbeTests", dependencies: ["DNSProbe"], swiftSettings: strictSwift),
         .testTarget(name: "TCPProbeTests", dependencies: ["TCPProbe", "SondeCore"], swiftSettings: strictSwift),
@@ -108,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["sonde"],
-            exclude: ["Support/icmp_responder.py", "Support/echo_services.py", "Support/http_client.py"],
+            exclude: ["Support/icmp_responder.py", "Support/echo_services.py", "Support/http_client.py", "Support/probes"],
             swiftSettings: strictSwift
         ),
     ],

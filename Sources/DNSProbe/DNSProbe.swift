@@ -238,3 +238,8 @@ public struct DNSProbe: Probe {
         }
     }
 }
+
+/// DNSProbe's entry in the generated registry.
+public enum DNSProbeRegistration: ProbeModuleRegistration {
+    public static func probes(_ resources: ProbeResources) -> [any Probe] { [DNSProbe()] }
+}

@@ -129,3 +129,11 @@ public struct PingProbe: Probe {
         )
     }
 }
+
+/// PingProbe's entry in the generated registry: one ping probe over the process's ICMP engine.
+public enum PingProbeRegistration: ProbeModuleRegistration {
+    public static func probes(_ resources: ProbeResources) -> [any Probe] {
+        let engine = resources[ICMPEngine.self] ?? ICMPEngine(sockets: .notOpened("no ICMP sockets were opened"))
+        return [PingProbe(engine: engine)]
+    }
+}

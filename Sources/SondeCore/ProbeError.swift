@@ -17,6 +17,8 @@ public struct ProbeError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let targetDenied = Code(rawValue: "target_denied")
         public static let socketUnavailable = Code(rawValue: "socket_unavailable")
         public static let unsupported = Code(rawValue: "unsupported")
+        /// An external probe crashed, hung, or printed something it should not have.
+        public static let probeFailed = Code(rawValue: "probe_failed")
     }
 
     public let code: Code

@@ -1,6 +1,6 @@
 /// The probes compiled into this binary, by kind. The CLI and the API are faces over one registry.
 public struct ProbeRegistry: Sendable {
-    private let probes: [ProbeKind: any Probe]
+    private let byKind: [ProbeKind: any Probe]
 
     /// - Precondition: kinds are unique; registering two probes of one kind is a programming error.
     public init(_ probes: [any Probe]) {
@@ -9,12 +9,15 @@ public struct ProbeRegistry: Sendable {
             precondition(byKind[probe.descriptor.kind] == nil, "probe kind \(probe.descriptor.kind) registered twice")
             byKind[probe.descriptor.kind] = probe
         }
-        self.probes = byKind
+        self.byKind = byKind
     }
 
-    public var kinds: [ProbeKind] { probes.keys.sorted() }
+    public var kinds: [ProbeKind] { byKind.keys.sorted() }
 
-    public var descriptors: [ProbeDescriptor] { kinds.compactMap { probes[$0]?.descriptor } }
+    /// Every probe, in kind order.
+    public var probes: [any Probe] { kinds.compactMap { byKind[$0] } }
 
-    public subscript(kind: ProbeKind) -> (any Probe)? { probes[kind] }
+    public var descriptors: [ProbeDescriptor] { kinds.compactMap { byKind[$0]?.descriptor } }
+
+    public subscript(kind: ProbeKind) -> (any Probe)? { byKind[kind] }
 }

@@ -22,12 +22,14 @@ public struct APIError: HTTPResponseError, Sendable {
         self.headers = headers
     }
 
-    /// The status a probe's refusal maps to: bad input is 400, a denied target 403, no socket 503.
+    /// The status a probe's refusal maps to: bad input is 400, a denied target 403, no socket 503, an external
+    /// probe that failed 502.
     public init(_ error: ProbeError) {
         let status: HTTPResponse.Status =
             switch error.code {
             case .targetDenied: .forbidden
             case .socketUnavailable: .serviceUnavailable
+            case .probeFailed: .badGateway
             default: .badRequest
             }
         self.init(status, code: error.code.rawValue, error.message, field: error.parameter?.parameter)

@@ -41,7 +41,7 @@ public struct TCPConnectProbe: Probe {
         events: @escaping @Sendable (TCPEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<TCPSummary> {
         let values = request.parameters
-        let target = try TCPTarget(request.target)
+        let target = try HostPort(request.target)
         let family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
         guard let address = try await HostResolver.resolve(target.host, family: family).first else {
             throw ProbeError(.unresolvableTarget, "cannot resolve '\(target.host)': no address")
@@ -153,4 +153,9 @@ public struct TCPConnectProbe: Probe {
         }
         return bytes
     }
+}
+
+/// TCPProbe's entry in the generated registry.
+public enum TCPProbeRegistration: ProbeModuleRegistration {
+    public static func probes(_ resources: ProbeResources) -> [any Probe] { [TCPConnectProbe()] }
 }

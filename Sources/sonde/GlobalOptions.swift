@@ -1,5 +1,9 @@
 import SondePrivileges
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Options every `sonde` command takes, read before anything else happens (the privilege drop needs them
 /// while the process is still single-threaded).
 struct GlobalOptions {
@@ -7,15 +11,19 @@ struct GlobalOptions {
     var user: UnprivilegedUser?
     /// `-v` / `--verbose`: report the privileges and ICMP socket mode on standard error.
     var verbose = false
+    /// `--probes-dir DIR` (or `SONDE_PROBES_DIR`): where external probes are; default /etc/sonde/probes.d.
+    var probesDirectory: String?
 
     static let help: [(spelling: String, summary: String)] = [
         ("--user <name|uid[:gid]>", "Account to run as when started as root (default: nobody); only CAP_NET_RAW is kept"),
         ("-v, --verbose", "Report uid/gid, capabilities, NoNewPrivs and the ICMP socket mode on standard error"),
+        ("--probes-dir <dir>", "External probes to load (default /etc/sonde/probes.d if it exists; or SONDE_PROBES_DIR)"),
     ]
 
     /// Removes the global options from `arguments` and returns them.
-    static func extract(from arguments: inout [String]) throws(PrivilegeError) -> GlobalOptions {
+    static func extract(from arguments: inout [String]) throws(GlobalOptionError) -> GlobalOptions {
         var options = GlobalOptions()
+        if let directory = getenv("SONDE_PROBES_DIR") { options.probesDirectory = String(cString: directory) }
         var remaining: [String] = []
         var index = 0
         while index < arguments.count {
@@ -28,10 +36,16 @@ struct GlobalOptions {
                 options.verbose = true
             } else if argument == "--user" {
                 index += 1
-                guard index < arguments.count else { throw .invalidUser("") }
-                options.user = try UnprivilegedUser(arguments[index])
+                guard index < arguments.count else { throw GlobalOptionError(PrivilegeError.invalidUser("")) }
+                options.user = try GlobalOptionError.wrap { () throws(PrivilegeError) in try UnprivilegedUser(arguments[index]) }
+            } else if argument == "--probes-dir" {
+                index += 1
+                guard index < arguments.count else { throw GlobalOptionError(description: "option --probes-dir needs a value: a directory") }
+                options.probesDirectory = arguments[index]
+            } else if argument.hasPrefix("--probes-dir=") {
+                options.probesDirectory = String(argument.dropFirst("--probes-dir=".count))
             } else if argument.hasPrefix("--user=") {
-                options.user = try UnprivilegedUser(String(argument.dropFirst("--user=".count)))
+                options.user = try GlobalOptionError.wrap { () throws(PrivilegeError) in try UnprivilegedUser(String(argument.dropFirst("--user=".count))) }
             } else {
                 remaining.append(argument)
             }
@@ -39,5 +53,17 @@ struct GlobalOptions {
         }
         arguments = remaining
         return options
+    }
+}
+
+/// A global option refused, with the message to print.
+struct GlobalOptionError: Error, CustomStringConvertible {
+    let description: String
+
+    init(description: String) { self.description = description }
+    init(_ error: PrivilegeError) { description = error.description }
+
+    static func wrap<T>(_ body: () throws(PrivilegeError) -> T) throws(GlobalOptionError) -> T {
+        do { return try body() } catch { throw GlobalOptionError(error) }
     }
 }

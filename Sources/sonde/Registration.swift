@@ -1,15 +1,12 @@
-import DNSProbe
 import PingProbe
 import SondeCore
-import TCPProbe
 
-/// The probes compiled into `sonde`. Adding a probe: a module that conforms to `Probe`, plus one line here.
+/// The probes compiled into `sonde`. The list of probe modules is generated at build time from this target's
+/// dependencies in Package.swift (ProbeRegistryPlugin): a probe module plugs in by being a dependency.
 enum Registration {
     static func makeRegistry(icmp: ICMPEngine) -> ProbeRegistry {
-        ProbeRegistry([
-            PingProbe(engine: icmp),
-            TCPConnectProbe(),
-            DNSProbe(),
-        ])
+        var resources = ProbeResources()
+        resources[ICMPEngine.self] = icmp
+        return ProbeRegistry(GeneratedProbeModules.probes(resources))
     }
 }

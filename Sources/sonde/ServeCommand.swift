@@ -44,7 +44,8 @@ enum ServeCommand {
 
     /// Serves until SIGTERM/SIGINT; exit status 0 after a graceful shutdown, 1 when serving failed.
     static func run(
-        _ configuration: ServerConfiguration, registry: ProbeRegistry, mode: PrivilegeMode, sockets: ICMPSockets
+        _ configuration: ServerConfiguration, registry: ProbeRegistry, mode: PrivilegeMode, sockets: ICMPSockets,
+        warnings: [String]
     ) async -> ExitCode {
         let format = configuration.logFormat
         let level = configuration.logLevel
@@ -79,6 +80,7 @@ enum ServeCommand {
                 "maxDuration": "\(configuration.limits.maxDuration)",
             ]
         )
+        for warning in warnings { logger.warning("\(warning)") }
         if configuration.token == nil, configuration.insecure, !configuration.listensOnLoopbackOnly {
             logger.warning("serving WITHOUT authentication beyond loopback (--insecure): anyone who reaches this port can run probes")
         }

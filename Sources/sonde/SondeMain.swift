@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExternalProbes
 import PingProbe
 import SondeCore
 import SondePrivileges
@@ -43,12 +44,24 @@ enum SondeMain {
             Output.error("privileges: mode=\(mode.rawValue) \(privileges) icmp: \(describe(sockets))")
         }
         let icmp = ICMPEngine(sockets: sockets)
-        let registry = Registration.makeRegistry(icmp: icmp)
+        var registry = Registration.makeRegistry(icmp: icmp)
+        // External probes are children of an unprivileged process with NO_NEW_PRIVS: they hold nothing.
+        // A compiled-in probe command does not look for them (its start-up stays short).
+        var warnings: [String] = []
+        if command.map({ registry[ProbeKind(rawValue: $0)] == nil }) ?? true {
+            let loaded = await ExternalProbeLoader.load(
+                from: options.probesDirectory ?? ExternalProbeLoader.defaultDirectory,
+                reserved: Set(registry.kinds.map(\.rawValue) + Self.commands), required: options.probesDirectory != nil
+            )
+            registry = ProbeRegistry(registry.probes + loaded.probes)
+            warnings = loaded.warnings
+        }
         RegisteredProbes.registry = registry
 
         if let serveConfiguration {
-            exit(await ServeCommand.run(serveConfiguration, registry: registry, mode: mode, sockets: sockets).rawValue)
+            exit(await ServeCommand.run(serveConfiguration, registry: registry, mode: mode, sockets: sockets, warnings: warnings).rawValue)
         }
+        for warning in warnings { Output.error(warning) }
 
         if let first = arguments.first, let probe = registry[ProbeKind(rawValue: first)] {
             let code = await runProbe(probe, arguments: Array(arguments.dropFirst()))
@@ -61,6 +74,9 @@ enum SondeMain {
         }
         await SondeCommand.main(arguments)
     }
+
+    /// Command names a probe kind may not take.
+    static let commands = ["serve", "probes", "help", "run", "version"]
 
     /// `ipv4=raw ipv6=datagram`, or why a family has no socket.
     static func describe(_ sockets: ICMPSockets) -> String {

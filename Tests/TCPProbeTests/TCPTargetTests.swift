@@ -5,15 +5,15 @@ import Testing
 @Suite("TCP targets and text")
 struct TCPTargetTests {
     @Test func parsesHostPortAndBracketedIPv6() throws {
-        #expect(try TCPTarget("db:5432") == TCPTarget(host: "db", port: 5432))
-        #expect(try TCPTarget("10.0.0.1:80") == TCPTarget(host: "10.0.0.1", port: 80))
-        #expect(try TCPTarget("[fd00::1]:443") == TCPTarget(host: "fd00::1", port: 443))
-        #expect(try TCPTarget("[fe80::1%eth0]:22") == TCPTarget(host: "fe80::1%eth0", port: 22))
+        #expect(try HostPort("db:5432") == HostPort(host: "db", port: 5432))
+        #expect(try HostPort("10.0.0.1:80") == HostPort(host: "10.0.0.1", port: 80))
+        #expect(try HostPort("[fd00::1]:443") == HostPort(host: "fd00::1", port: 443))
+        #expect(try HostPort("[fe80::1%eth0]:22") == HostPort(host: "fe80::1%eth0", port: 22))
     }
 
     @Test(arguments: ["db", "db:", ":80", "db:0", "db:65536", "db:http", "fd00::1:80", "[fd00::1]80", "[fd00::1]:", "[]:80"])
     func refusesMalformedTargets(_ text: String) {
-        let error = #expect(throws: ProbeError.self) { try TCPTarget(text) }
+        let error = #expect(throws: ProbeError.self) { try HostPort(text) }
         #expect(error?.code == .invalidTarget)
         #expect(error?.message.contains("'\(text)'") == true || error?.message.contains(text) == true)
     }

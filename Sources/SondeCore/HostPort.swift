@@ -1,7 +1,6 @@
-public import SondeCore
-
-/// `HOST:PORT`, or `[IPv6]:PORT` (a zone may follow the address inside the brackets).
-public struct TCPTarget: Sendable, Equatable {
+/// A target written `HOST:PORT`, or `[IPv6]:PORT` (a zone may follow the address inside the brackets): the TCP
+/// probe's target, an external probe's `hostPort` target.
+public struct HostPort: Sendable, Equatable {
     public var host: String
     public var port: UInt16
 

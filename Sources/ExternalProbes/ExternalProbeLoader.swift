@@ -1,0 +1,128 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import SondeCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Finds the external probes in a directory and asks each to describe itself.
+///
+/// Only what an attacker without root (or without the account Sonde runs as) cannot have planted is loaded:
+/// the directory and each file must be owned by root or by Sonde's own user and writable by their owner only;
+/// files must be regular executables, not symbolic links; hidden files are ignored. Anything else is skipped
+/// with a warning that says why. A probe whose `--describe` fails, hangs (2 s), or declares a kind already
+/// taken is skipped the same way.
+public enum ExternalProbeLoader {
+    public struct Loaded: Sendable {
+        public var probes: [ExternalProbe] = []
+        /// One line per skipped file or problem, for the log or standard error.
+        public var warnings: [String] = []
+    }
+
+    /// The directory used when none is configured (`--probes-dir`, `SONDE_PROBES_DIR`).
+    public static let defaultDirectory = "/etc/sonde/probes.d"
+
+    /// - Parameters:
+    ///   - directory: where the executables are.
+    ///   - reserved: kinds and command names already taken.
+    ///   - required: whether a missing directory is a warning (configured explicitly) or silence (the default).
+    public static func load(from directory: String, reserved: Set<String>, required: Bool) async -> Loaded {
+        var loaded = Loaded()
+        var info = stat()
+        guard lstat(directory, &info) == 0 else {
+            if required { loaded.warnings.append("external probes: cannot read \(directory): \(ErrorNumber.message(errno))") }
+            return loaded
+        }
+        if let problem = trustProblem(info, isDirectory: true) {
+            loaded.warnings.append("external probes: ignoring \(directory): \(problem)")
+            return loaded
+        }
+        var taken = reserved
+        for name in entries(of: directory) {
+            let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+            var file = stat()
+            guard lstat(path, &file) == 0 else { continue }
+            if let problem = trustProblem(file, isDirectory: false) {
+                loaded.warnings.append("external probes: skipped \(path): \(problem)")
+                continue
+            }
+            switch await describe(path, reserved: taken) {
+            case .success(let probe):
+                taken.insert(probe.descriptor.kind.rawValue)
+                loaded.probes.append(probe)
+            case .failure(let error):
+                loaded.warnings.append("external probes: skipped \(path): \(error)")
+            }
+        }
+        return loaded
+    }
+
+    /// Why a file or directory may not be trusted, or `nil`.
+    static func trustProblem(_ info: stat, isDirectory: Bool) -> String? {
+        let type = info.st_mode & S_IFMT
+        if isDirectory {
+            guard type == S_IFDIR else { return "not a directory" }
+        } else {
+            if type == S_IFLNK { return "a symbolic link (put the executable itself in the directory)" }
+            guard type == S_IFREG else { return "not a regular file" }
+            guard info.st_mode & S_IXUSR != 0 else { return "not executable (chmod 755)" }
+        }
+        let owner = info.st_uid
+        guard owner == 0 || owner == geteuid() else {
+            return "owned by uid \(owner): it must belong to root or to the user Sonde runs as (uid \(geteuid()))"
+        }
+        guard info.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
+            return "writable by group or others (mode \(String(info.st_mode & 0o7777, radix: 8))): only its owner may write it (chmod go-w)"
+        }
+        return nil
+    }
+
+    private static func entries(of directory: String) -> [String] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if !name.hasPrefix(".") { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Runs `EXECUTABLE --describe` (2 s, 64 KiB) and turns its declaration into a probe.
+    static func describe(_ path: String, reserved: Set<String>) async -> Result<ExternalProbe, DescriptionError> {
+        var child = ChildProcess(path: path, arguments: ["--describe"])
+        child.limits.outputBytes = 64 << 10
+        var text = ""
+        let result = await child.run(input: [], deadline: .now + .seconds(2)) { line in
+            text += line + "\n"
+            return .more
+        }
+        switch result {
+        case .failure(let error):
+            return .failure(DescriptionError("cannot run it: \(ErrorNumber.message(error.code))"))
+        case .success(let outcome):
+            switch outcome.ending {
+            case .exited(let status) where status == 0: break
+            case .exited(let status): return .failure(DescriptionError("--describe \(ExternalProbe.describe(status: status))"))
+            case .deadline: return .failure(DescriptionError("--describe did not answer within 2 s"))
+            case .overflow(let what), .refused(let what): return .failure(DescriptionError("--describe \(what)"))
+            }
+        }
+        let description: ExternalProbeDescription
+        do {
+            description = try JSONDecoder().decode(ExternalProbeDescription.self, from: Data(text.utf8))
+        } catch {
+            return .failure(DescriptionError("--describe did not print a probe description (see Docs/external-probes.md): \(error)"))
+        }
+        do {
+            let descriptor = try description.descriptor(reserved: reserved)
+            return .success(ExternalProbe(descriptor: descriptor, path: path, targetAddress: description.targetAddress))
+        } catch {
+            return .failure(error)
+        }
+    }
+}

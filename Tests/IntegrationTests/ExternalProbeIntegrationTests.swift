@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+/// External probes, through the real binary: the shipped `Probes/http` against a real HTTP server, and test
+/// plug-ins that crash, hang with a grandchild, print garbage, flood, or report their own privileges.
+@Suite("external probes", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .serialized)
+struct ExternalProbeIntegrationTests {
+    let network: TestNetwork
+    /// A root-owned probes directory: the shipped example, the test plug-ins, and two that must be refused.
+    let directory: String
+
+    init() async throws {
+        network = try await TestNetwork.get()
+        directory = try Self.makeDirectory()
+    }
+
+    static func makeDirectory() throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/probes")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-probes-\(getpid())-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        chmod(directory, 0o755)
+        var sources = [root.appendingPathComponent("Probes/http").path]
+        for name in ["crash", "hang", "garbage", "flood", "privileges"] { sources.append(support.appendingPathComponent(name).path) }
+        for source in sources {
+            let destination = directory + "/" + URL(fileURLWithPath: source).lastPathComponent
+            try FileManager.default.copyItem(atPath: source, toPath: destination)
+            chmod(destination, 0o755)
+        }
+        // Refused: writable by others, and a symbolic link.
+        try FileManager.default.copyItem(atPath: support.appendingPathComponent("crash").path, toPath: directory + "/writable")
+        chmod(directory + "/writable", 0o777)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/linked", withDestinationPath: directory + "/crash")
+        return directory
+    }
+
+    @Test("the CLI lists them, refuses untrusted files saying why, and runs one like a built-in probe")
+    func commandLine() async throws {
+        let listing = try await Sonde.run(["--probes-dir", directory, "probes", "--json"], in: network.client)
+        #expect(listing.status == 0)
+        let kinds = ((try? JSONSerialization.jsonObject(with: Data(listing.output.utf8))) as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+        #expect(kinds == ["crash", "dns", "flood", "garbage", "hang", "http", "ping", "privileges", "tcp"])
+        #expect(listing.error.contains("skipped \(directory)/writable: writable by group or others (mode 777)"))
+        #expect(listing.error.contains("skipped \(directory)/linked: a symbolic link"))
+
+        let help = try await Sonde.run(["--probes-dir", directory, "http", "--help"], in: network.client)
+        #expect(help.output.contains("-c, --count <n>"))
+        #expect(help.output.contains("Requests to make [1–100] (default: 1)"))
+        let bad = try await Sonde.run(["--probes-dir", directory, "http", "-c", "0", "127.0.0.1:1"], in: network.client)
+        #expect(bad.status == 2)
+        #expect(bad.error.contains("invalid value '0' for -c/--count: expected an integer from 1 to 100"))
+    }
+
+    @Test("over the API: validated, policy-checked, streamed; failures are clear 502s and the agent stays healthy")
+    func api() async throws {
+        // A real HTTP server inside the client namespace, for the shipped http probe.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-www-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        _ = system("ip netns exec \(network.client) python3 -m http.server 18780 --bind :: --directory \(folder) >/dev/null 2>&1 & echo $! > \(folder).pid")
+        defer { _ = system("kill $(cat \(folder).pid) 2>/dev/null; rm -rf \(folder) \(folder).pid") }
+
+        let server = try ServeIntegrationTests.Server(
+            namespace: network.client, port: 18_304, arguments: ["--probes-dir", directory, "--max-duration", "3"]
+        )
+        try await server.waitUntilServing()
+        for _ in 0..<50 {
+            if try await server.request("GET", "/v1/probes/http?target=127.0.0.1:18780").status == 200 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+
+        let listing = try await server.request("GET", "/v1/probes")
+        #expect(listing.body.contains("\"kind\":\"http\""))
+        let openAPI = try await server.request("GET", "/openapi.json")
+        #expect(openAPI.body.contains("\"/v1/probes/http\""))
+
+        let ok = try await server.request("POST", "/v1/probes/http", body: #"{"target": "localhost:18780", "count": 2, "interval": 0.2}"#)
+        #expect(ok.status == 200, "\(ok.body)")
+        #expect(ok.object["success"] as? Bool == true)
+        #expect(ok.object["address"] as? String == "::1", "localhost resolved by Sonde, then checked and handed to the plug-in")
+        #expect((ok.object["summary"] as? [String: Any])?["ok"] as? Int == 2)
+
+        let stream = try await server.request("GET", "/v1/probes/http?target=127.0.0.1:18780&count=3&interval=0.4", accept: "application/x-ndjson")
+        let responses = zip(stream.objects, stream.lines).filter { $0.0["type"] as? String == "response" }.map(\.1.at)
+        #expect(responses.count == 3, "\(stream.body)")
+        if let first = responses.first, let last = responses.last { #expect(last - first > 0.6, "streamed as they happen: \(responses)") }
+
+        let invalid = try await server.request("GET", "/v1/probes/http?target=127.0.0.1:18780&count=500")
+        #expect(invalid.status == 400)
+        #expect(invalid.body.contains("expected an integer from 1 to 100"))
+        let denied = try await server.request("GET", "/v1/probes/http?target=169.254.169.254:80")
+        #expect(denied.status == 403)
+
+        let crash = try await server.request("GET", "/v1/probes/crash?target=127.0.0.1")
+        #expect(crash.status == 502)
+        #expect(crash.body.contains("external probe 'crash' was killed by signal 11 without a report; it said: about to crash"), "\(crash.body)")
+
+        let marker = "m\(getpid())"
+        let hang = try await server.request("GET", "/v1/probes/hang?target=127.0.0.1&marker=\(marker)")
+        #expect(hang.status == 502)
+        #expect(hang.body.contains("external probe 'hang' did not report within 3 s and was stopped"), "\(hang.body)")
+        // ([m] keeps the pattern from matching the shell that runs pgrep.)
+        #expect(system("pgrep -f 'sonde-hang-[m]\(marker.dropFirst())' >/dev/null") != 0, "the plug-in's grandchild was killed with its process group")
+
+        let garbage = try await server.request("GET", "/v1/probes/garbage?target=127.0.0.1")
+        #expect(garbage.status == 502)
+        #expect(garbage.body.contains("printed a line that is not a JSON object"), "\(garbage.body)")
+
+        let flood = try await server.request("GET", "/v1/probes/flood?target=127.0.0.1")
+        #expect(flood.status == 502)
+        #expect(flood.body.contains("printed a line longer than 65536 bytes"), "\(flood.body)")
+
+        // The child holds nothing: no capability, NoNewPrivs, the unprivileged user, no way back to root.
+        let privileges = try await server.request("GET", "/v1/probes/privileges?target=127.0.0.1", accept: "application/x-ndjson")
+        let status = privileges.objects.first { $0["type"] as? String == "status" } ?? [:]
+        for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+            #expect(status[set] as? String == "0000000000000000", "\(set): \(status[set] ?? "missing")")
+        }
+        #expect(status["NoNewPrivs"] as? String == "1")
+        #expect((status["Uid"] as? String)?.split(separator: " ").allSatisfy { $0 == "65534" } == true, "\(status["Uid"] ?? "")")
+        #expect(status["becameRoot"] as? Bool == false, "setuid(0) from inside must fail")
+        #expect((status["environment"] as? [String])?.contains("SONDE_TOKEN") == false, "the token is not passed on")
+
+        #expect(try await server.request("GET", "/healthz", token: false).status == 200)
+        let after = try await server.request("GET", "/v1/status")
+        #expect(after.object["runningProbes"] as? Int == 0)
+        #expect(await server.terminate() == 0)
+    }
+}
