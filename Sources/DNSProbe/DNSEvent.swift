@@ -75,3 +75,22 @@ public struct DNSSummary: ProbeSummary, Equatable {
     public var queryTimeMs: Double?
     public var messageSize: Int?
 }
+
+extension DNSSummary: ProbeMetricsReporting {
+    public var metricSamples: [MetricSample] {
+        var samples = [
+            MetricSample("probe_dns_query_succeeded", rcode == nil ? 0 : 1, help: "Whether a server answered the query"),
+            MetricSample("probe_dns_answer_rrs", Double(answer.count), help: "Records in the answer section"),
+            MetricSample("probe_dns_authority_rrs", Double(authority.count), help: "Records in the authority section"),
+            MetricSample("probe_dns_additional_rrs", Double(additional.count), help: "Records in the additional section"),
+            MetricSample("probe_dns_queries", Double(queries), help: "Queries sent, retries and search-list names included"),
+        ]
+        if let rcode, let code = DNSResponseCode(name: rcode) {
+            samples.append(MetricSample("probe_dns_rcode", Double(code.rawValue), help: "Response code of the answer (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, …)"))
+        }
+        if let queryTimeMs {
+            samples.append(MetricSample("probe_dns_duration_seconds", queryTimeMs / 1000, help: "Duration of the DNS request by phase", labels: ["phase": "request"]))
+        }
+        return samples
+    }
+}

@@ -76,4 +76,25 @@ public struct PingSummary: ProbeSummary, Equatable {
     public var lossPercent = 0.0
     public var timeMs = 0
     public var rtt: RTTSummary?
+    /// The TTL / hop limit of the last reply counted, when the kernel reported it.
+    public var replyHopLimit: Int?
+}
+
+extension PingSummary: ProbeMetricsReporting {
+    public var metricSamples: [MetricSample] {
+        var samples = [
+            MetricSample("probe_icmp_packets_sent", Double(transmitted), help: "Echo requests sent"),
+            MetricSample("probe_icmp_packets_received", Double(received), help: "Echo replies received within the timeout (duplicates excluded)"),
+            MetricSample("probe_icmp_packets_duplicated", Double(duplicates), help: "Duplicate echo replies"),
+            MetricSample("probe_icmp_packet_loss_ratio", transmitted > 0 ? Double(transmitted - received) / Double(transmitted) : 1, help: "Share of echo requests without a reply (0 to 1)"),
+        ]
+        if let rtt {
+            samples.append(MetricSample("probe_icmp_duration_seconds", rtt.avgMs / 1000, help: "Duration of the ICMP request by phase (rtt: mean round trip)", labels: ["phase": "rtt"]))
+            samples += rtt.samples(prefix: "probe_icmp_rtt", what: "round-trip time")
+        }
+        if let replyHopLimit {
+            samples.append(MetricSample("probe_icmp_reply_hop_limit", Double(replyHopLimit), help: "Replied packet hop limit (TTL for IPv4)"))
+        }
+        return samples
+    }
 }

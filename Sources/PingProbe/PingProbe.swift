@@ -74,9 +74,11 @@ public struct PingProbe: Probe {
     ) async throws(ProbeError) -> ProbeReport<PingSummary> {
         let plan = try PingPlan(request.parameters)
         let family = FamilyPreference(rawValue: request.parameters.string("family") ?? "any") ?? .any
+        let lookupStart = ContinuousClock.now
         guard let destination = try await HostResolver.resolve(request.target, family: family).first else {
             throw ProbeError(.unresolvableTarget, "cannot resolve '\(request.target)': no address")
         }
+        let lookup = ContinuousClock.now - lookupStart
         try context.authorize(destination, target: request.target)
         let options = try plan.echoOptions(for: destination)
         let started = Date()
@@ -125,7 +127,8 @@ public struct PingProbe: Probe {
             startedAt: started,
             durationSeconds: (ContinuousClock.now - startInstant).inSeconds,
             parameters: request.parameters,
-            summary: summary
+            summary: summary,
+            lookupSeconds: lookup.inSeconds
         )
     }
 }

@@ -88,6 +88,7 @@ struct PingTracker {
             } else {
                 inFlight.removeValue(forKey: reply.sequence)
                 summaryCounts.received += 1
+                summaryCounts.replyHopLimit = reply.ttl ?? summaryCounts.replyHopLimit
                 roundTrips.add(microseconds: reply.rttMicroseconds)
             }
             return [event]

@@ -31,6 +31,8 @@ public struct ProbeReport<Summary: ProbeSummary>: Codable, Sendable {
     /// The parameters in force, defaults included.
     public var parameters: ParameterValues
     public var summary: Summary
+    /// How long resolving the target's name took, when the probe resolved one.
+    public var lookupSeconds: Double?
 
     public init(
         probe: ProbeKind,
@@ -40,7 +42,8 @@ public struct ProbeReport<Summary: ProbeSummary>: Codable, Sendable {
         startedAt: Date,
         durationSeconds: Double,
         parameters: ParameterValues,
-        summary: Summary
+        summary: Summary,
+        lookupSeconds: Double? = nil
     ) {
         self.probe = probe
         self.target = target
@@ -50,6 +53,7 @@ public struct ProbeReport<Summary: ProbeSummary>: Codable, Sendable {
         self.durationSeconds = durationSeconds
         self.parameters = parameters
         self.summary = summary
+        self.lookupSeconds = lookupSeconds
     }
 }
 

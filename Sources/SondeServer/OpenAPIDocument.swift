@@ -3,7 +3,7 @@ import SondeCore
 /// The OpenAPI 3.1 document of this server, generated from the probe registry (each probe's narrowed
 /// parameter declarations become its request schema and query parameters).
 enum OpenAPIDocument {
-    static func make(probes: [ProbeDescriptor], version: String, legacyPingWithoutToken: Bool) -> JSONValue {
+    static func make(probes: [ProbeDescriptor], version: String, legacyPingWithoutToken: Bool, modules: [String] = []) -> JSONValue {
         var paths: [(String, JSONValue)] = [
             ("/v1/probes", ["get": operation(
                 id: "listProbes", summary: "Every registered probe with its parameters (type, default, bounds, description)",
@@ -23,6 +23,20 @@ enum OpenAPIDocument {
                 ],
                 responses: [("200", ["description": "ping-style text, line by line as replies arrive", "content": ["text/plain": ["schema": ["type": "string"]]]])],
                 open: legacyPingWithoutToken
+            )]),
+            ("/probe", ["get": operation(
+                id: "blackboxProbe", summary: "blackbox_exporter-compatible probe: the module's probe against target, as Prometheus metrics",
+                tag: "prometheus",
+                parameters: [
+                    queryParameter("module", "A module of the modules file", schema: ["type": "string", "enum": .array(modules.map(JSONValue.string))]),
+                    queryParameter("target", "What the module probes", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
+                    .object([("name", "debug"), ("in", "query"), ("required", false), ("description", "true: logs, metrics and the module as text"), ("schema", ["type": "string", "enum": ["true", "false"]])]),
+                ],
+                responses: [("200", ["description": "Prometheus text format (probe_success 0 or 1)", "content": ["text/plain": ["schema": ["type": "string"]]]])]
+            )]),
+            ("/metrics", ["get": operation(
+                id: "metrics", summary: "Sonde's own metrics: requests, probes, refusals, privileges, process", tag: "prometheus",
+                responses: [("200", ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]])]
             )]),
             ("/v1/status", ["get": operation(
                 id: "status", summary: "Privileges (uid, gid, capabilities, NoNewPrivs), ICMP socket mode, limits and policy",
@@ -142,6 +156,10 @@ enum OpenAPIDocument {
             ("default", jsonResponse("A request error: 400 invalid, 401 token, 403 policy, 404, 405, 406, 413, 415, 429 limit (Retry-After), 503 shutting down", ref: "Error")),
         ])))
         return .object(members)
+    }
+
+    private static func queryParameter(_ name: String, _ description: String, schema: JSONValue) -> JSONValue {
+        ["name": .string(name), "in": "query", "required": true, "description": .string(description), "schema": schema]
     }
 
     private static func pathParameter(_ name: String, _ description: String, schema: JSONValue) -> JSONValue {

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SondeCore
+import Synchronization
 
 /// Runs probes for the API: looks the probe up, validates against its declaration narrowed by the
 /// server's limits, holds a concurrency slot, applies the target policy and delivers the result in the
@@ -13,8 +14,10 @@ struct ProbeService: Sendable {
     let limits: ServerLimits
     let policy: AddressPolicy
     let limiter: ConcurrencyLimiter
+    let metrics: AgentMetrics
 
-    init(registry: ProbeRegistry, configuration: ServerConfiguration) {
+    init(registry: ProbeRegistry, configuration: ServerConfiguration, metrics: AgentMetrics) {
+        self.metrics = metrics
         self.registry = registry
         self.limits = configuration.limits
         self.policy = configuration.policy
@@ -35,6 +38,13 @@ struct ProbeService: Sendable {
     func respond(
         kind: String, input: ProbeInput, format: ResponseFormat, client: String
     ) async throws(APIError) -> Response {
+        let (probe, request) = try prepare(kind: kind, input: input)
+        let permit = try limiter.acquire(client: client)
+        return try await execute(probe, request: request, format: format, permit: permit)
+    }
+
+    /// The probe and the validated request, or the refusal.
+    private func prepare(kind: String, input: ProbeInput) throws(APIError) -> (any Probe, ProbeRequest) {
         let probeKind = ProbeKind(rawValue: kind)
         guard let probe = registry[probeKind], let descriptor = descriptors[probeKind] else {
             let known = registry.kinds.map(\.rawValue).joined(separator: ", ")
@@ -47,21 +57,76 @@ struct ProbeService: Sendable {
         } catch {
             throw APIError(error)
         }
+        return (probe, ProbeRequest(target: input.target, parameters: parameters))
+    }
+
+    /// Runs probe `kind` for the blackbox-compatible `/probe`: its result as Prometheus samples, and the
+    /// events as log lines for `debug=true`. A probe that could not run (bad or unresolvable target) is a
+    /// result too (`probe_success 0`), as blackbox_exporter reports it; a policy refusal stays a 403.
+    func samples(
+        kind: String, input: ProbeInput, client: String, timeout: Duration?
+    ) async throws(APIError) -> (samples: [MetricSample], log: [String]) {
+        let (probe, request) = try prepare(kind: kind, input: input)
         let permit = try limiter.acquire(client: client)
-        return try await execute(probe, request: ProbeRequest(target: input.target, parameters: parameters), format: format, permit: permit)
+        defer { permit.release() }
+        return try await sample(probe, request: request, timeout: timeout)
+    }
+
+    private func sample<P: Probe>(
+        _ probe: P, request: ProbeRequest, timeout: Duration?
+    ) async throws(APIError) -> (samples: [MetricSample], log: [String]) {
+        let start = ContinuousClock.now
+        var deadline = start + .seconds(limits.maxDuration)
+        if let timeout { deadline = min(deadline, start + timeout) }
+        let context = ProbeContext(deadline: deadline, policy: policy)
+        let log = EventLog()
+        metrics.probeStarted()
+        do {
+            let report = try await probe.run(request, context: context) { log.append(SondeJSON.line($0)) }
+            metrics.probeFinished(kind: probe.descriptor.kind.rawValue, outcome: report.success ? "success" : "failure", duration: .now - start)
+            var samples = [
+                MetricSample("probe_success", report.success ? 1 : 0, help: "Whether the probe succeeded"),
+                MetricSample("probe_duration_seconds", report.durationSeconds, help: "How long the probe took to complete in seconds"),
+            ]
+            if let lookup = report.lookupSeconds {
+                samples.append(MetricSample("probe_dns_lookup_time_seconds", lookup, help: "Returns the time taken for probe dns lookup in seconds"))
+            }
+            let address = report.address.flatMap(IPAddress.init)
+            samples.append(MetricSample("probe_ip_protocol", address.map { $0.unmapped.family == .ipv4 ? 4 : 6 } ?? 0, help: "Specifies whether probe ip protocol is IP4 or IP6"))
+            if let address {
+                samples.append(MetricSample("probe_ip_addr_hash", MetricExposition.addressHash(address), help: "Specifies the hash of IP address. It's useful to detect if the IP address changes."))
+            }
+            if let reporting = report.summary as? any ProbeMetricsReporting { samples += reporting.metricSamples }
+            log.append(SondeJSON.line(report))
+            return (samples, log.lines)
+        } catch {
+            metrics.probeFinished(kind: probe.descriptor.kind.rawValue, outcome: "error", duration: .now - start)
+            if error.code == .targetDenied || error.code == .socketUnavailable { throw APIError(error) }
+            log.append("probe could not run: \(error.message)")
+            return ([
+                MetricSample("probe_success", 0, help: "Whether the probe succeeded"),
+                MetricSample("probe_duration_seconds", (ContinuousClock.now - start).inSeconds, help: "How long the probe took to complete in seconds"),
+            ], log.lines)
+        }
     }
 
     private func execute<P: Probe>(
         _ probe: P, request: ProbeRequest, format: ResponseFormat, permit: ConcurrencyLimiter.Permit
     ) async throws(APIError) -> Response {
         let context = ProbeContext(deadline: .now + .seconds(limits.maxDuration), policy: policy)
+        let kind = probe.descriptor.kind.rawValue
+        let metrics = self.metrics
+        let start = ContinuousClock.now
+        metrics.probeStarted()
         guard format.isStreaming else {
             // The report alone: run in this request's own task (its cancellation reaches the probe).
             defer { permit.release() }
             let report: ProbeReport<P.Summary>
             do {
                 report = try await probe.run(request, context: context) { _ in }
+                metrics.probeFinished(kind: kind, outcome: report.success ? "success" : "failure", duration: .now - start)
             } catch {
+                metrics.probeFinished(kind: kind, outcome: "error", duration: .now - start)
                 throw APIError(error)
             }
             return Response(
@@ -77,8 +142,10 @@ struct ProbeService: Sendable {
             }
             do throws(ProbeError) {
                 let report = try await probe.run(request, context: context) { feed.yield(.event($0)) }
+                metrics.probeFinished(kind: kind, outcome: report.success ? "success" : "failure", duration: .now - start)
                 feed.yield(.report(report))
             } catch {
+                metrics.probeFinished(kind: kind, outcome: "error", duration: .now - start)
                 feed.yield(.failed(error))
             }
         }
@@ -166,4 +233,11 @@ struct StreamError: Encodable {
         code = error.code.rawValue
         message = error.message
     }
+}
+
+/// Lines collected from a probe's event callback (called from any thread, in order).
+final class EventLog: Sendable {
+    private let stored = Mutex<[String]>([])
+    func append(_ line: String) { stored.withLock { $0.append(line) } }
+    var lines: [String] { stored.withLock { $0 } }
 }

@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// Lets `GET /ping/{dstIP}/{count}` through without a token, for platforms that cannot send one.
     public var legacyPingWithoutToken: Bool
+    /// The modules file of `GET /probe`, as read (checked when the server is built).
+    public var modulesYAML: String?
 
     public enum LogFormat: String, Sendable, CaseIterable {
         case text, json
@@ -36,7 +38,8 @@ public struct ServerConfiguration: Sendable {
         shutdownGrace: Duration = .seconds(25),
         logFormat: LogFormat = .text,
         logLevel: Logger.Level = .info,
-        legacyPingWithoutToken: Bool = false
+        legacyPingWithoutToken: Bool = false,
+        modulesYAML: String? = nil
     ) {
         self.host = host
         self.port = port
@@ -48,6 +51,7 @@ public struct ServerConfiguration: Sendable {
         self.logFormat = logFormat
         self.logLevel = logLevel
         self.legacyPingWithoutToken = legacyPingWithoutToken
+        self.modulesYAML = modulesYAML
     }
 
     /// Whether the listening address is a loopback address.

@@ -38,6 +38,7 @@ public enum ServerSettings {
             ParameterSpec("logFormat", .choice(ServerConfiguration.LogFormat.allCases.map(\.rawValue)), default: .string("text"), summary: "Request log format"),
             ParameterSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: .string("info"), summary: "Least severe log level written"),
             ParameterSpec("legacyPingWithoutToken", .boolean, default: .boolean(false), summary: "Serve GET /ping/{dstIP}/{count} without a token (policy and limits still apply)"),
+            ParameterSpec("modules", .text(maxLength: 4096, format: .any), summary: "YAML file of the modules of GET /probe (default: icmp, icmp_single, tcp_connect, dns)"),
             ParameterSpec("config", .text(maxLength: 4096, format: .any), summary: "JSON file of settings, keyed by the names above in camelCase"),
         ]
     )
@@ -125,6 +126,14 @@ public enum ServerSettings {
                 + (try networks(values.string("deny"), setting: "deny"))
         )
         let logLevel = values.string("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? .info
+        var modulesYAML: String?
+        if let path = values.string("modules") {
+            do {
+                modulesYAML = String(decoding: try readFile(path), as: UTF8.self)
+            } catch {
+                throw ServerConfigurationError("cannot read the modules file \(path): \(error)")
+            }
+        }
         return ServerConfiguration(
             host: values.string("host") ?? (token == nil ? "127.0.0.1" : "0.0.0.0"),
             port: values.integer("port") ?? 8090,
@@ -135,7 +144,8 @@ public enum ServerSettings {
             shutdownGrace: values.duration("shutdownGrace") ?? .seconds(25),
             logFormat: values.string("logFormat").flatMap(ServerConfiguration.LogFormat.init(rawValue:)) ?? .text,
             logLevel: logLevel,
-            legacyPingWithoutToken: values.boolean("legacyPingWithoutToken") ?? false
+            legacyPingWithoutToken: values.boolean("legacyPingWithoutToken") ?? false,
+            modulesYAML: modulesYAML
         )
     }
 

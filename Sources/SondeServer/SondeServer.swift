@@ -17,22 +17,36 @@ public struct SondeServer: Sendable {
     let service: ProbeService
     let version: String
     let status: @Sendable () -> JSONValue
+    /// Sonde's own metrics (`GET /metrics`).
+    public let metrics: AgentMetrics
+    /// The modules of `GET /probe`.
+    public let modules: BlackboxModules
 
     /// - Parameters:
     ///   - registry: the probes to serve.
     ///   - configuration: listening address, token, policy, limits.
     ///   - version: reported in the OpenAPI document and `/v1/status`.
     ///   - status: what `/v1/status` reports about the process (privileges, ICMP socket mode).
+    ///   - modules: the modules of `GET /probe` (see ``BlackboxModules``); `nil` for the defaults.
+    ///   - metrics: where Sonde's own metrics are kept.
     public init(
         registry: ProbeRegistry, configuration: ServerConfiguration, version: String,
+        modules: BlackboxModules? = nil, metrics: AgentMetrics? = nil,
         status: @escaping @Sendable () -> JSONValue = { [:] }
     ) {
+        let metrics = metrics ?? AgentMetrics(version: version)
         self.configuration = configuration
         self.state = ServerState()
-        self.service = ProbeService(registry: registry, configuration: configuration)
+        self.metrics = metrics
+        self.service = ProbeService(registry: registry, configuration: configuration, metrics: metrics)
+        self.modules = modules
+            ?? (try? BlackboxModules(yaml: BlackboxModules.defaultYAML, descriptors: service.listing)) ?? BlackboxModules(modules: [:])
         self.version = version
         self.status = status
     }
+
+    /// The probes' declarations with this server's limits folded in (what modules are checked against).
+    public var descriptors: [ProbeDescriptor] { service.listing }
 
     /// Probes running now.
     public var runningProbes: Int { service.limiter.running }
@@ -41,8 +55,8 @@ public struct SondeServer: Sendable {
     public func makeRouter(requestLogger: Logger) -> Router<SondeRequestContext> {
         let router = Router(context: SondeRequestContext.self)
         let legacyOpen = configuration.legacyPingWithoutToken
-        router.add(middleware: RequestLogMiddleware(logger: requestLogger, state: state))
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: RequestLogMiddleware(logger: requestLogger, state: state, metrics: metrics))
+        router.add(middleware: ErrorMiddleware(metrics: metrics))
         router.add(middleware: DrainMiddleware(state: state))
         router.add(middleware: AuthenticationMiddleware(token: configuration.token) { path in
             path == "/healthz" || path == "/readyz" || (legacyOpen && path.hasPrefix("/ping/"))
@@ -51,7 +65,9 @@ public struct SondeServer: Sendable {
         let service = self.service
         let state = self.state
         let maxBody = configuration.limits.maxBodyBytes
-        let openAPI = OpenAPIDocument.make(probes: service.listing, version: version, legacyPingWithoutToken: legacyOpen).serialized() + "\n"
+        let openAPI = OpenAPIDocument.make(
+            probes: service.listing, version: version, legacyPingWithoutToken: legacyOpen, modules: modules.modules.keys.sorted()
+        ).serialized() + "\n"
         let listing = SondeJSON.line(ProbeListingResponse(probes: service.listing.map(ProbeListing.init))) + "\n"
 
         route(router, "/v1/probes", [.get: { _, _ in json(listing) }])
@@ -85,6 +101,14 @@ public struct SondeServer: Sendable {
             let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
             let input = try LegacyPing.input(destination: destination, count: context.parameters.get("count") ?? "")
             return try await service.respond(kind: "ping", input: input, format: .text, client: context.clientAddress)
+        }])
+        let metrics = self.metrics
+        route(router, "/metrics", [.get: { _, _ in
+            Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }])
+        let modules = self.modules
+        route(router, "/probe", [.get: { request, context in
+            try await BlackboxEndpoint.respond(to: request, modules: modules, service: service, client: context.clientAddress)
         }])
         route(router, "/healthz", [.get: { _, _ in json(#"{"status":"ok"}"#) }])
         route(router, "/readyz", [.get: { _, _ in

@@ -43,9 +43,11 @@ public struct TCPConnectProbe: Probe {
         let values = request.parameters
         let target = try HostPort(request.target)
         let family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
+        let lookupStart = ContinuousClock.now
         guard let address = try await HostResolver.resolve(target.host, family: family).first else {
             throw ProbeError(.unresolvableTarget, "cannot resolve '\(target.host)': no address")
         }
+        let lookup = ContinuousClock.now - lookupStart
         try context.authorize(address, target: target.host)
         let source = values.string("source").flatMap(IPAddress.init)
         if let source, source.family != address.family {
@@ -123,7 +125,8 @@ public struct TCPConnectProbe: Probe {
             startedAt: started,
             durationSeconds: (ContinuousClock.now - start).inSeconds,
             parameters: values,
-            summary: summary
+            summary: summary,
+            lookupSeconds: lookup.inSeconds
         )
     }
 

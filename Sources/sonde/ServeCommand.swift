@@ -1,5 +1,7 @@
 import Logging
+import Metrics
 import PingProbe
+import Prometheus
 import SondeCore
 import SondePrivileges
 import SondeServer
@@ -53,7 +55,33 @@ enum ServeCommand {
         var logger = Logger(label: "sonde")
         logger.logLevel = level
         let icmp = SondeMain.describe(sockets)
-        let server = SondeServer(registry: registry, configuration: configuration, version: SondeVersion.current) {
+        // Sonde's metrics, and any swift-metrics instrumentation in the libraries, in one Prometheus registry.
+        let metrics = AgentMetrics(version: SondeVersion.current)
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        let startPrivileges = PrivilegeReport.current()
+        metrics.setInfo("sonde_privileges_info", help: "What the process holds after the drop (always 1)", labels: [
+            ("mode", mode.rawValue), ("uid", String(startPrivileges.uid)), ("cap_eff", startPrivileges.effective),
+            ("no_new_privs", startPrivileges.noNewPrivs ? "1" : "0"),
+        ])
+        for family in [AddressFamily.ipv4, .ipv6] {
+            let socketMode = (try? sockets.mode(for: family).get())?.rawValue ?? "none"
+            metrics.setInfo("sonde_icmp_socket_info", help: "The ICMP socket each family uses: raw, datagram or none (always 1)", labels: [
+                ("family", family.rawValue), ("mode", socketMode),
+            ])
+        }
+        var modules: BlackboxModules?
+        if let yaml = configuration.modulesYAML {
+            let narrowed = registry.descriptors.map(configuration.limits.apply)
+            do {
+                modules = try BlackboxModules(yaml: yaml, descriptors: narrowed)
+            } catch {
+                logger.critical("cannot serve", metadata: ["error": "\(error)"])
+                return .usage
+            }
+        }
+        let server = SondeServer(
+            registry: registry, configuration: configuration, version: SondeVersion.current, modules: modules, metrics: metrics
+        ) {
             let privileges = PrivilegeReport.current()
             return [
                 "pid": .integer(Int(getpid())),
@@ -118,6 +146,8 @@ enum ServeCommand {
                                              Accept: application/x-ndjson or text/event-stream streams events
               GET /ping/{dstIP}/{count}      ping-style text, count 1-10 (compatibility route)
               GET /v1/status                 privileges, ICMP socket mode, limits, policy
+              GET /probe?module=M&target=T   blackbox_exporter-compatible probe metrics (modules: --modules)
+              GET /metrics                   Sonde's own metrics (Prometheus)
               GET /healthz, GET /readyz      liveness and readiness (no token needed)
               GET /openapi.json              the OpenAPI 3.1 document
 

@@ -4,19 +4,37 @@ import Logging
 
 /// Turns every error into the API's JSON error shape; anything unexpected becomes a 500 that says nothing
 /// of the inside (the detail goes to the log).
+/// It also counts refusals by reason for `/metrics`.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: AgentMetrics
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
+            count(error)
             return try error.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
-            return try translate(error, request: request).response(from: request, context: context)
+            let translated = translate(error, request: request)
+            count(translated)
+            return try translated.response(from: request, context: context)
         } catch {
             context.logger.error("unexpected error", metadata: ["error": "\(String(reflecting: error))"])
             return try APIError(.internalServerError, code: "internal_error", "the request failed inside Sonde; see its log")
                 .response(from: request, context: context)
         }
+    }
+
+    private func count(_ error: APIError) {
+        let reason: String? =
+            switch error.status {
+            case .unauthorized: "auth"
+            case .forbidden: "policy"
+            case .tooManyRequests: "limit"
+            case .serviceUnavailable: "shutting_down"
+            default: error.status.code < 500 ? "invalid" : nil
+            }
+        if let reason { metrics.rejected(reason) }
     }
 
     /// Hummingbird's own errors (no route, body over the limit, bad framing) in the API's shape.

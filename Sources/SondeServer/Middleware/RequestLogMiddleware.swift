@@ -8,6 +8,7 @@ struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = SondeRequestContext
     let logger: Logger
     let state: ServerState
+    let metrics: AgentMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
@@ -20,6 +21,7 @@ struct RequestLogMiddleware: RouterMiddleware {
             throw error
         }
         let status = response.status.code
+        metrics.request(route: context.endpointPath ?? "unknown", status: status)
         let client = context.clientAddress
         let method = request.method.rawValue
         let path = request.uri.path

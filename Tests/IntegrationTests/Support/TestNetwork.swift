@@ -285,33 +285,70 @@ enum Shell {
     }
 
     static func capture(_ arguments: [String], timeout: Double = 60, environment: [String: String]? = nil) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["--signal=KILL", String(timeout)] + arguments
-        if let environment { process.environment = environment }
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        // posix_spawn and waitpid of our own, not Foundation's Process: its exit monitoring can miss a child's
+        // exit while other Processes (the long-running servers of other suites) start and stop, and then
+        // waitUntilExit never returns.
+        var output: [Int32] = [-1, -1]
+        var error: [Int32] = [-1, -1]
+        guard pipe(&output) == 0, pipe(&error) == 0 else { throw TestNetworkError.command("pipe: \(errno)") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, error[1], 2)
+        for descriptor in output + error { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        let command = ["/usr/bin/timeout", "--signal=KILL", String(timeout)] + arguments
+        let argv = command.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let variables = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        let envp = variables.map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/usr/bin/timeout", &actions, nil, argv, envp)
+        close(output[1])
+        close(error[1])
+        guard spawned == 0 else {
+            close(output[0])
+            close(error[0])
+            throw TestNetworkError.command("cannot run \(arguments.joined(separator: " ")): \(spawned)")
+        }
         // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let group = DispatchGroup()
+        final class Box: @unchecked Sendable { var data: [UInt8] = [] }
         let outputBox = Box()
+        let group = DispatchGroup()
         group.enter()
+        let outputDescriptor = output[0]
         DispatchQueue.global().async {
-            outputBox.data = output.fileHandleForReading.readDataToEndOfFile()
+            outputBox.data = readAll(outputDescriptor)
             group.leave()
         }
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        let errorData = readAll(error[0])
         group.wait()
-        let outputData = outputBox.data
-        process.waitUntilExit()
+        close(output[0])
+        close(error[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Result(
-            status: process.terminationStatus,
-            output: String(decoding: outputData, as: UTF8.self),
+            status: exitStatus,
+            output: String(decoding: outputBox.data, as: UTF8.self),
             error: String(decoding: errorData, as: UTF8.self)
         )
+    }
+
+    private static func readAll(_ descriptor: Int32) -> [UInt8] {
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                data += buffer[0..<count]
+            } else if count < 0, errno == EINTR {
+                continue
+            } else {
+                return data
+            }
+        }
     }
 }

@@ -1,0 +1,55 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SondeCore
+
+/// `GET /probe?module=…&target=…[&debug=true]`: blackbox_exporter's probe endpoint over Sonde's probes.
+///
+/// Like blackbox: a probe that ran (or could not resolve its target) is `200` with `probe_success 0|1`; a
+/// missing target or an unknown module is `400`; the scrape timeout header, less 0.5 s, bounds the run (or
+/// the module's timeout, if shorter). Unlike blackbox: the scrape must authenticate, the target policy and
+/// the limits apply, a bad timeout header is `400` not `500`, and only `module`, `target` and `debug` are
+/// read from the URL.
+enum BlackboxEndpoint {
+    /// blackbox_exporter's safety margin under Prometheus's scrape timeout.
+    static let timeoutOffset: Duration = .milliseconds(500)
+
+    static func respond(to request: Request, modules: BlackboxModules, service: ProbeService, client: String) async throws -> Response {
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+        guard let moduleName = query["module"], !moduleName.isEmpty else {
+            throw APIError(.badRequest, code: "missing_module", "Module parameter is missing: /probe?module=NAME&target=TARGET", field: "module")
+        }
+        guard let module = modules.modules[moduleName] else {
+            let known = modules.modules.keys.sorted().joined(separator: ", ")
+            throw APIError(.badRequest, code: "unknown_module", "Unknown module \"\(moduleName)\" (modules: \(known))", field: "module")
+        }
+        guard let target = query["target"], !target.isEmpty else {
+            throw APIError(.badRequest, code: "missing_target", "Target parameter is missing", field: "target")
+        }
+        var timeout = module.timeout
+        if let header = request.headers[HTTPField.Name("X-Prometheus-Scrape-Timeout-Seconds")!] {
+            guard let seconds = Double(header), seconds.isFinite, seconds > 0 else {
+                throw APIError(.badRequest, code: "invalid_timeout", "X-Prometheus-Scrape-Timeout-Seconds '\(header)' is not a number of seconds")
+            }
+            let scrape = max(.milliseconds(100), .seconds(seconds) - timeoutOffset)
+            timeout = min(timeout ?? scrape, scrape)
+        }
+        var input = try ProbeInput.decode(query: [("target", module.probeTarget ?? target)])
+        input.given = module.parameters
+        if let parameter = module.targetParameter { input.given[parameter] = .string(target) }
+
+        let (samples, log) = try await service.samples(kind: module.probe.rawValue, input: input, client: client, timeout: timeout)
+        let metrics = MetricExposition.render(samples)
+        guard query["debug"] == "true" else {
+            return Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(string: metrics)))
+        }
+        var configuration = "module: \(module.name)\nprobe: \(module.probe)\n"
+        if let timeout { configuration += "timeout: \(DecimalFormat.shortest(timeout.inSeconds))s\n" }
+        if let parameter = module.targetParameter { configuration += "target_parameter: \(parameter)\nprobe_target: \(module.probeTarget ?? "")\n" }
+        configuration += "parameters:\n" + module.parameters.keys.sorted().map { "  \($0): \(module.parameters[$0]?.description ?? "")\n" }.joined()
+        let text = "Logs for the probe:\n" + log.map { $0 + "\n" }.joined() + "\n\n\nMetrics that would have been returned:\n"
+            + metrics + "\n\n\nModule configuration:\n" + configuration
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

@@ -1,0 +1,114 @@
+public import SondeCore
+import Yams
+
+/// The modules of the blackbox-compatible `GET /probe?module=…&target=…`: each names a Sonde probe and fixes
+/// its parameters. The URL gives only `module` and `target`, so a scrape can never ask more of a module than
+/// its file allows (no open proxy).
+///
+/// ```yaml
+/// modules:
+///   icmp:                      # several packets: loss, duplicates and RTT spread, which blackbox lacks
+///     probe: ping
+///     timeout: 5s
+///     parameters: {count: 5, interval: 0.2}
+///   tcp_connect:
+///     probe: tcp
+///   dns_kubernetes:            # blackbox style: the URL's target is the DNS server
+///     probe: dns
+///     target_parameter: server
+///     probe_target: kubernetes.default.svc.cluster.local
+///     parameters: {type: A}
+/// ```
+public struct BlackboxModules: Sendable {
+    public struct Module: Sendable {
+        public var name: String
+        public var probe: ProbeKind
+        /// The module's own timeout; the scrape timeout header may shorten it.
+        public var timeout: Duration?
+        public var parameters: [String: ParameterValue]
+        /// When set, the URL's target goes into this parameter and the probe's target is `probeTarget`.
+        public var targetParameter: String?
+        public var probeTarget: String?
+    }
+
+    public var modules: [String: Module]
+
+    public init(modules: [String: Module]) { self.modules = modules }
+
+    /// Used when no modules file is configured.
+    public static let defaultYAML = """
+        modules:
+          icmp:
+            probe: ping
+            parameters: {count: 3, interval: 0.2, timeout: 1}
+          icmp_single:
+            probe: ping
+            parameters: {count: 1, timeout: 1}
+          tcp_connect:
+            probe: tcp
+          dns:
+            probe: dns
+        """
+
+    private struct File: Decodable {
+        var modules: [String: Entry]
+    }
+
+    private struct Entry: Decodable {
+        var probe: String
+        var timeout: String?
+        var parameters: [String: ParameterValue]?
+        var target_parameter: String?
+        var probe_target: String?
+    }
+
+    /// Parses and checks a modules file against the probes and their (server-narrowed) declarations.
+    public init(yaml: String, descriptors: [ProbeDescriptor]) throws(ServerConfigurationError) {
+        let file: File
+        do {
+            file = try YAMLDecoder().decode(File.self, from: yaml)
+        } catch {
+            throw ServerConfigurationError("the modules file is not valid: \(error) (expected `modules:` mapping names to `probe:` and `parameters:`)")
+        }
+        var modules: [String: Module] = [:]
+        for (name, entry) in file.modules {
+            guard let descriptor = descriptors.first(where: { $0.kind.rawValue == entry.probe }) else {
+                let kinds = descriptors.map(\.kind.rawValue).joined(separator: ", ")
+                throw ServerConfigurationError("module \(name): unknown probe '\(entry.probe)' (expected one of \(kinds))")
+            }
+            var timeout: Duration?
+            if let text = entry.timeout {
+                guard let parsed = Self.duration(text) else {
+                    throw ServerConfigurationError("module \(name): invalid timeout '\(text)' (expected e.g. 5s, 500ms or 1m)")
+                }
+                timeout = parsed
+            }
+            do {
+                _ = try descriptor.validate(entry.parameters ?? [:])
+            } catch {
+                throw ServerConfigurationError("module \(name): \(error.message)")
+            }
+            if let parameter = entry.target_parameter {
+                guard descriptor.parameter(named: parameter) != nil, entry.probe_target != nil else {
+                    throw ServerConfigurationError("module \(name): target_parameter '\(parameter)' needs a parameter of \(entry.probe) and a probe_target")
+                }
+            }
+            modules[name] = Module(
+                name: name, probe: descriptor.kind, timeout: timeout, parameters: entry.parameters ?? [:],
+                targetParameter: entry.target_parameter, probeTarget: entry.probe_target
+            )
+        }
+        self.modules = modules
+    }
+
+    /// `5s`, `500ms`, `1m`, `1.5` (seconds).
+    static func duration(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite else { return nil }
+            return .seconds(value * scale)
+        }
+        guard let value = Double(text), value > 0, value.isFinite else { return nil }
+        return .seconds(value)
+    }
+}

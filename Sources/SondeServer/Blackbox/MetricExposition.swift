@@ -1,0 +1,64 @@
+import SondeCore
+
+/// The Prometheus text format (0.0.4) for a probe's samples: one `# HELP` and `# TYPE … gauge` per name, as
+/// blackbox_exporter writes every probe metric.
+enum MetricExposition {
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    static func render(_ samples: [MetricSample]) -> String {
+        var order: [String] = []
+        var byName: [String: [MetricSample]] = [:]
+        for sample in samples {
+            if byName[sample.name] == nil { order.append(sample.name) }
+            byName[sample.name, default: []].append(sample)
+        }
+        var text = ""
+        for name in order {
+            guard let group = byName[name], let first = group.first else { continue }
+            text += "# HELP \(name) \(first.help)\n# TYPE \(name) gauge\n"
+            for sample in group {
+                text += name
+                if !sample.labels.isEmpty {
+                    text += "{" + sample.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",") + "}"
+                }
+                text += " \(format(sample.value))\n"
+            }
+        }
+        return text
+    }
+
+    static func format(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+        return String(value)
+    }
+
+    private static func escape(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// FNV-1a (32 bit) of the address bytes, as blackbox_exporter's `probe_ip_addr_hash`.
+    static func addressHash(_ address: IPAddress) -> Double {
+        let bytes: [UInt8] =
+            switch address.unmapped {
+            case .v4(let v4): v4.bytes
+            case .v6(let v6): v6.bytes
+            }
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes {
+            hash ^= UInt32(byte)
+            hash = hash &* 16_777_619
+        }
+        return Double(hash)
+    }
+}

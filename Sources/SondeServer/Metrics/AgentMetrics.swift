@@ -1,0 +1,122 @@
+import Prometheus
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sonde's own metrics, served at `GET /metrics`: requests, probes, rejections, privilege and socket state,
+/// and the process (RSS, descriptors, threads, CPU). Probe results go to `/probe`, not here.
+public final class AgentMetrics: Sendable {
+    /// Every series lives here; `sonde serve` also makes it swift-metrics' backend.
+    public let registry: PrometheusCollectorRegistry
+    private let inFlight: Gauge
+    private let residentBytes: Gauge
+    private let openDescriptors: Gauge
+    private let threads: Gauge
+    private let cpuSeconds: Counter
+    private let cpuSeen = Mutex<Double>(0)
+    private static let durationBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
+        .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+    ]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), version: String) {
+        self.registry = registry
+        inFlight = registry.makeGauge(descriptor: Self.name("sonde_probes_in_flight", help: "Probes running now"))
+        residentBytes = registry.makeGauge(descriptor: Self.name("process_resident_memory", unit: "bytes", help: "Resident memory size in bytes"))
+        openDescriptors = registry.makeGauge(descriptor: Self.name("process_open_fds", help: "Open file descriptors"))
+        threads = registry.makeGauge(descriptor: Self.name("process_threads", help: "Threads of the process"))
+        cpuSeconds = registry.makeCounter(descriptor: Self.name("process_cpu_seconds", unit: "total", help: "User and system CPU time in seconds"))
+        setInfo("sonde_build_info", help: "Sonde's version (always 1)", labels: [("version", version)])
+    }
+
+    /// An info gauge: a constant 1 whose labels carry the facts (privileges, socket modes).
+    public func setInfo(_ name: String, help: String, labels: [(String, String)]) {
+        registry.makeGauge(descriptor: Self.name(name, help: help), labels: labels).set(to: 1)
+    }
+
+    private static func name(_ name: String, unit: String = "", help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: unit, helpText: help)
+    }
+
+    func request(route: String, status: Int) {
+        registry.makeCounter(
+            descriptor: Self.name("sonde_http_requests", unit: "total", help: "HTTP requests by route and status"),
+            labels: [("route", route), ("status", String(status))]
+        ).increment()
+    }
+
+    /// A request refused before a probe ran: `auth`, `policy`, `limit`, `invalid`.
+    func rejected(_ reason: String) {
+        registry.makeCounter(
+            descriptor: Self.name("sonde_requests_rejected", unit: "total", help: "Requests refused before a probe ran, by reason"),
+            labels: [("reason", reason)]
+        ).increment()
+    }
+
+    func probeStarted() { inFlight.increment(by: 1) }
+
+    /// A probe ended: `success`, `failure` (ran, verdict false) or `error` (could not run).
+    func probeFinished(kind: String, outcome: String, duration: Duration) {
+        inFlight.decrement(by: 1)
+        registry.makeCounter(
+            descriptor: Self.name("sonde_probes", unit: "total", help: "Probes run, by kind and outcome"),
+            labels: [("kind", kind), ("outcome", outcome)]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.name("sonde_probe_duration", unit: "seconds", help: "How long probes ran, by kind"),
+            labels: [("kind", kind)], buckets: Self.durationBuckets
+        ).record(duration)
+    }
+
+    /// The exposition text, with the process figures read now.
+    func render() -> [UInt8] {
+        refreshProcess()
+        return registry.emitToBuffer()
+    }
+
+    private func refreshProcess() {
+        let status = Self.read("/proc/self/status")
+        for line in status.split(separator: "\n") {
+            if line.hasPrefix("VmRSS:"), let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") {
+                residentBytes.set(to: kilobytes * 1024)
+            } else if line.hasPrefix("Threads:"), let count = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") {
+                threads.set(to: count)
+            }
+        }
+        var descriptors = 0
+        if let directory = opendir("/proc/self/fd") {
+            while readdir(directory) != nil { descriptors += 1 }
+            closedir(directory)
+        }
+        openDescriptors.set(to: Double(max(0, descriptors - 3)))  // ".", ".." and the one opendir holds
+        // utime and stime are fields 14 and 15 of /proc/self/stat, in clock ticks; fields after the ")" of comm.
+        let stat = Self.read("/proc/self/stat")
+        if let close = stat.lastIndex(of: ")") {
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) {
+                let seconds = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+                let delta = cpuSeen.withLock { seen -> Double in
+                    defer { seen = max(seen, seconds) }
+                    return max(0, seconds - seen)
+                }
+                if delta > 0 { cpuSeconds.increment(by: delta) }
+            }
+        }
+    }
+
+    private static func read(_ path: String) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return "" }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

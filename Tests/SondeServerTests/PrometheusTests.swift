@@ -1,0 +1,101 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import SondeCore
+import SondeServer
+import Testing
+
+/// `/probe` and `/metrics` in process: modules, blackbox status codes, the text format, the timeout header.
+@Suite("Prometheus endpoints")
+struct PrometheusTests {
+    @Test("a modules file is checked against the probes: unknown probe, bad parameter, bad timeout")
+    func modulesFile() throws {
+        let descriptors = TestServer.make().descriptors
+        let good = try BlackboxModules(yaml: """
+            modules:
+              tcp_fast: {probe: tcp, timeout: 500ms, parameters: {count: 2, interval: 0.05}}
+              dns_kube: {probe: dns, target_parameter: server, probe_target: kubernetes.default}
+            """, descriptors: descriptors)
+        #expect(good.modules["tcp_fast"]?.timeout == .milliseconds(500))
+        #expect(good.modules["tcp_fast"]?.parameters["count"] == .integer(2))
+        #expect(good.modules["dns_kube"]?.targetParameter == "server")
+        let cases: [(String, String)] = [
+            ("modules: {x: {probe: nosuch}}", "module x: unknown probe 'nosuch'"),
+            ("modules: {x: {probe: tcp, parameters: {count: 0}}}", "module x: invalid value '0' for count"),
+            ("modules: {x: {probe: tcp, timeout: soon}}", "module x: invalid timeout 'soon'"),
+            ("modules: {x: {probe: dns, target_parameter: colour}}", "target_parameter 'colour' needs a parameter of dns"),
+            ("- not a mapping", "the modules file is not valid"),
+        ]
+        for (yaml, message) in cases {
+            let error = #expect(throws: ServerConfigurationError.self) { try BlackboxModules(yaml: yaml, descriptors: descriptors) }
+            #expect(error?.description.contains(message) == true, "\(error?.description ?? "")")
+        }
+    }
+
+    @Test("/probe answers in blackbox's shape and status codes")
+    func probeEndpoint() async throws {
+        let listener = try LoopbackListener()
+        try await TestServer.application(TestServer.make()).test(.router) { client in
+            let headers = TestServer.authorized
+            let ok = try await client.execute(uri: "/probe?module=tcp_connect&target=127.0.0.1:\(listener.port)", method: .get, headers: headers)
+            #expect(ok.status == .ok)
+            #expect(ok.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
+            let text = String(buffer: ok.body)
+            for line in ["# TYPE probe_success gauge", "probe_success 1", "probe_ip_protocol 4", "probe_tcp_connections 1", "probe_failed_due_to_regex 0"] {
+                #expect(text.contains(line + "\n"), "\(line) in \(text)")
+            }
+            let refused = try await client.execute(uri: "/probe?module=tcp_connect&target=127.0.0.1:1", method: .get, headers: headers)
+            #expect(refused.status == .ok)
+            #expect(String(buffer: refused.body).contains("probe_success 0\n"))
+            // A target that cannot even be parsed is a failed probe, as in blackbox, not an error.
+            let malformed = try await client.execute(uri: "/probe?module=tcp_connect&target=127.0.0.1", method: .get, headers: headers)
+            #expect(malformed.status == .ok)
+            #expect(String(buffer: malformed.body).contains("probe_success 0\n"))
+
+            #expect(try await client.execute(uri: "/probe?module=tcp_connect", method: .get, headers: headers).errorMessage == "Target parameter is missing")
+            let unknown = try await client.execute(uri: "/probe?module=nosuch&target=x", method: .get, headers: headers)
+            #expect(unknown.status == .badRequest)
+            #expect(unknown.errorMessage.hasPrefix("Unknown module \"nosuch\""))
+            let badHeader = try await client.execute(
+                uri: "/probe?module=tcp_connect&target=127.0.0.1:1", method: .get,
+                headers: headers + [HTTPField.Name("X-Prometheus-Scrape-Timeout-Seconds")!: "abc"]
+            )
+            #expect(badHeader.status == .badRequest)
+            #expect(try await client.execute(uri: "/probe?module=tcp_connect&target=127.0.0.1:1", method: .get).status == .unauthorized)
+            let denied = try await client.execute(uri: "/probe?module=tcp_connect&target=169.254.169.254:80", method: .get, headers: headers)
+            #expect(denied.status == .forbidden)
+
+            let debug = try await client.execute(uri: "/probe?module=tcp_connect&target=127.0.0.1:\(listener.port)&debug=true", method: .get, headers: headers)
+            let debugText = String(buffer: debug.body)
+            #expect(debugText.contains("Logs for the probe:\n{"))
+            #expect(debugText.contains("Metrics that would have been returned:\n# HELP probe_success"))
+            #expect(debugText.contains("Module configuration:\nmodule: tcp_connect\nprobe: tcp\n"))
+        }
+    }
+
+    @Test("/metrics counts requests, probes and refusals")
+    func agentMetrics() async throws {
+        let listener = try LoopbackListener()
+        try await TestServer.application(TestServer.make()).test(.router) { client in
+            _ = try await client.execute(uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)", method: .get, headers: TestServer.authorized)
+            _ = try await client.execute(uri: "/v1/probes/tcp?target=127.0.0.1:1", method: .get, headers: TestServer.authorized)
+            _ = try await client.execute(uri: "/v1/probes", method: .get)
+            _ = try await client.execute(uri: "/v1/probes/tcp?target=169.254.169.254:80", method: .get, headers: TestServer.authorized)
+            let metrics = try await client.execute(uri: "/metrics", method: .get, headers: TestServer.authorized)
+            #expect(metrics.status == .ok)
+            let text = String(buffer: metrics.body)
+            for line in [
+                #"sonde_probes_total{kind="tcp",outcome="success"} 1"#, #"sonde_probes_total{kind="tcp",outcome="failure"} 1"#,
+                #"sonde_probes_total{kind="tcp",outcome="error"} 1"#, #"sonde_requests_rejected_total{reason="auth"} 1"#,
+                #"sonde_requests_rejected_total{reason="policy"} 1"#, #"sonde_build_info{version="test"} 1.0"#,
+                #"sonde_probes_in_flight 0.0"#,
+            ] {
+                #expect(text.contains(line + "\n"), "\(line)")
+            }
+            #expect(text.contains(#"sonde_http_requests_total{route="/v1/probes/{kind}",status="200"} 2"#), "\(text)")
+            #expect(text.contains("process_resident_memory_bytes "))
+        }
+    }
+}
