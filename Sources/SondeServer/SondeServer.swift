@@ -39,8 +39,7 @@ public struct SondeServer: Sendable {
         self.state = ServerState()
         self.metrics = metrics
         self.service = ProbeService(registry: registry, configuration: configuration, metrics: metrics)
-        self.modules = modules
-            ?? (try? BlackboxModules(yaml: BlackboxModules.defaultYAML, descriptors: service.listing)) ?? BlackboxModules(modules: [:])
+        self.modules = modules ?? BlackboxModules.defaults(descriptors: service.listing)
         self.version = version
         self.status = status
     }

@@ -14,19 +14,34 @@ struct PrometheusTests {
     func modulesFile() throws {
         let descriptors = TestServer.make().descriptors
         let good = try BlackboxModules(yaml: """
+            # Sonde's modules
             modules:
               tcp_fast: {probe: tcp, timeout: 500ms, parameters: {count: 2, interval: 0.05}}
-              dns_kube: {probe: dns, target_parameter: server, probe_target: kubernetes.default}
+              dns_kube:                       # blackbox style
+                probe: dns
+                target_parameter: server
+                probe_target: "kubernetes.default"
+                parameters:
+                  type: 'AAAA'
+                  search: false
+                  expect: "^fd00:#1"
             """, descriptors: descriptors)
         #expect(good.modules["tcp_fast"]?.timeout == .milliseconds(500))
         #expect(good.modules["tcp_fast"]?.parameters["count"] == .integer(2))
+        #expect(good.modules["tcp_fast"]?.parameters["interval"] == .number(0.05))
         #expect(good.modules["dns_kube"]?.targetParameter == "server")
+        #expect(good.modules["dns_kube"]?.probeTarget == "kubernetes.default")
+        #expect(good.modules["dns_kube"]?.parameters["type"] == .string("AAAA"))
+        #expect(good.modules["dns_kube"]?.parameters["search"] == .boolean(false))
+        #expect(good.modules["dns_kube"]?.parameters["expect"] == .string("^fd00:#1"), "a # inside quotes is not a comment")
         let cases: [(String, String)] = [
             ("modules: {x: {probe: nosuch}}", "module x: unknown probe 'nosuch'"),
             ("modules: {x: {probe: tcp, parameters: {count: 0}}}", "module x: invalid value '0' for count"),
             ("modules: {x: {probe: tcp, timeout: soon}}", "module x: invalid timeout 'soon'"),
             ("modules: {x: {probe: dns, target_parameter: colour}}", "target_parameter 'colour' needs a parameter of dns"),
             ("- not a mapping", "the modules file is not valid"),
+            ("modules:\n  x: {probe: tcp", "unclosed {"),
+            ("modules:\n\tx: {probe: tcp}", "tabs are not allowed"),
         ]
         for (yaml, message) in cases {
             let error = #expect(throws: ServerConfigurationError.self) { try BlackboxModules(yaml: yaml, descriptors: descriptors) }

@@ -1,5 +1,10 @@
 public import SondeCore
-import Yams
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The modules of the blackbox-compatible `GET /probe?module=…&target=…`: each names a Sonde probe and fixes
 /// its parameters. The URL gives only `module` and `target`, so a scrape can never ask more of a module than
@@ -35,20 +40,16 @@ public struct BlackboxModules: Sendable {
 
     public init(modules: [String: Module]) { self.modules = modules }
 
-    /// Used when no modules file is configured.
-    public static let defaultYAML = """
-        modules:
-          icmp:
-            probe: ping
-            parameters: {count: 3, interval: 0.2, timeout: 1}
-          icmp_single:
-            probe: ping
-            parameters: {count: 1, timeout: 1}
-          tcp_connect:
-            probe: tcp
-          dns:
-            probe: dns
-        """
+    /// Used when no modules file is configured (built in code: no YAML parsing at start-up).
+    public static func defaults(descriptors: [ProbeDescriptor]) -> BlackboxModules {
+        let entries: [String: Entry] = [
+            "icmp": Entry(probe: "ping", parameters: ["count": .integer(3), "interval": .number(0.2), "timeout": .number(1)]),
+            "icmp_single": Entry(probe: "ping", parameters: ["count": .integer(1), "timeout": .number(1)]),
+            "tcp_connect": Entry(probe: "tcp"),
+            "dns": Entry(probe: "dns"),
+        ]
+        return (try? BlackboxModules(entries: entries, descriptors: descriptors)) ?? BlackboxModules(modules: [:])
+    }
 
     private struct File: Decodable {
         var modules: [String: Entry]
@@ -60,18 +61,28 @@ public struct BlackboxModules: Sendable {
         var parameters: [String: ParameterValue]?
         var target_parameter: String?
         var probe_target: String?
+
+        init(probe: String, parameters: [String: ParameterValue]? = nil) {
+            self.probe = probe
+            self.parameters = parameters
+        }
     }
 
     /// Parses and checks a modules file against the probes and their (server-narrowed) declarations.
     public init(yaml: String, descriptors: [ProbeDescriptor]) throws(ServerConfigurationError) {
         let file: File
         do {
-            file = try YAMLDecoder().decode(File.self, from: yaml)
+            let tree = try ModulesYAML.parse(yaml)
+            file = try JSONDecoder().decode(File.self, from: Data(tree.serialized().utf8))
         } catch {
             throw ServerConfigurationError("the modules file is not valid: \(error) (expected `modules:` mapping names to `probe:` and `parameters:`)")
         }
+        try self.init(entries: file.modules, descriptors: descriptors)
+    }
+
+    private init(entries: [String: Entry], descriptors: [ProbeDescriptor]) throws(ServerConfigurationError) {
         var modules: [String: Module] = [:]
-        for (name, entry) in file.modules {
+        for (name, entry) in entries {
             guard let descriptor = descriptors.first(where: { $0.kind.rawValue == entry.probe }) else {
                 let kinds = descriptors.map(\.kind.rawValue).joined(separator: ", ")
                 throw ServerConfigurationError("module \(name): unknown probe '\(entry.probe)' (expected one of \(kinds))")

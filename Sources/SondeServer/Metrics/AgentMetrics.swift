@@ -16,6 +16,9 @@ public final class AgentMetrics: Sendable {
     private let threads: Gauge
     private let cpuSeconds: Counter
     private let cpuSeen = Mutex<Double>(0)
+    /// Labelled series already registered, so the hot path looks them up once, not through the registry.
+    private let counters = Mutex<[String: Counter]>([:])
+    private let histograms = Mutex<[String: DurationHistogram]>([:])
     private static let durationBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
         .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
@@ -41,18 +44,22 @@ public final class AgentMetrics: Sendable {
     }
 
     func request(route: String, status: Int) {
-        registry.makeCounter(
-            descriptor: Self.name("sonde_http_requests", unit: "total", help: "HTTP requests by route and status"),
-            labels: [("route", route), ("status", String(status))]
-        ).increment()
+        counter("sonde_http_requests", help: "HTTP requests by route and status", labels: [("route", route), ("status", String(status))])
+            .increment()
     }
 
     /// A request refused before a probe ran: `auth`, `policy`, `limit`, `invalid`.
     func rejected(_ reason: String) {
-        registry.makeCounter(
-            descriptor: Self.name("sonde_requests_rejected", unit: "total", help: "Requests refused before a probe ran, by reason"),
-            labels: [("reason", reason)]
-        ).increment()
+        counter("sonde_requests_rejected", help: "Requests refused before a probe ran, by reason", labels: [("reason", reason)])
+            .increment()
+    }
+
+    private func counter(_ name: String, help: String, labels: [(String, String)]) -> Counter {
+        let key = name + labels.map { "\u{1}\($0.0)=\($0.1)" }.joined()
+        if let known = counters.withLock({ $0[key] }) { return known }
+        let made = registry.makeCounter(descriptor: Self.name(name, unit: "total", help: help), labels: labels)
+        counters.withLock { $0[key] = made }
+        return made
     }
 
     func probeStarted() { inFlight.increment(by: 1) }
@@ -60,14 +67,18 @@ public final class AgentMetrics: Sendable {
     /// A probe ended: `success`, `failure` (ran, verdict false) or `error` (could not run).
     func probeFinished(kind: String, outcome: String, duration: Duration) {
         inFlight.decrement(by: 1)
-        registry.makeCounter(
-            descriptor: Self.name("sonde_probes", unit: "total", help: "Probes run, by kind and outcome"),
-            labels: [("kind", kind), ("outcome", outcome)]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: Self.name("sonde_probe_duration", unit: "seconds", help: "How long probes ran, by kind"),
-            labels: [("kind", kind)], buckets: Self.durationBuckets
-        ).record(duration)
+        counter("sonde_probes", help: "Probes run, by kind and outcome", labels: [("kind", kind), ("outcome", outcome)]).increment()
+        let histogram: DurationHistogram
+        if let known = histograms.withLock({ $0[kind] }) {
+            histogram = known
+        } else {
+            histogram = registry.makeDurationHistogram(
+                descriptor: Self.name("sonde_probe_duration", unit: "seconds", help: "How long probes ran, by kind"),
+                labels: [("kind", kind)], buckets: Self.durationBuckets
+            )
+            histograms.withLock { $0[kind] = histogram }
+        }
+        histogram.record(duration)
     }
 
     /// The exposition text, with the process figures read now.
