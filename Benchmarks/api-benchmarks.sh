@@ -34,6 +34,7 @@ modules:
 YML
 prometheus-blackbox-exporter --config.file="$work/blackbox.yml" --web.listen-address=127.0.0.1:19115 --log.level=warn 2>"$work/blackbox.log" &
 pids+=($!); blackbox_pid=$!
+disown -a  # the cleanup kills them: no "Killed" job notices
 
 sonde_url="http://127.0.0.1:18090/v1/probes/tcp?target=127.0.0.1:17000"
 blackbox_url="http://127.0.0.1:19115/probe?module=tcp_connect&target=127.0.0.1:17000"
