@@ -46,7 +46,7 @@ public struct ExternalProbe: Probe {
             ("target", .string(request.target)), ("address", .string(address.description)),
         ]
         if let port { input.append(("port", .integer(Int(port)))) }
-        input.append(("parameters", .object(request.parameters.storage.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) })))
+        input.append(("parameters", .object(request.parameters.storage.sorted { $0.key < $1.key }.map { ($0.key, JSONValue($0.value)) })))
         input.append(("deadlineSeconds", .number((deadline - start).inSeconds)))
 
         let kind = descriptor.kind
@@ -149,16 +149,5 @@ struct ExternalTextRenderer: ProbeTextRenderer {
             if case .string(let text) = value { return "\(key)=\(text)" }
             return "\(key)=\(value.serialized())"
         }.joined(separator: " ")
-    }
-}
-
-extension ParameterValue {
-    var json: JSONValue {
-        switch self {
-        case .integer(let value): .integer(value)
-        case .number(let value): .number(value)
-        case .boolean(let value): .boolean(value)
-        case .string(let value): .string(value)
-        }
     }
 }

@@ -14,7 +14,7 @@ import Glibc
 /// Only what an attacker without root (or without the account Sonde runs as) cannot have planted is loaded:
 /// the directory and each file must be owned by root or by Sonde's own user and writable by their owner only;
 /// files must be regular executables, not symbolic links; hidden files are ignored. Anything else is skipped
-/// with a warning that says why. A probe whose `--describe` fails, hangs (2 s), or declares a kind already
+/// with a warning that says why. A probe whose `--describe` fails, hangs (5 s), or declares a kind already
 /// taken is skipped the same way.
 public enum ExternalProbeLoader {
     public struct Loaded: Sendable {
@@ -92,12 +92,12 @@ public enum ExternalProbeLoader {
         return names.sorted()
     }
 
-    /// Runs `EXECUTABLE --describe` (2 s, 64 KiB) and turns its declaration into a probe.
+    /// Runs `EXECUTABLE --describe` (5 s, 64 KiB) and turns its declaration into a probe.
     static func describe(_ path: String, reserved: Set<String>) async -> Result<ExternalProbe, DescriptionError> {
         var child = ChildProcess(path: path, arguments: ["--describe"])
         child.limits.outputBytes = 64 << 10
         var text = ""
-        let result = await child.run(input: [], deadline: .now + .seconds(2)) { line in
+        let result = await child.run(input: [], deadline: .now + .seconds(5)) { line in
             text += line + "\n"
             return .more
         }
@@ -108,7 +108,7 @@ public enum ExternalProbeLoader {
             switch outcome.ending {
             case .exited(let status) where status == 0: break
             case .exited(let status): return .failure(DescriptionError("--describe \(ExternalProbe.describe(status: status))"))
-            case .deadline: return .failure(DescriptionError("--describe did not answer within 2 s"))
+            case .deadline: return .failure(DescriptionError("--describe did not answer within 5 s"))
             case .overflow(let what), .refused(let what): return .failure(DescriptionError("--describe \(what)"))
             }
         }

@@ -144,3 +144,15 @@ extension JSONValue: Codable {
         init?(intValue: Int) { nil }
     }
 }
+
+extension JSONValue {
+    /// A parameter value as JSON.
+    public init(_ value: ParameterValue) {
+        switch value {
+        case .integer(let number): self = .integer(number)
+        case .number(let number): self = .number(number)
+        case .boolean(let flag): self = .boolean(flag)
+        case .string(let text): self = .string(text)
+        }
+    }
+}

@@ -128,18 +128,9 @@ enum OpenAPIDocument {
         }
         members.append(("description", .string(spec.summary + " (expected " + spec.allowedValues + ")")))
         if let value = spec.defaultValue {
-            members.append(("default", json(value)))
+            members.append(("default", JSONValue(value)))
         }
         return .object(members)
-    }
-
-    private static func json(_ value: ParameterValue) -> JSONValue {
-        switch value {
-        case .integer(let number): .integer(number)
-        case .number(let number): .number(number)
-        case .boolean(let flag): .boolean(flag)
-        case .string(let text): .string(text)
-        }
     }
 
     private static func operation(

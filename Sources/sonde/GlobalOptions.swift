@@ -13,17 +13,21 @@ struct GlobalOptions {
     var verbose = false
     /// `--probes-dir DIR` (or `SONDE_PROBES_DIR`): where external probes are; default /etc/sonde/probes.d.
     var probesDirectory: String?
+    /// `--agent http://HOST:PORT` (or `SONDE_AGENT`): run the probe on that agent, not here.
+    var agent: String?
 
     static let help: [(spelling: String, summary: String)] = [
         ("--user <name|uid[:gid]>", "Account to run as when started as root (default: nobody); only CAP_NET_RAW is kept"),
         ("-v, --verbose", "Report uid/gid, capabilities, NoNewPrivs and the ICMP socket mode on standard error"),
         ("--probes-dir <dir>", "External probes to load (default /etc/sonde/probes.d if it exists; or SONDE_PROBES_DIR)"),
+        ("--agent <url>", "Run the probe on the agent at http://HOST:PORT (sonde serve; token from SONDE_TOKEN)"),
     ]
 
     /// Removes the global options from `arguments` and returns them.
     static func extract(from arguments: inout [String]) throws(GlobalOptionError) -> GlobalOptions {
         var options = GlobalOptions()
         if let directory = getenv("SONDE_PROBES_DIR") { options.probesDirectory = String(cString: directory) }
+        if let agent = getenv("SONDE_AGENT") { options.agent = String(cString: agent) }
         var remaining: [String] = []
         var index = 0
         while index < arguments.count {
@@ -42,6 +46,12 @@ struct GlobalOptions {
                 index += 1
                 guard index < arguments.count else { throw GlobalOptionError(description: "option --probes-dir needs a value: a directory") }
                 options.probesDirectory = arguments[index]
+            } else if argument == "--agent" {
+                index += 1
+                guard index < arguments.count else { throw GlobalOptionError(description: "option --agent needs a value: http://HOST:PORT") }
+                options.agent = arguments[index]
+            } else if argument.hasPrefix("--agent=") {
+                options.agent = String(argument.dropFirst("--agent=".count))
             } else if argument.hasPrefix("--probes-dir=") {
                 options.probesDirectory = String(argument.dropFirst("--probes-dir=".count))
             } else if argument.hasPrefix("--user=") {

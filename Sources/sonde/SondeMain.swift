@@ -30,7 +30,8 @@ enum SondeMain {
         let serving = command == "serve"
         // The server's settings (and its token file) are read while still privileged and single-threaded.
         let serveConfiguration = serving ? ServeCommand.configuration(Array(arguments.dropFirst())) : nil
-        let needsICMP = command == PingProbe.kind.rawValue || serving
+        // A probe run on an agent sends nothing from here.
+        let needsICMP = (command == PingProbe.kind.rawValue && options.agent == nil) || serving
         let sockets = needsICMP ? ICMPSockets.open() : ICMPSockets.notOpened("this command opens no ICMP sockets")
         let mode: PrivilegeMode
         let privileges: PrivilegeReport
@@ -64,8 +65,16 @@ enum SondeMain {
         for warning in warnings { Output.error(warning) }
 
         if let first = arguments.first, let probe = registry[ProbeKind(rawValue: first)] {
-            let code = await runProbe(probe, arguments: Array(arguments.dropFirst()))
-            exit(code.rawValue)
+            let rest = Array(arguments.dropFirst())
+            guard let agentText = options.agent else { exit(await runProbe(probe, arguments: rest).rawValue) }
+            do {
+                let agent = try AgentAddress(agentText)
+                let token = getenv("SONDE_TOKEN").map { String(cString: $0) }
+                exit(await runRemote(probe, agent: agent, token: token, arguments: rest).rawValue)
+            } catch {
+                Output.error(error.message)
+                exit(ExitCode.usage.rawValue)
+            }
         }
         if let first = arguments.first, !first.hasPrefix("-"), !["probes", "help"].contains(first) {
             let kinds = registry.kinds.map(\.rawValue).joined(separator: ", ")
@@ -86,6 +95,11 @@ enum SondeMain {
             case .failure: "\(family.rawValue)=none"
             }
         }.joined(separator: " ")
+    }
+
+    /// The same command line and output as a local run, with the probe run on the agent.
+    static func runRemote<P: Probe>(_ probe: P, agent: AgentAddress, token: String?, arguments: [String]) async -> ExitCode {
+        await runProbe(RemoteProbe(local: probe, agent: agent, token: token), arguments: arguments)
     }
 
     static func runProbe(_ probe: some Probe, arguments: [String]) async -> ExitCode {

@@ -60,7 +60,7 @@ struct ExternalProbeIntegrationTests {
         defer { _ = system("kill $(cat \(folder).pid) 2>/dev/null; rm -rf \(folder) \(folder).pid") }
 
         let server = try ServeIntegrationTests.Server(
-            namespace: network.client, port: 18_304, arguments: ["--probes-dir", directory, "--max-duration", "3"]
+            namespace: network.client, port: 18_304, arguments: ["--probes-dir", directory, "--max-duration", "5"]
         )
         try await server.waitUntilServing()
         for _ in 0..<50 {
@@ -97,7 +97,7 @@ struct ExternalProbeIntegrationTests {
         let marker = "m\(getpid())"
         let hang = try await server.request("GET", "/v1/probes/hang?target=127.0.0.1&marker=\(marker)")
         #expect(hang.status == 502)
-        #expect(hang.body.contains("external probe 'hang' did not report within 3 s and was stopped"), "\(hang.body)")
+        #expect(hang.body.contains("external probe 'hang' did not report within 5 s and was stopped"), "\(hang.body)")
         // ([m] keeps the pattern from matching the shell that runs pgrep.)
         #expect(system("pgrep -f 'sonde-hang-[m]\(marker.dropFirst())' >/dev/null") != 0, "the plug-in's grandchild was killed with its process group")
 

@@ -26,7 +26,8 @@ struct StreamingTests {
             let attempts = response.lines.enumerated().filter { types[$0.offset] == "attempt" }.map(\.element.at)
             #expect(attempts.count == 4)
             if attempts.count == 4 {
-                #expect(attempts[3] - attempts[0] > 0.6, "lines arrived at \(attempts)")
+                // Generous: a buffered response delivers them all at once (spread ~0); parallel suites can delay reads.
+                #expect(attempts[3] - attempts[0] > 0.2, "lines arrived at \(attempts)")
             }
         }
     }

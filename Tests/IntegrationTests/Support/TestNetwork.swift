@@ -290,14 +290,18 @@ enum Shell {
         // waitUntilExit never returns.
         var output: [Int32] = [-1, -1]
         var error: [Int32] = [-1, -1]
+        // Close-on-exec: a process another thread starts meanwhile (system(), a server) must not inherit the
+        // write ends, or reading to end-of-file would wait for it to exit.
+        // (The test process starts other processes only through this function, Process and system(); the
+        // window between pipe() and fcntl() is a few instructions.)
         guard pipe(&output) == 0, pipe(&error) == 0 else { throw TestNetworkError.command("pipe: \(errno)") }
+        for descriptor in output + error { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_adddup2(&actions, error[1], 2)
-        for descriptor in output + error { posix_spawn_file_actions_addclose(&actions, descriptor) }
         let command = ["/usr/bin/timeout", "--signal=KILL", String(timeout)] + arguments
         let argv = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
