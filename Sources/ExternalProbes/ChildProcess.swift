@@ -56,7 +56,13 @@ struct ChildProcess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
-        let code = sonde_spawn(path, argv, envp, &child)
+        var code = sonde_spawn(path, argv, envp, &child)
+        // ETXTBSY: the file is still open for writing somewhere (being installed, or a descriptor inherited by a
+        // process forked meanwhile); that lasts moments.
+        for _ in 0..<10 where code == ETXTBSY {
+            try? await Task.sleep(for: .milliseconds(50))
+            code = sonde_spawn(path, argv, envp, &child)
+        }
         guard code == 0 else { return .failure(SpawnError(code: code)) }
         defer {
             close(child.stdout_fd)
