@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 //
 // Sonde: a network diagnostics agent. One core that knows nothing of any probe, one module per probe,
-// and thin faces (the `sonde` CLI now, the HTTP sidecar later) over the same registry.
+// and thin faces over the same registry: the `sonde` CLI, the HTTP sidecar (`sonde serve`) and the platform's
+// gateway (`sonde gateway`).
 
 import PackageDescription
 
@@ -21,6 +22,7 @@ let package = Package(
         .library(name: "DNSProbe", targets: ["DNSProbe"]),
         .library(name: "SondePrivileges", targets: ["SondePrivileges"]),
         .library(name: "SondeServer", targets: ["SondeServer"]),
+        .library(name: "SondeGateway", targets: ["SondeGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -77,6 +79,31 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // Talking to a Sonde agent over HTTP, its answer streamed as it arrives: the remote CLI and the gateway.
+        .target(
+            name: "SondeAgentClient",
+            dependencies: [
+                "SondeCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // The platform's face: forwards probe requests to the sidecar in a given pod, only within the pod network.
+        .target(
+            name: "SondeGateway",
+            dependencies: [
+                "SondeCore", "SondeServer", "SondeAgentClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // Probes outside Sonde: executables in a directory that describe themselves and speak NDJSON.
         .target(name: "CSondeSpawn"),
         .target(name: "ExternalProbes", dependencies: ["SondeCore", "SondeIO", "CSondeSpawn"], swiftSettings: strictSwift),
@@ -108,6 +135,8 @@ let package = Package(
                 "ExternalProbes",
                 "SondePrivileges",
                 "SondeServer",
+                "SondeGateway",
+                "SondeAgentClient",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -128,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "SondeServerTests",
             dependencies: [
-                "SondeServer", "PingProbe", "TCPProbe", "DNSProbe",
+                "SondeServer", "SondeGateway", "SondeAgentClient", "PingProbe", "TCPProbe", "DNSProbe",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSwift

@@ -72,6 +72,17 @@ public enum PrivilegeDrop {
         return (mode, after)
     }
 
+    /// Makes a permitted CAP_NET_RAW effective, so raw sockets can be opened, for a non-root process that holds it
+    /// only as permitted: a binary with the file capability `cap_net_raw=p` (the container image's), which
+    /// starts even where the capability is not granted (`--cap-drop ALL`; `=ep` would make exec fail there).
+    /// Does nothing for root or when CAP_NET_RAW is not permitted.
+    public static func raiseNetRaw() {
+        guard geteuid() != 0, sonde_cap_has(cap_value_t(CAP_NET_RAW), CAP_PERMITTED) == 1,
+            sonde_cap_has(cap_value_t(CAP_NET_RAW), CAP_EFFECTIVE) == 0
+        else { return }
+        _ = sonde_cap_keep_net_raw()
+    }
+
     private static func dropBoundingSet(keepNetRaw: Bool) throws(PrivilegeError) {
         let last = cap_max_bits()
         for capability in 0..<last where !(keepNetRaw && capability == cap_value_t(CAP_NET_RAW)) {

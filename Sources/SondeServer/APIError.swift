@@ -53,9 +53,9 @@ public struct APIError: HTTPResponseError, Sendable {
 }
 
 extension APIError {
-    static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message) }
+    package static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message) }
 
-    static func methodNotAllowed(_ method: HTTPRequest.Method, path: String, allowed: [HTTPRequest.Method]) -> APIError {
+    package static func methodNotAllowed(_ method: HTTPRequest.Method, path: String, allowed: [HTTPRequest.Method]) -> APIError {
         let list = allowed.map(\.rawValue).joined(separator: ", ")
         return APIError(
             .methodNotAllowed, code: "method_not_allowed", "\(method.rawValue) is not allowed on \(path): use \(list)",
@@ -63,11 +63,11 @@ extension APIError {
         )
     }
 
-    static func overLimit(_ message: String, retryAfter seconds: Int = 1) -> APIError {
+    package static func overLimit(_ message: String, retryAfter seconds: Int = 1) -> APIError {
         APIError(.tooManyRequests, code: "over_limit", message, headers: [.retryAfter: String(seconds)])
     }
 
-    static let shuttingDown = APIError(
+    package static let shuttingDown = APIError(
         .serviceUnavailable, code: "shutting_down", "this Sonde is shutting down: retry against another instance",
         headers: [.retryAfter: "1", .connection: "close"]
     )

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Caps the probes running at once, overall and per client address.
-final class ConcurrencyLimiter: Sendable {
+package final class ConcurrencyLimiter: Sendable {
     private struct Counts {
         var total = 0
         var perClient: [String: Int] = [:]
@@ -11,13 +11,13 @@ final class ConcurrencyLimiter: Sendable {
     let maxTotal: Int
     let maxPerClient: Int
 
-    init(maxTotal: Int, maxPerClient: Int) {
+    package init(maxTotal: Int, maxPerClient: Int) {
         self.maxTotal = maxTotal
         self.maxPerClient = maxPerClient
     }
 
     /// A slot for one probe run, or 429 naming the limit that was hit.
-    func acquire(client: String) throws(APIError) -> Permit {
+    package func acquire(client: String) throws(APIError) -> Permit {
         let refusal: APIError? = counts.withLock { counts in
             if counts.total >= maxTotal {
                 return .overLimit("\(maxTotal) probes are already running on this Sonde (--max-concurrent): retry shortly")
@@ -34,7 +34,7 @@ final class ConcurrencyLimiter: Sendable {
     }
 
     /// Probes running now (for tests and metrics).
-    var running: Int { counts.withLock { $0.total } }
+    package var running: Int { counts.withLock { $0.total } }
 
     fileprivate func release(client: String) {
         counts.withLock { counts in
@@ -45,7 +45,7 @@ final class ConcurrencyLimiter: Sendable {
     }
 
     /// One held slot; released exactly once, at the latest when the permit is dropped.
-    final class Permit: Sendable {
+    package final class Permit: Sendable {
         private let limiter: ConcurrencyLimiter
         private let client: String
         private let released = Atomic<Bool>(false)
@@ -55,7 +55,7 @@ final class ConcurrencyLimiter: Sendable {
             self.client = client
         }
 
-        func release() {
+        package func release() {
             guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
             limiter.release(client: client)
         }

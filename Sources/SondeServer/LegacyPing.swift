@@ -23,7 +23,7 @@ enum LegacyPing {
 
 extension String {
     /// `%XX` sequences decoded (path segments arrive encoded: `fe80::1%25eth0`); `nil` if malformed.
-    var percentDecoded: String? {
+    package var percentDecoded: String? {
         var bytes: [UInt8] = []
         var iterator = utf8.makeIterator()
         while let byte = iterator.next() {

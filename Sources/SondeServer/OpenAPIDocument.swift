@@ -2,7 +2,7 @@ import SondeCore
 
 /// The OpenAPI 3.1 document of this server, generated from the probe registry (each probe's narrowed
 /// parameter declarations become its request schema and query parameters).
-enum OpenAPIDocument {
+package enum OpenAPIDocument {
     static func make(probes: [ProbeDescriptor], version: String, legacyPingWithoutToken: Bool, modules: [String] = []) -> JSONValue {
         var paths: [(String, JSONValue)] = [
             ("/v1/probes", ["get": operation(
@@ -133,9 +133,12 @@ enum OpenAPIDocument {
         return .object(members)
     }
 
-    private static func operation(
+    /// The default answer of every operation: a request error.
+    package static let requestErrors = "A request error: 400 invalid, 401 token, 403 policy, 404, 405, 406, 413, 415, 429 limit (Retry-After), 503 shutting down"
+
+    package static func operation(
         id: String, summary: String, tag: String, parameters: [JSONValue] = [], responses: [(String, JSONValue)],
-        body: JSONValue? = nil, open: Bool = false
+        body: JSONValue? = nil, open: Bool = false, errors: String = requestErrors
     ) -> JSONValue {
         var members: [(String, JSONValue)] = [("operationId", .string(id)), ("summary", .string(summary)), ("tags", [.string(tag)])]
         if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }
@@ -144,28 +147,28 @@ enum OpenAPIDocument {
         }
         if open { members.append(("security", [])) }
         members.append(("responses", .object(responses + [
-            ("default", jsonResponse("A request error: 400 invalid, 401 token, 403 policy, 404, 405, 406, 413, 415, 429 limit (Retry-After), 503 shutting down", ref: "Error")),
+            ("default", jsonResponse(errors, ref: "Error")),
         ])))
         return .object(members)
     }
 
-    private static func queryParameter(_ name: String, _ description: String, schema: JSONValue) -> JSONValue {
+    package static func queryParameter(_ name: String, _ description: String, schema: JSONValue) -> JSONValue {
         ["name": .string(name), "in": "query", "required": true, "description": .string(description), "schema": schema]
     }
 
-    private static func pathParameter(_ name: String, _ description: String, schema: JSONValue) -> JSONValue {
+    package static func pathParameter(_ name: String, _ description: String, schema: JSONValue) -> JSONValue {
         ["name": .string(name), "in": "path", "required": true, "description": .string(description), "schema": schema]
     }
 
-    private static func jsonResponse(_ description: String, ref: String) -> JSONValue {
+    package static func jsonResponse(_ description: String, ref: String) -> JSONValue {
         ["description": .string(description), "content": ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(ref)")]]]]
     }
 
-    private static func jsonResponse(_ description: String, schema: JSONValue) -> JSONValue {
+    package static func jsonResponse(_ description: String, schema: JSONValue) -> JSONValue {
         ["description": .string(description), "content": ["application/json": ["schema": schema]]]
     }
 
-    private static let schemas: JSONValue = [
+    package static let schemas: JSONValue = [
         "Error": [
             "type": "object", "required": ["error"],
             "properties": ["error": [

@@ -1,12 +1,6 @@
 import Logging
 public import SondeCore
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// The declaration of every `sonde serve` setting.
 ///
 /// Settings are declared like probe parameters, so they share one parser, one validator and one style of
@@ -65,50 +59,11 @@ public enum ServerSettings {
     public static func configuration(
         flags: [String: ParameterValue],
         environment: [String: String],
-        readFile: (String) throws -> [UInt8]
+        readFile: @escaping (String) throws -> [UInt8]
     ) throws(ServerConfigurationError) -> ServerConfiguration {
-        var given: [String: ParameterValue] = [:]
-        let configPath = flags["config"]?.description ?? environment[environmentName(of: "config")]
-        if let configPath {
-            given = try fileValues(configPath, readFile: readFile)
-        }
-        for spec in descriptor.parameters {
-            let variable = environmentName(of: spec.name)
-            guard let text = environment[variable] else { continue }
-            do {
-                given[spec.name] = try spec.parse(text)
-            } catch {
-                throw ServerConfigurationError("invalid value '\(text)' for \(variable): expected \(error.allowed)")
-            }
-        }
-        given.merge(flags) { _, flag in flag }
-        let values: ParameterValues
-        do {
-            values = try descriptor.validate(given)
-        } catch {
-            if let refused = error.parameter, let spec = descriptor.parameter(named: refused.parameter) {
-                throw ServerConfigurationError("invalid value '\(refused.value)' for \(spec.longOption): expected \(refused.allowed)")
-            }
-            throw ServerConfigurationError(error.message)
-        }
-
-        var token = environment[tokenVariable]
-        if let path = values.string("tokenFile") {
-            let bytes: [UInt8]
-            do {
-                bytes = try readFile(path)
-            } catch {
-                throw ServerConfigurationError("cannot read the token file \(path): \(error)")
-            }
-            token = String(decoding: bytes, as: UTF8.self)
-        }
-        if let raw = token {
-            let trimmed = raw.trimmed
-            guard trimmed.utf8.count >= 16, !trimmed.contains(where: \.isWhitespace) else {
-                throw ServerConfigurationError("the token must be at least 16 characters without spaces (e.g. `head -c 32 /dev/urandom | base64`)")
-            }
-            token = trimmed
-        }
+        let reader = SettingsReader(descriptor: descriptor, flags: flags, environment: environment, readFile: readFile)
+        let values = try reader.values()
+        let token = try reader.token(variable: tokenVariable, fileSetting: "tokenFile", values: values)
 
         var limits = ServerLimits()
         limits.maxConcurrent = values.integer("maxConcurrent") ?? limits.maxConcurrent
@@ -126,14 +81,7 @@ public enum ServerSettings {
                 + (try networks(values.string("deny"), setting: "deny"))
         )
         let logLevel = values.string("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? .info
-        var modulesYAML: String?
-        if let path = values.string("modules") {
-            do {
-                modulesYAML = String(decoding: try readFile(path), as: UTF8.self)
-            } catch {
-                throw ServerConfigurationError("cannot read the modules file \(path): \(error)")
-            }
-        }
+        let modulesYAML = try reader.text(ofFileIn: "modules", values: values, what: "the modules file")
         return ServerConfiguration(
             host: values.string("host") ?? (token == nil ? "127.0.0.1" : "0.0.0.0"),
             port: values.integer("port") ?? 8090,
@@ -151,43 +99,6 @@ public enum ServerSettings {
 
     /// Parses `10.0.0.0/8, fd00::/8` into policy entries.
     static func networks(_ text: String?, setting: String) throws(ServerConfigurationError) -> [AddressPolicy.Entry] {
-        guard let text else { return [] }
-        var entries: [AddressPolicy.Entry] = []
-        for item in text.split(separator: ",") {
-            let trimmed = String(item).trimmed
-            guard let network = IPNetwork(trimmed) else {
-                throw ServerConfigurationError("invalid network '\(trimmed)' in \(setting): expected CIDRs such as 10.0.0.0/8 or fd00::/8, comma-separated")
-            }
-            entries.append(.init(network, reason: "--\(setting)"))
-        }
-        return entries
-    }
-
-    /// Reads the JSON config file: one object of settings.
-    static func fileValues(_ path: String, readFile: (String) throws -> [UInt8]) throws(ServerConfigurationError) -> [String: ParameterValue] {
-        let bytes: [UInt8]
-        do {
-            bytes = try readFile(path)
-        } catch {
-            throw ServerConfigurationError("cannot read the config file \(path): \(error)")
-        }
-        let object: [String: ParameterValue]
-        do {
-            object = try JSONDecoder().decode([String: ParameterValue].self, from: Data(bytes))
-        } catch {
-            throw ServerConfigurationError("the config file \(path) is not a JSON object of settings (e.g. {\"maxConcurrent\": 32}): \(error)")
-        }
-        if let unknown = object.keys.sorted().first(where: { descriptor.parameter(named: $0) == nil || $0 == "config" }) {
-            let known = descriptor.parameters.map(\.name).filter { $0 != "config" }.joined(separator: ", ")
-            throw ServerConfigurationError("unknown setting '\(unknown)' in \(path) (known: \(known))")
-        }
-        return object
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing white space (newlines included).
-    var trimmed: String {
-        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+        try SettingsReader.networks(text, setting: setting).map { .init($0, reason: "--\(setting)") }
     }
 }

@@ -54,12 +54,9 @@ public struct SondeServer: Sendable {
     public func makeRouter(requestLogger: Logger) -> Router<SondeRequestContext> {
         let router = Router(context: SondeRequestContext.self)
         let legacyOpen = configuration.legacyPingWithoutToken
-        router.add(middleware: RequestLogMiddleware(logger: requestLogger, state: state, metrics: metrics))
-        router.add(middleware: ErrorMiddleware(metrics: metrics))
-        router.add(middleware: DrainMiddleware(state: state))
-        router.add(middleware: AuthenticationMiddleware(token: configuration.token) { path in
+        router.addStandardMiddleware(logger: requestLogger, state: state, metrics: metrics, token: configuration.token) { path in
             path == "/healthz" || path == "/readyz" || (legacyOpen && path.hasPrefix("/ping/"))
-        })
+        }
 
         let service = self.service
         let state = self.state
@@ -69,8 +66,8 @@ public struct SondeServer: Sendable {
         ).serialized() + "\n"
         let listing = SondeJSON.line(ProbeListingResponse(probes: service.listing.map(ProbeListing.init))) + "\n"
 
-        route(router, "/v1/probes", [.get: { _, _ in json(listing) }])
-        route(router, "/v1/probes/:kind", [
+        router.route("/v1/probes", [.get: { _, _ in HTTPService.json(listing) }])
+        router.route("/v1/probes/:kind", [
             .get: { request, context in
                 let format = try negotiate(request)
                 let input = try ProbeInput.decode(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
@@ -96,29 +93,29 @@ public struct SondeServer: Sendable {
                 return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientAddress)
             },
         ])
-        route(router, "/ping/:dstIP/:count", [.get: { request, context in
+        router.route("/ping/:dstIP/:count", [.get: { request, context in
             let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
             let input = try LegacyPing.input(destination: destination, count: context.parameters.get("count") ?? "")
             return try await service.respond(kind: "ping", input: input, format: .text, client: context.clientAddress)
         }])
         let metrics = self.metrics
-        route(router, "/metrics", [.get: { _, _ in
+        router.route("/metrics", [.get: { _, _ in
             Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }])
         let modules = self.modules
-        route(router, "/probe", [.get: { request, context in
+        router.route("/probe", [.get: { request, context in
             try await BlackboxEndpoint.respond(to: request, modules: modules, service: service, client: context.clientAddress)
         }])
-        route(router, "/healthz", [.get: { _, _ in json(#"{"status":"ok"}"#) }])
-        route(router, "/readyz", [.get: { _, _ in
+        router.route("/healthz", [.get: { _, _ in HTTPService.json(#"{"status":"ok"}"#) }])
+        router.route("/readyz", [.get: { _, _ in
             if state.isDraining { throw APIError.shuttingDown }
-            return json(#"{"status":"ready"}"#)
+            return HTTPService.json(#"{"status":"ready"}"#)
         }])
-        route(router, "/openapi.json", [.get: { _, _ in json(openAPI) }])
+        router.route("/openapi.json", [.get: { _, _ in HTTPService.json(openAPI) }])
         let status = self.status
         let configuration = self.configuration
         let version = self.version
-        route(router, "/v1/status", [.get: { _, _ in
+        router.route("/v1/status", [.get: { _, _ in
             let document: JSONValue = [
                 "version": .string(version),
                 "process": status(),
@@ -133,7 +130,7 @@ public struct SondeServer: Sendable {
                 ],
                 "authentication": configuration.token == nil ? "none (loopback only)" : "bearer token",
             ]
-            return json(document.serialized() + "\n")
+            return HTTPService.json(document.serialized() + "\n")
         }])
         return router
     }
@@ -152,65 +149,15 @@ public struct SondeServer: Sendable {
     /// Serves until SIGTERM or SIGINT, then drains: `/readyz` fails and new requests get 503 at once,
     /// in-flight probes get ``ServerConfiguration/shutdownGrace`` to finish before they are cancelled.
     public func run(logger: Logger) async throws {
-        let application = makeApplication(logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: application),
-                    .init(service: MemoryTrimService(state: state)),
-                    // Listed last, shut down first: the drain flag goes up before the listener closes.
-                    .init(service: DrainService(state: state)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                cancellationSignals: [],
-                logger: logger
-            ).withGracefulShutdownTimeout(configuration.shutdownGrace)
+        try await HTTPService.serve(
+            makeApplication(logger: logger), state: state, shutdownGrace: configuration.shutdownGrace, logger: logger
         )
-        try await group.run()
-    }
-}
-
-extension ServiceGroupConfiguration {
-    fileprivate func withGracefulShutdownTimeout(_ timeout: Duration) -> Self {
-        var copy = self
-        copy.maximumGracefulShutdownDuration = timeout
-        return copy
-    }
-}
-
-/// Raises the drain flag when graceful shutdown begins.
-struct DrainService: Service {
-    let state: ServerState
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        state.beginDraining()
     }
 }
 
 /// `GET /v1/probes`.
 struct ProbeListingResponse: Encodable {
     var probes: [ProbeListing]
-}
-
-private typealias Handler = @Sendable (Request, SondeRequestContext) async throws -> Response
-
-/// Registers `handlers` on `path` and answers every other common method with 405 and `Allow`.
-private func route(_ router: Router<SondeRequestContext>, _ path: String, _ handlers: [HTTPRequest.Method: Handler]) {
-    let allowed = handlers.keys.sorted { $0.rawValue < $1.rawValue }
-    for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch, .head, .options] {
-        if let handler = handlers[method] {
-            router.on(RouterPath(path), method: method, use: handler)
-        } else {
-            router.on(RouterPath(path), method: method) { request, _ -> Response in
-                throw APIError.methodNotAllowed(request.method, path: request.uri.path, allowed: allowed)
-            }
-        }
-    }
-}
-
-private func json(_ text: String) -> Response {
-    Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
 }
 
 private func negotiate(_ request: Request) throws(APIError) -> ResponseFormat {

@@ -20,7 +20,7 @@ struct GlobalOptions {
         ("--user <name|uid[:gid]>", "Account to run as when started as root (default: nobody); only CAP_NET_RAW is kept"),
         ("-v, --verbose", "Report uid/gid, capabilities, NoNewPrivs and the ICMP socket mode on standard error"),
         ("--probes-dir <dir>", "External probes to load (default /etc/sonde/probes.d if it exists; or SONDE_PROBES_DIR)"),
-        ("--agent <url>", "Run the probe on the agent at http://HOST:PORT (sonde serve; token from SONDE_TOKEN)"),
+        ("--agent <url>", "Run the probe on the sidecar at http://HOST:PORT, or through a gateway at http://GW:PORT/v1/agents/POD-IP (token from SONDE_TOKEN)"),
     ]
 
     /// Removes the global options from `arguments` and returns them.

@@ -16,7 +16,20 @@ enum ServeCommand {
     /// Parses flags, the environment, the config file and the token; prints help or an error and exits
     /// when there is nothing to serve.
     static func configuration(_ arguments: [String]) -> ServerConfiguration {
-        let descriptor = ServerSettings.descriptor
+        let flags = settingFlags(arguments, descriptor: ServerSettings.descriptor, help: help)
+        do {
+            let configuration = try ServerSettings.configuration(flags: flags, environment: environment(), readFile: readFile)
+            try configuration.checkExposure()
+            return configuration
+        } catch {
+            Output.error(error.description)
+            exit(ExitCode.usage.rawValue)
+        }
+    }
+
+    /// The settings given on the command line of `sonde serve` or `sonde gateway`; prints help or an error and
+    /// exits when there is nothing to run.
+    static func settingFlags(_ arguments: [String], descriptor: ProbeDescriptor, help: () -> String) -> [String: ParameterValue] {
         let commandLine: ProbeCommandLine
         do {
             commandLine = try ProbeCommandLine(arguments, descriptor: descriptor)
@@ -29,19 +42,10 @@ enum ServeCommand {
             exit(ExitCode.success.rawValue)
         }
         if let extra = commandLine.targets.first {
-            Output.error("unexpected argument '\(extra)' for sonde serve: it takes options only (see sonde serve --help)")
+            Output.error("unexpected argument '\(extra)' for sonde \(descriptor.kind): it takes options only (see sonde \(descriptor.kind) --help)")
             exit(ExitCode.usage.rawValue)
         }
-        do {
-            let configuration = try ServerSettings.configuration(
-                flags: commandLine.given, environment: environment(), readFile: readFile
-            )
-            try configuration.checkExposure()
-            return configuration
-        } catch {
-            Output.error(error.description)
-            exit(ExitCode.usage.rawValue)
-        }
+        return commandLine.given
     }
 
     /// Serves until SIGTERM/SIGINT; exit status 0 after a graceful shutdown, 1 when serving failed.
@@ -123,17 +127,7 @@ enum ServeCommand {
     }
 
     static func help() -> String {
-        let rows = ServerSettings.descriptor.parameters.map { spec -> (String, String) in
-            var spelling = spec.longOption
-            if spec.type != .boolean { spelling += " <\(spec.type.placeholder)>" }
-            var summary = spec.summary
-            if case .choice(let words) = spec.type { summary += " [\(words.joined(separator: "|"))]" }
-            summary += " [\(ServerSettings.environmentName(of: spec.name))]"
-            if let value = spec.defaultValue { summary += " (default: \(value))" }
-            return (spelling, summary)
-        }
-        let width = rows.map(\.0.count).max() ?? 0
-        let options = rows.map { "  " + $0.0.padding(width + 1) + " " + $0.1 }.joined(separator: "\n")
+        let options = optionsHelp(ServerSettings.descriptor)
         return """
             OVERVIEW: Serve the probe API over HTTP: the sidecar each pod runs so the platform can probe from \
             the pod's own network.
@@ -164,7 +158,22 @@ enum ServeCommand {
             """
     }
 
-    private static func environment() -> [String: String] {
+    /// One line per setting of `descriptor`: its flag, summary, environment variable and default.
+    static func optionsHelp(_ descriptor: ProbeDescriptor) -> String {
+        let rows = descriptor.parameters.map { spec -> (String, String) in
+            var spelling = spec.longOption
+            if spec.type != .boolean { spelling += " <\(spec.type.placeholder)>" }
+            var summary = spec.summary
+            if case .choice(let words) = spec.type { summary += " [\(words.joined(separator: "|"))]" }
+            summary += " [\(ServerSettings.environmentName(of: spec.name))]"
+            if let value = spec.defaultValue { summary += " (default: \(value))" }
+            return (spelling, summary)
+        }
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { "  " + $0.0.padding(width + 1) + " " + $0.1 }.joined(separator: "\n")
+    }
+
+    static func environment() -> [String: String] {
         var result: [String: String] = [:]
         var pointer = environ
         while let entry = pointer.pointee {
@@ -182,7 +191,7 @@ enum ServeCommand {
     }
 
     /// Reads a whole (small) file with plain system calls: no Foundation, no threads before the drop.
-    private static func readFile(_ path: String) throws -> [UInt8] {
+    static func readFile(_ path: String) throws -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileError(description: ErrorNumber.message(errno)) }
         defer { close(descriptor) }

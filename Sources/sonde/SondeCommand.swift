@@ -21,8 +21,12 @@ struct SondeCommand: AsyncParsableCommand {
                 PROBES (sonde <probe> --help for options):
                 \(probes.joined(separator: "\n"))
 
-                SIDECAR:
-                  serve   Serve the probe API over HTTP (sonde serve --help)
+                SIDECAR AND GATEWAY:
+                  serve     Serve the probe API over HTTP: the sidecar (sonde serve --help)
+                  gateway   Forward the platform's requests to the sidecar in a pod (sonde gateway --help)
+
+                REMOTE: sonde --agent http://POD-IP:8090 <probe> … runs the probe on that sidecar; through a
+                gateway: --agent http://GATEWAY:8080/v1/agents/POD-IP
                 """,
             version: SondeVersion.current,
             subcommands: [ProbesCommand.self]

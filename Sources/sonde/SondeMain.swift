@@ -2,6 +2,7 @@ import ArgumentParser
 import ExternalProbes
 import PingProbe
 import SondeCore
+import SondeAgentClient
 import SondePrivileges
 
 #if canImport(Glibc)
@@ -27,11 +28,14 @@ enum SondeMain {
         // 1. Open the ICMP sockets while privileged (only commands that ping need them).
         // 2. Keep only CAP_NET_RAW — or nothing at all for commands that send no ICMP. 3. Only then start threads.
         let command = arguments.first
+        if command == "healthcheck" { exit(await HealthcheckCommand.run(Array(arguments.dropFirst())).rawValue) }
         let serving = command == "serve"
         // The server's settings (and its token file) are read while still privileged and single-threaded.
         let serveConfiguration = serving ? ServeCommand.configuration(Array(arguments.dropFirst())) : nil
+        let gatewayConfiguration = command == "gateway" ? GatewayCommand.configuration(Array(arguments.dropFirst())) : nil
         // A probe run on an agent sends nothing from here.
         let needsICMP = (command == PingProbe.kind.rawValue && options.agent == nil) || serving
+        if needsICMP { PrivilegeDrop.raiseNetRaw() }
         let sockets = needsICMP ? ICMPSockets.open() : ICMPSockets.notOpened("this command opens no ICMP sockets")
         let mode: PrivilegeMode
         let privileges: PrivilegeReport
@@ -43,6 +47,9 @@ enum SondeMain {
         }
         if options.verbose {
             Output.error("privileges: mode=\(mode.rawValue) \(privileges) icmp: \(describe(sockets))")
+        }
+        if let gatewayConfiguration {
+            exit(await GatewayCommand.run(gatewayConfiguration, privileges: "mode=\(mode.rawValue) \(privileges)").rawValue)
         }
         let icmp = ICMPEngine(sockets: sockets)
         var registry = Registration.makeRegistry(icmp: icmp)
@@ -78,14 +85,14 @@ enum SondeMain {
         }
         if let first = arguments.first, !first.hasPrefix("-"), !["probes", "help"].contains(first) {
             let kinds = registry.kinds.map(\.rawValue).joined(separator: ", ")
-            Output.error("unknown command '\(first)': expected a probe (\(kinds)), serve or probes (see sonde --help)")
+            Output.error("unknown command '\(first)': expected a probe (\(kinds)), serve, gateway or probes (see sonde --help)")
             exit(ExitCode.usage.rawValue)
         }
         await SondeCommand.main(arguments)
     }
 
     /// Command names a probe kind may not take.
-    static let commands = ["serve", "probes", "help", "run", "version"]
+    static let commands = ["serve", "gateway", "healthcheck", "probes", "help", "run", "version"]
 
     /// `ipv4=raw ipv6=datagram`, or why a family has no socket.
     static func describe(_ sockets: ICMPSockets) -> String {

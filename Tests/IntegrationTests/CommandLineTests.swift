@@ -67,7 +67,7 @@ struct CommandLineTests {
     @Test func anUnknownCommandNamesTheProbes() async throws {
         let result = try await sonde("pnig", "10.0.0.1")
         #expect(result.status == 2)
-        #expect(result.error == "sonde: unknown command 'pnig': expected a probe (dns, ping, tcp), serve or probes (see sonde --help)\n")
+        #expect(result.error == "sonde: unknown command 'pnig': expected a probe (dns, ping, tcp), serve, gateway or probes (see sonde --help)\n")
     }
 
     @Test func helpComesFromTheParameterDeclarations() async throws {

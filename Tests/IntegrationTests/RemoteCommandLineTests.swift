@@ -45,7 +45,7 @@ struct RemoteCommandLineTests {
         #expect(wrongToken.error == "sonde: agent http://10.77.1.1:18306: invalid bearer token\n")
         let absent = try await remote(["ping", "-c", "1", "10.77.2.2"], port: 18_399)
         #expect(absent.status == 2)
-        #expect(absent.error.contains("cannot connect: Connection refused (is sonde serve running there?)"))
+        #expect(absent.error.contains("http://10.77.1.1:18399 refused the connection: is sonde serve running there, on port 18399?"))
         let https = try await Shell.captureAsync([Sonde.binary, "--agent", "https://10.77.1.1:18306", "ping", "10.77.2.2"])
         #expect(https.status == 2)
         #expect(https.error.contains("Sonde agents speak plain HTTP on the pod network; use http://"))

@@ -11,21 +11,30 @@ struct ServeIntegrationTests {
 
     init() async throws { network = try await TestNetwork.get() }
 
-    /// A running `sonde serve` and the way to talk to it.
+    /// A running `sonde serve` (or `sonde gateway`) and the way to talk to it.
     final class Server: @unchecked Sendable {
         let process: Process
         let port: Int
         let namespace: String
+        /// Where requests come from, and the address they go to there.
+        let callerNamespace: String
+        let address: String
         let log = Collected()
 
-        init(namespace: String, port: Int, arguments: [String]) throws {
+        init(
+            namespace: String, port: Int, arguments: [String], command: String = "serve", environment extra: [String: String] = [:],
+            callerNamespace: String? = nil, address: String = "127.0.0.1"
+        ) throws {
             self.namespace = namespace
             self.port = port
+            self.callerNamespace = callerNamespace ?? namespace
+            self.address = address
             process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-            process.arguments = ["netns", "exec", namespace, Sonde.binary, "serve", "--port", String(port)] + arguments
+            process.arguments = ["netns", "exec", namespace, Sonde.binary, command, "--port", String(port)] + arguments
             var environment = ProcessInfo.processInfo.environment
             environment["SONDE_TOKEN"] = ServeIntegrationTests.token
+            environment.merge(extra) { _, new in new }
             process.environment = environment
             let errors = Pipe()
             process.standardError = errors
@@ -48,10 +57,12 @@ struct ServeIntegrationTests {
             }
         }
 
-        func request(_ method: String, _ path: String, body: String? = nil, accept: String? = nil, token: Bool = true) async throws -> Reply {
+        func request(
+            _ method: String, _ path: String, body: String? = nil, accept: String? = nil, token: Bool = true, bearer: String = ServeIntegrationTests.token
+        ) async throws -> Reply {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/http_client.py")
-            var command = ["ip", "netns", "exec", namespace, "python3", script.path, method, "http://127.0.0.1:\(port)\(path)"]
-            if token { command += ["--header", "Authorization: Bearer \(ServeIntegrationTests.token)"] }
+            var command = ["ip", "netns", "exec", callerNamespace, "python3", script.path, method, "http://\(address):\(port)\(path)"]
+            if token { command += ["--header", "Authorization: Bearer \(bearer)"] }
             if let accept { command += ["--header", "Accept: \(accept)"] }
             if let body { command += ["--header", "Content-Type: application/json", "--body", body] }
             let result = try await Shell.captureAsync(command, timeout: 40)
@@ -66,7 +77,7 @@ struct ServeIntegrationTests {
                 if try await request("GET", "/healthz", token: false).status == 200 { return }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            Issue.record("sonde serve did not start: \(log.value)")
+            Issue.record("sonde did not start: \(log.value)")
         }
 
         /// SIGTERM, then the exit status (at most `timeout` seconds later).

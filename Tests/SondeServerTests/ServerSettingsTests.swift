@@ -49,8 +49,8 @@ struct ServerSettingsTests {
         let cases: [([String: ParameterValue], [String: String], [String: String], String)] = [
             ([:], ["SONDE_MAX_COUNT": "lots"], [:], "invalid value 'lots' for SONDE_MAX_COUNT: expected an integer from 1 to 1000000"),
             (["port": .integer(0)], [:], [:], "invalid value '0' for --port: expected an integer from 1 to 65535"),
-            ([:], ["SONDE_DENY": "10.0.0.0/8,nonsense"], [:], "invalid network 'nonsense' in deny"),
-            ([:], ["SONDE_TOKEN": "short"], [:], "the token must be at least 16 characters"),
+            ([:], ["SONDE_DENY": "10.0.0.0/8,nonsense"], [:], "invalid network 'nonsense' in --deny"),
+            ([:], ["SONDE_TOKEN": "short"], [:], "the token in SONDE_TOKEN must be at least 16 characters"),
             (["tokenFile": .string("/missing")], [:], [:], "cannot read the token file /missing"),
             (["config": .string("/c.json")], [:], ["/c.json": #"{"maxCount": 5, "colour": "red"}"#], "unknown setting 'colour' in /c.json"),
             (["config": .string("/c.json")], [:], ["/c.json": "[1]"], "the config file /c.json is not a JSON object of settings"),

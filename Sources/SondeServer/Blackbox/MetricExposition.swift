@@ -2,8 +2,8 @@ import SondeCore
 
 /// The Prometheus text format (0.0.4) for a probe's samples: one `# HELP` and `# TYPE … gauge` per name, as
 /// blackbox_exporter writes every probe metric.
-enum MetricExposition {
-    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+package enum MetricExposition {
+    package static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     static func render(_ samples: [MetricSample]) -> String {
         var order: [String] = []

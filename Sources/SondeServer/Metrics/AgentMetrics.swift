@@ -81,8 +81,15 @@ public final class AgentMetrics: Sendable {
         histogram.record(duration)
     }
 
+    /// A request the gateway forwarded to a sidecar: `ok` (the sidecar answered), `unreachable`, `timeout`,
+    /// `bad_response` or `auth_failed`.
+    package func forwarded(outcome: String) {
+        counter("sonde_gateway_forwards", help: "Requests the gateway forwarded to sidecars, by outcome", labels: [("outcome", outcome)])
+            .increment()
+    }
+
     /// The exposition text, with the process figures read now.
-    func render() -> [UInt8] {
+    package func render() -> [UInt8] {
         refreshProcess()
         return registry.emitToBuffer()
     }

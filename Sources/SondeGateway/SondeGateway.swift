@@ -1,0 +1,118 @@
+public import Hummingbird
+public import Logging
+public import SondeServer
+import HTTPTypes
+import NIOCore
+import SondeAgentClient
+import SondeCore
+
+/// The platform's side: one address the platform calls to run a probe from inside any pod, forwarded to the
+/// Sonde sidecar in that pod (`http://<srcIP>:<agentPort>`), with the answer streamed back as it arrives.
+///
+/// Routes: `GET /api/v2/ping/srcIP/{srcIP}/dstIP/{dstIP}/count/{count}` (the original platform API),
+/// `GET /v1/agents/{srcIP}/probes`, `GET|POST /v1/agents/{srcIP}/probes/{kind}` (every probe, as the sidecar
+/// takes it), `GET /healthz`, `GET /readyz`, `GET /metrics`, `GET /openapi.json`.
+///
+/// `srcIP` must be an address literal inside the configured agent networks, and the port is the gateway's
+/// setting, never the caller's: the gateway forwards to sidecars and to nothing else.
+public struct SondeGateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let state = ServerState()
+    public let metrics: AgentMetrics
+    let forwarder: AgentForwarder
+    let version: String
+
+    public init(configuration: GatewayConfiguration, version: String, metrics: AgentMetrics? = nil) {
+        self.configuration = configuration
+        self.version = version
+        self.metrics = metrics ?? AgentMetrics(version: version)
+        self.forwarder = AgentForwarder(configuration: configuration, metrics: self.metrics)
+    }
+
+    /// Requests being forwarded now.
+    public var forwarding: Int { forwarder.limiter.running }
+
+    public func makeRouter(requestLogger: Logger) -> Router<SondeRequestContext> {
+        let router = Router(context: SondeRequestContext.self)
+        let state = self.state
+        router.addStandardMiddleware(logger: requestLogger, state: state, metrics: metrics, token: configuration.token) { path in
+            path == "/healthz" || path == "/readyz"
+        }
+        let forwarder = self.forwarder
+        let maxBody = configuration.maxBodyBytes
+
+        router.route("/api/v2/ping/srcIP/:srcIP/dstIP/:dstIP/count/:count", [.get: { request, context in
+            let count = context.parameters.get("count") ?? ""
+            guard let value = Int(count), (1...10).contains(value) else {
+                throw APIError(.badRequest, code: "invalid_parameter", "invalid count '\(count)': expected an integer from 1 to 10", field: "count")
+            }
+            let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
+            return try await forwarder.forward(
+                to: context.parameters.get("srcIP"), method: "GET",
+                path: "/probes/ping" + AgentForwarder.query([("target", destination), ("count", String(value))]),
+                request: request, client: context.clientAddress
+            )
+        }])
+        router.route("/v1/agents/:srcIP/probes", [.get: { request, context in
+            try await forwarder.forward(to: context.parameters.get("srcIP"), method: "GET", path: "/probes", request: request, client: context.clientAddress)
+        }])
+        router.route("/v1/agents/:srcIP/probes/:kind", [
+            .get: { request, context in
+                let kind = try AgentForwarder.kind(context.parameters.get("kind"))
+                let query = AgentForwarder.query(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+                return try await forwarder.forward(
+                    to: context.parameters.get("srcIP"), method: "GET", path: "/probes/\(kind)" + query, request: request,
+                    client: context.clientAddress
+                )
+            },
+            .post: { request, context in
+                let kind = try AgentForwarder.kind(context.parameters.get("kind"))
+                let contentType = request.headers[.contentType]?.split(separator: ";").first?.trimmed.lowercased()
+                guard contentType == "application/json" else {
+                    throw APIError(
+                        .unsupportedMediaType, code: "unsupported_media_type",
+                        "Content-Type must be application/json (got \(request.headers[.contentType] ?? "none"))"
+                    )
+                }
+                var request = request
+                let body: ByteBuffer
+                do {
+                    body = try await request.collectBody(upTo: maxBody)
+                } catch {
+                    throw APIError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(maxBody) bytes (--max-body)")
+                }
+                return try await forwarder.forward(
+                    to: context.parameters.get("srcIP"), method: "POST", path: "/probes/\(kind)", request: request,
+                    body: Array(buffer: body), client: context.clientAddress
+                )
+            },
+        ])
+        let metrics = self.metrics
+        router.route("/metrics", [.get: { _, _ in
+            Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }])
+        router.route("/healthz", [.get: { _, _ in HTTPService.json(#"{"status":"ok"}"#) }])
+        router.route("/readyz", [.get: { _, _ in
+            if state.isDraining { throw APIError.shuttingDown }
+            return HTTPService.json(#"{"status":"ready"}"#)
+        }])
+        let openAPI = GatewayOpenAPI.make(version: version, configuration: configuration).serialized() + "\n"
+        router.route("/openapi.json", [.get: { _, _ in HTTPService.json(openAPI) }])
+        return router
+    }
+
+    public func makeApplication(logger: Logger) -> some ApplicationProtocol {
+        var requestLogger = logger
+        requestLogger[metadataKey: "component"] = "http"
+        return Application(
+            router: makeRouter(requestLogger: requestLogger),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sonde-gateway"),
+            logger: logger
+        )
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains like the sidecar.
+    public func run(logger: Logger) async throws {
+        try await HTTPService.serve(makeApplication(logger: logger), state: state, shutdownGrace: configuration.shutdownGrace, logger: logger)
+    }
+}

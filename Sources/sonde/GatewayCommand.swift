@@ -1,0 +1,92 @@
+import Logging
+import Metrics
+import Prometheus
+import SondeGateway
+import SondeCore
+import SondeServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sonde gateway`: the platform's side. Its settings (and token files) are read before the privilege drop;
+/// it keeps no capability at all: it only makes TCP connections to sidecars.
+enum GatewayCommand {
+    static func configuration(_ arguments: [String]) -> GatewayConfiguration {
+        let flags = ServeCommand.settingFlags(arguments, descriptor: GatewaySettings.descriptor, help: help)
+        do {
+            let configuration = try GatewaySettings.configuration(
+                flags: flags, environment: ServeCommand.environment(), readFile: ServeCommand.readFile
+            )
+            try configuration.checkExposure()
+            return configuration
+        } catch {
+            Output.error(error.description)
+            exit(ExitCode.usage.rawValue)
+        }
+    }
+
+    /// Serves until SIGTERM/SIGINT; exit status 0 after a graceful shutdown, 1 when serving failed.
+    static func run(_ configuration: GatewayConfiguration, privileges: String) async -> ExitCode {
+        let format = configuration.logFormat
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in SondeLogHandler(label: label, format: format, level: level) }
+        var logger = Logger(label: "sonde-gateway")
+        logger.logLevel = level
+        let metrics = AgentMetrics(version: SondeVersion.current)
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        let gateway = SondeGateway(configuration: configuration, version: SondeVersion.current, metrics: metrics)
+        logger.info(
+            "gateway serving",
+            metadata: [
+                "listen": "\(configuration.host):\(configuration.port)",
+                "auth": "\(configuration.token == nil ? "none: loopback only" : "bearer token")",
+                "agents": "\(configuration.agents.map(\.description).joined(separator: ","))",
+                "agentPort": "\(configuration.agentPort)",
+                "agentAuth": "\(configuration.agentToken == nil ? "none" : "bearer token")",
+                "connectTimeout": "\(configuration.connectTimeout)", "timeout": "\(configuration.timeout)",
+                "privileges": "\(privileges)",
+            ]
+        )
+        if configuration.token == nil, configuration.insecure, !ServerConfiguration(host: configuration.host).listensOnLoopbackOnly {
+            logger.warning("serving WITHOUT authentication beyond loopback (--insecure): anyone who reaches this port can run probes in every pod")
+        }
+        do {
+            try await gateway.run(logger: logger)
+        } catch {
+            logger.critical("cannot serve", metadata: ["error": "\(error)"])
+            return .failure
+        }
+        logger.info("stopped")
+        return .success
+    }
+
+    static func help() -> String {
+        """
+        OVERVIEW: Forward the platform's probe requests to the Sonde sidecar in a pod, and stream the answers back.
+        Only sidecars inside --agents, on --agent-port, are ever called.
+
+        USAGE: sonde gateway --agents <CIDRs> [options]
+
+        ENDPOINTS:
+          GET /api/v2/ping/srcIP/{srcIP}/dstIP/{dstIP}/count/{count}
+                                               ping dstIP from the pod srcIP (count 1-10)
+          GET /v1/agents/{srcIP}/probes        the probes of that pod's sidecar
+          GET|POST /v1/agents/{srcIP}/probes/{kind}
+                                               run any probe there, as the sidecar's /v1/probes/{kind} takes it
+          GET /metrics, /healthz, /readyz, /openapi.json
+        Accept is passed on: application/json (default), application/x-ndjson or text/event-stream to stream,
+        text/plain for the CLI's text. 502: the sidecar is absent, refused or failed; 504: it was too slow.
+
+        OPTIONS (each also as the environment variable shown, or a key of the --config JSON file):
+        \(ServeCommand.optionsHelp(GatewaySettings.descriptor))
+
+        TOKENS: callers send --token-file's token (or \(ServerSettings.tokenVariable)); the gateway sends
+        --agent-token-file's (or \(GatewaySettings.agentTokenVariable)) to the sidecars.
+
+        REMOTE CLI: sonde --agent http://GATEWAY:8080/v1/agents/POD-IP ping 10.0.0.1
+
+        EXIT STATUS: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 when serving failed, 2 bad settings.
+        """
+    }
+}
