@@ -84,7 +84,7 @@ final class ICMPSocket: Sendable {
                 throw ProbeError(
                     .socketUnavailable,
                     "cannot open an ICMP socket: raw sockets need CAP_NET_RAW (run as root, or "
-                        + "`setcap cap_net_raw+ep` on the sonde binary), and unprivileged ICMP sockets are not "
+                        + "`setcap cap_net_raw=p` on the sonde binary), and unprivileged ICMP sockets are not "
                         + "allowed for group \(getegid()) (set `sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"`, "
                         + "in Kubernetes the pod sysctl net.ipv4.ping_group_range)"
                 )

@@ -13,12 +13,23 @@ import Glibc
 /// it keeps no capability at all: it only makes TCP connections to sidecars.
 enum GatewayCommand {
     static func configuration(_ arguments: [String]) -> GatewayConfiguration {
+        var arguments = arguments
+        let checkOnly = ServeCommand.removeCheckFlag(from: &arguments)
         let flags = ServeCommand.settingFlags(arguments, descriptor: GatewaySettings.descriptor, help: help)
         do {
             let configuration = try GatewaySettings.configuration(
                 flags: flags, environment: ServeCommand.environment(), readFile: ServeCommand.readFile
             )
             try configuration.checkExposure()
+            if checkOnly {
+                Output.write(
+                    "sonde gateway: settings OK: listen \(configuration.host):\(configuration.port), "
+                        + "auth \(configuration.token == nil ? "none (loopback only)" : "bearer token"), "
+                        + "agents \(configuration.agents.map(\.description).joined(separator: ",")) port \(configuration.agentPort), "
+                        + "agent auth \(configuration.agentToken == nil ? "none" : "bearer token")"
+                )
+                exit(ExitCode.success.rawValue)
+            }
             return configuration
         } catch {
             Output.error(error.description)
@@ -80,6 +91,9 @@ enum GatewayCommand {
 
         OPTIONS (each also as the environment variable shown, or a key of the --config JSON file):
         \(ServeCommand.optionsHelp(GatewaySettings.descriptor))
+
+        --check: validate the settings (reading the token files), print a summary and exit 0, or exit 2 naming
+        what is wrong; nothing is served.
 
         TOKENS: callers send --token-file's token (or \(ServerSettings.tokenVariable)); the gateway sends
         --agent-token-file's (or \(GatewaySettings.agentTokenVariable)) to the sidecars.

@@ -16,15 +16,32 @@ enum ServeCommand {
     /// Parses flags, the environment, the config file and the token; prints help or an error and exits
     /// when there is nothing to serve.
     static func configuration(_ arguments: [String]) -> ServerConfiguration {
+        var arguments = arguments
+        let checkOnly = removeCheckFlag(from: &arguments)
         let flags = settingFlags(arguments, descriptor: ServerSettings.descriptor, help: help)
         do {
             let configuration = try ServerSettings.configuration(flags: flags, environment: environment(), readFile: readFile)
             try configuration.checkExposure()
+            if checkOnly {
+                Output.write(
+                    "sonde serve: settings OK: listen \(configuration.host):\(configuration.port), "
+                        + "auth \(configuration.token == nil ? "none (loopback only)" : "bearer token"), "
+                        + "deny \(configuration.policy.deny.count) networks, allow \(configuration.policy.allow.isEmpty ? "all others" : "\(configuration.policy.allow.count) networks")"
+                )
+                exit(ExitCode.success.rawValue)
+            }
             return configuration
         } catch {
             Output.error(error.description)
             exit(ExitCode.usage.rawValue)
         }
+    }
+
+    /// Removes `--check` (validate the settings, print them, exit) and says whether it was there.
+    static func removeCheckFlag(from arguments: inout [String]) -> Bool {
+        let before = arguments.count
+        arguments.removeAll { $0 == "--check" }
+        return arguments.count != before
     }
 
     /// The settings given on the command line of `sonde serve` or `sonde gateway`; prints help or an error and
@@ -147,6 +164,9 @@ enum ServeCommand {
 
             OPTIONS (each also as the environment variable shown, or a key of the --config JSON file):
             \(options)
+
+            --check: validate the settings (reading the token and modules files), print a summary and exit 0, or
+            exit 2 naming what is wrong; nothing is served.
 
             TOKEN: read from --token-file or \(ServerSettings.tokenVariable) (never a flag: ps would show it). Without one,
             Sonde listens on loopback only unless --insecure.
