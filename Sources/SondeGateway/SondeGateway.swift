@@ -67,48 +67,20 @@ public struct SondeGateway: Sendable {
             },
             .post: { request, context in
                 let kind = try AgentForwarder.kind(context.parameters.get("kind"))
-                let contentType = request.headers[.contentType]?.split(separator: ";").first?.trimmed.lowercased()
-                guard contentType == "application/json" else {
-                    throw APIError(
-                        .unsupportedMediaType, code: "unsupported_media_type",
-                        "Content-Type must be application/json (got \(request.headers[.contentType] ?? "none"))"
-                    )
-                }
-                var request = request
-                let body: ByteBuffer
-                do {
-                    body = try await request.collectBody(upTo: maxBody)
-                } catch {
-                    throw APIError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(maxBody) bytes (--max-body)")
-                }
+                let body = try await HTTPService.jsonBody(of: request, upTo: maxBody)
                 return try await forwarder.forward(
                     to: context.parameters.get("srcIP"), method: "POST", path: "/probes/\(kind)", request: request,
                     body: Array(buffer: body), client: context.clientAddress
                 )
             },
         ])
-        let metrics = self.metrics
-        router.route("/metrics", [.get: { _, _ in
-            Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
-        }])
-        router.route("/healthz", [.get: { _, _ in HTTPService.json(#"{"status":"ok"}"#) }])
-        router.route("/readyz", [.get: { _, _ in
-            if state.isDraining { throw APIError.shuttingDown }
-            return HTTPService.json(#"{"status":"ready"}"#)
-        }])
         let openAPI = GatewayOpenAPI.make(version: version, configuration: configuration).serialized() + "\n"
-        router.route("/openapi.json", [.get: { _, _ in HTTPService.json(openAPI) }])
+        router.addOperationalRoutes(state: state, metrics: metrics, openAPI: openAPI)
         return router
     }
 
     public func makeApplication(logger: Logger) -> some ApplicationProtocol {
-        var requestLogger = logger
-        requestLogger[metadataKey: "component"] = "http"
-        return Application(
-            router: makeRouter(requestLogger: requestLogger),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sonde-gateway"),
-            logger: logger
-        )
+        HTTPService.application(host: configuration.host, port: configuration.port, serverName: "sonde-gateway", logger: logger, router: makeRouter)
     }
 
     /// Serves until SIGTERM or SIGINT, then drains like the sidecar.

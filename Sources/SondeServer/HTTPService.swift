@@ -1,6 +1,6 @@
-public import HTTPTypes
-public import Hummingbird
-public import Logging
+package import HTTPTypes
+package import Hummingbird
+package import Logging
 import NIOCore
 import ServiceLifecycle
 import UnixSignals
@@ -26,6 +26,34 @@ package enum HTTPService {
         )
         configuration.maximumGracefulShutdownDuration = shutdownGrace
         try await ServiceGroup(configuration: configuration).run()
+    }
+
+    /// The Hummingbird application for `router`, listening on `host:port`, its request log marked `component=http`.
+    package static func application(
+        host: String, port: Int, serverName: String, logger: Logger, router: (Logger) -> Router<SondeRequestContext>
+    ) -> some ApplicationProtocol {
+        var requestLogger = logger
+        requestLogger[metadataKey: "component"] = "http"
+        return Application(
+            router: router(requestLogger), configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger
+        )
+    }
+
+    /// The body of a JSON request: 415 unless `Content-Type` is `application/json`, 413 over `limit` bytes.
+    package static func jsonBody(of request: Request, upTo limit: Int) async throws -> ByteBuffer {
+        let contentType = request.headers[.contentType]?.split(separator: ";").first?.trimmed.lowercased()
+        guard contentType == "application/json" else {
+            throw APIError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                "Content-Type must be application/json (got \(request.headers[.contentType] ?? "none"))"
+            )
+        }
+        var request = request
+        do {
+            return try await request.collectBody(upTo: limit)
+        } catch {
+            throw APIError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(limit) bytes (--max-body)")
+        }
     }
 
     /// A `200` JSON answer.
@@ -55,6 +83,19 @@ extension Router where Context == SondeRequestContext {
         add(middleware: ErrorMiddleware(metrics: metrics))
         add(middleware: DrainMiddleware(state: state))
         add(middleware: AuthenticationMiddleware(token: token, openPaths: openPaths))
+    }
+
+    /// `GET /metrics`, `/healthz`, `/readyz` (503 once draining) and `/openapi.json` (the document as given).
+    package func addOperationalRoutes(state: ServerState, metrics: AgentMetrics, openAPI: String) {
+        route("/metrics", [.get: { _, _ in
+            Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+        }])
+        route("/healthz", [.get: { _, _ in HTTPService.json(#"{"status":"ok"}"#) }])
+        route("/readyz", [.get: { _, _ in
+            if state.isDraining { throw APIError.shuttingDown }
+            return HTTPService.json(#"{"status":"ready"}"#)
+        }])
+        route("/openapi.json", [.get: { _, _ in HTTPService.json(openAPI) }])
     }
 
     /// Registers `handlers` on `path` and answers every other common method with 405 and `Allow`.

@@ -1,4 +1,4 @@
-import Logging
+internal import Logging
 public import SondeCore
 
 /// The declaration of every `sonde serve` setting.

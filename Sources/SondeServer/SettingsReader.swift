@@ -1,4 +1,4 @@
-public import SondeCore
+package import SondeCore
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -75,20 +75,7 @@ public struct SondeServer: Sendable {
             },
             .post: { request, context in
                 let format = try negotiate(request)
-                let contentType = request.headers[.contentType]?.split(separator: ";").first?.trimmed.lowercased()
-                guard contentType == "application/json" else {
-                    throw APIError(
-                        .unsupportedMediaType, code: "unsupported_media_type",
-                        "Content-Type must be application/json (got \(request.headers[.contentType] ?? "none"))"
-                    )
-                }
-                var request = request
-                let body: ByteBuffer
-                do {
-                    body = try await request.collectBody(upTo: maxBody)
-                } catch {
-                    throw APIError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(maxBody) bytes (--max-body)")
-                }
+                let body = try await HTTPService.jsonBody(of: request, upTo: maxBody)
                 let input = try ProbeInput.decode(json: Array(buffer: body))
                 return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientAddress)
             },
@@ -98,20 +85,11 @@ public struct SondeServer: Sendable {
             let input = try LegacyPing.input(destination: destination, count: context.parameters.get("count") ?? "")
             return try await service.respond(kind: "ping", input: input, format: .text, client: context.clientAddress)
         }])
-        let metrics = self.metrics
-        router.route("/metrics", [.get: { _, _ in
-            Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
-        }])
         let modules = self.modules
         router.route("/probe", [.get: { request, context in
             try await BlackboxEndpoint.respond(to: request, modules: modules, service: service, client: context.clientAddress)
         }])
-        router.route("/healthz", [.get: { _, _ in HTTPService.json(#"{"status":"ok"}"#) }])
-        router.route("/readyz", [.get: { _, _ in
-            if state.isDraining { throw APIError.shuttingDown }
-            return HTTPService.json(#"{"status":"ready"}"#)
-        }])
-        router.route("/openapi.json", [.get: { _, _ in HTTPService.json(openAPI) }])
+        router.addOperationalRoutes(state: state, metrics: metrics, openAPI: openAPI)
         let status = self.status
         let configuration = self.configuration
         let version = self.version
@@ -137,13 +115,7 @@ public struct SondeServer: Sendable {
 
     /// The Hummingbird application listening where the configuration says.
     public func makeApplication(logger: Logger) -> some ApplicationProtocol {
-        var requestLogger = logger
-        requestLogger[metadataKey: "component"] = "http"
-        return Application(
-            router: makeRouter(requestLogger: requestLogger),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sonde"),
-            logger: logger
-        )
+        HTTPService.application(host: configuration.host, port: configuration.port, serverName: "sonde", logger: logger, router: makeRouter)
     }
 
     /// Serves until SIGTERM or SIGINT, then drains: `/readyz` fails and new requests get 503 at once,

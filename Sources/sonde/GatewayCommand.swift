@@ -59,17 +59,11 @@ enum GatewayCommand {
                 "privileges": "\(privileges)",
             ]
         )
-        if configuration.token == nil, configuration.insecure, !ServerConfiguration(host: configuration.host).listensOnLoopbackOnly {
-            logger.warning("serving WITHOUT authentication beyond loopback (--insecure): anyone who reaches this port can run probes in every pod")
+        let unauthenticated = configuration.token == nil && configuration.insecure
+            && !ServerConfiguration(host: configuration.host).listensOnLoopbackOnly
+        return await ServeCommand.serve(logger: logger, unauthenticated: unauthenticated, who: "run probes in every pod") {
+            try await gateway.run(logger: $0)
         }
-        do {
-            try await gateway.run(logger: logger)
-        } catch {
-            logger.critical("cannot serve", metadata: ["error": "\(error)"])
-            return .failure
-        }
-        logger.info("stopped")
-        return .success
     }
 
     static func help() -> String {

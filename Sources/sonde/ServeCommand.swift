@@ -130,11 +130,20 @@ enum ServeCommand {
             ]
         )
         for warning in warnings { logger.warning("\(warning)") }
-        if configuration.token == nil, configuration.insecure, !configuration.listensOnLoopbackOnly {
-            logger.warning("serving WITHOUT authentication beyond loopback (--insecure): anyone who reaches this port can run probes")
+        let unauthenticated = configuration.token == nil && configuration.insecure && !configuration.listensOnLoopbackOnly
+        return await serve(logger: logger, unauthenticated: unauthenticated, who: "run probes") { try await server.run(logger: $0) }
+    }
+
+    /// Runs `server` until it stops: 0 after a graceful shutdown, 1 when serving failed. Warns first when it
+    /// serves without authentication beyond loopback.
+    static func serve(
+        logger: Logger, unauthenticated: Bool, who: String, _ server: (Logger) async throws -> Void
+    ) async -> ExitCode {
+        if unauthenticated {
+            logger.warning("serving WITHOUT authentication beyond loopback (--insecure): anyone who reaches this port can \(who)")
         }
         do {
-            try await server.run(logger: logger)
+            try await server(logger)
         } catch {
             logger.critical("cannot serve", metadata: ["error": "\(error)"])
             return .failure

@@ -1,6 +1,6 @@
 import HTTPTypes
 import Hummingbird
-import Logging
+internal import Logging
 
 /// Turns every error into the API's JSON error shape; anything unexpected becomes a 500 that says nothing
 /// of the inside (the detail goes to the log).

@@ -1,5 +1,5 @@
 import Hummingbird
-import Logging
+internal import Logging
 
 /// One log line per request, written when the response body is complete (streams included): method,
 /// path, status, duration, client and, for probes, the kind.
