@@ -144,7 +144,10 @@ let package = Package(
             swiftSettings: strictSwift,
             // lld (shipped with the toolchain) packs the 66,000 relative relocations of a position-independent
             // static binary into 13 KB (RELR) instead of 1.5 MB, which the loader otherwise reads at every start.
-            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"])],
+            // --no-export-dynamic undoes the static stdlib's --export-dynamic: nothing loads plug-ins into this
+            // process, and a 2 MB dynamic symbol table the loader searches for every library relocation costs
+            // 1.7 MB of resident memory and 0.2 ms of every start.
+            linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"])],
             plugins: ["ProbeRegistryPlugin"]
         ),
 

@@ -1,12 +1,17 @@
 import SondeAgentClient
 import SondeCore
 
-/// `sonde healthcheck [http://HOST:PORT]`: exit 0 when that Sonde (default: the local sidecar) answers
-/// `GET /healthz` with 200, else 1 with the reason. For container `HEALTHCHECK`s, where there is no curl.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `sonde healthcheck [http://HOST:PORT]`: exit 0 when that Sonde answers `GET /healthz` with 200, else 1 with the
+/// reason. For container `HEALTHCHECK`s, where there is no curl. The default is this container's own server:
+/// 127.0.0.1 on `SONDE_PORT` if set (as `sonde serve` and `sonde gateway` read it), else 8090.
 enum HealthcheckCommand {
     static func run(_ arguments: [String]) async -> ExitCode {
         if arguments.contains("--help") || arguments.contains("-h") {
-            Output.write("USAGE: sonde healthcheck [http://HOST:PORT]   (default http://127.0.0.1:8090)\n\nExit 0 when GET /healthz answers 200, else 1.")
+            Output.write("USAGE: sonde healthcheck [http://HOST:PORT]   (default http://127.0.0.1:$SONDE_PORT, else :8090)\n\nExit 0 when GET /healthz answers 200, else 1.")
             return .success
         }
         guard arguments.count <= 1 else {
@@ -15,7 +20,8 @@ enum HealthcheckCommand {
         }
         let server: AgentAddress
         do {
-            server = try AgentAddress(arguments.first ?? "http://127.0.0.1:8090")
+            let port = getenv("SONDE_PORT").map { String(cString: $0) } ?? "8090"
+            server = try AgentAddress(arguments.first ?? "http://127.0.0.1:\(port)")
         } catch {
             Output.error(error.message)
             return .usage
