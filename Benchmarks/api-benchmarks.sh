@@ -41,7 +41,14 @@ blackbox_url="http://127.0.0.1:19115/probe?module=tcp_connect&target=127.0.0.1:1
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for _ in $(seq 100); do listening 17000 && listening 18090 && listening 19115 && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-echo "idle RSS (MiB): sonde $(rss "$sonde_pid"), blackbox $(rss "$blackbox_pid")"
+# VmRSS in MiB and MB, and its parts: anonymous (heap, stacks) and file-backed (the binary's and libraries' pages).
+rss_parts() {
+    awk '/VmRSS/ {r=$2} /RssAnon/ {a=$2} /RssFile/ {f=$2}
+         END {printf "%.1f MiB = %.1f MB (anonymous %.1f MiB, file-backed %.1f MiB)", r/1024, r*1.024/1000, a/1024, f/1024}' "/proc/$1/status"
+}
+sleep 1  # both settled after start-up
+echo "idle RSS: sonde $(rss_parts "$sonde_pid")"
+echo "          blackbox $(rss_parts "$blackbox_pid")"
 
 # Both must really probe: one request each, checked.
 sonde_answer=$(curl -sf -H "Authorization: Bearer $token" "$sonde_url")
