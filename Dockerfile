@@ -25,8 +25,8 @@ RUN apt-get update \
 WORKDIR /src
 # The manifest names every target, tests included, so the whole (small) context is needed to resolve.
 COPY . .
-RUN swift build -c release --static-swift-stdlib --product sonde \
-    && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/sonde" /staging/usr/local/bin/sonde
+RUN Scripts/build-release \
+    && install -D -m 0755 .build/release/sonde /staging/usr/local/bin/sonde
 
 # Only the binary crosses from the build stage; `--build-context binary=DIR` puts a prebuilt one in its place.
 FROM scratch AS binary

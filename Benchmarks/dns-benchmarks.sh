@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `sonde dns` vs `dig` for one query to a local dnsmasq, whole process, side by side.
 #
-# Run from the package root after `swift build -c release --static-swift-stdlib`:
+# Run from the package root after `Scripts/build-release`:
 #   Benchmarks/dns-benchmarks.sh [path/to/sonde]
 # Traffic stays on loopback: a dnsmasq this script starts on 127.0.0.1:15353 and stops on exit.
 set -euo pipefail
 SONDE=${1:-.build/release/sonde}
-[ -x "$SONDE" ] || { echo "no sonde binary at $SONDE: swift build -c release --static-swift-stdlib" >&2; exit 2; }
+[ -x "$SONDE" ] || { echo "no sonde binary at $SONDE: Scripts/build-release" >&2; exit 2; }
 for tool in dig dnsmasq hyperfine; do
     command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install dnsutils dnsmasq-base hyperfine" >&2; exit 2; }
 done

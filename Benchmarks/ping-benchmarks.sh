@@ -6,7 +6,7 @@
 #                gap between sends (-i / --send-gap); wall, CPU and peak RSS; every reply counted.
 #   3. Start-up  whole process `sonde ping -c 1 127.0.0.1` vs `ping -c 1 127.0.0.1` (hyperfine).
 #
-# Run as root from the package root after `swift build -c release --static-swift-stdlib`:
+# Run as root from the package root after `Scripts/build-release`:
 #   Benchmarks/ping-benchmarks.sh [path/to/sonde]
 # Traffic stays on loopback and inside two namespaces this script creates (10.78.x); it removes them on exit.
 set -euo pipefail
@@ -14,7 +14,7 @@ set -euo pipefail
 SONDE=${1:-.build/release/sonde}
 ROUNDS=${ROUNDS:-5}
 [ "$(id -u)" = 0 ] || { echo "run as root: the benchmark builds network namespaces" >&2; exit 2; }
-[ -x "$SONDE" ] || { echo "no sonde binary at $SONDE: swift build -c release --static-swift-stdlib" >&2; exit 2; }
+[ -x "$SONDE" ] || { echo "no sonde binary at $SONDE: Scripts/build-release" >&2; exit 2; }
 for tool in ping fping hyperfine python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install iputils-ping fping hyperfine python3 time" >&2; exit 2; }
 done
