@@ -4,7 +4,7 @@ import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
-public import SondeCore
+internal import SondeCore
 
 /// Why an exchange with an agent failed, in words that say where to look.
 public struct AgentClientError: Error, Sendable, CustomStringConvertible {
