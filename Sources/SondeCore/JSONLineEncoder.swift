@@ -18,6 +18,37 @@ enum JSONLineEncoder {
         return output
     }
 
+    /// A JSON string literal; escapes what `JSONEncoder` escapes (quote, backslash, control characters).
+    static func quoted(_ text: String) -> String {
+        var output = "\""
+        var plain = true
+        for byte in text.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        if plain {
+            output += text
+        } else {
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": output += "\\\""
+                case "\\": output += "\\\\"
+                case "\n": output += "\\n"
+                case "\r": output += "\\r"
+                case "\t": output += "\\t"
+                case "\u{08}": output += "\\b"
+                case "\u{0C}": output += "\\f"
+                case _ where scalar.value < 0x20:
+                    let hex = String(scalar.value, radix: 16)
+                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: output.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        output += "\""
+        return output
+    }
+
     /// One value being built: nothing yet, a finished piece of JSON text, an object or an array.
     fileprivate final class Node {
         enum Content {
@@ -31,10 +62,10 @@ enum JSONLineEncoder {
 
         func encode(_ value: some Encodable, codingPath: [any CodingKey]) throws {
             switch value {
-            case let text as String: content = .text(Self.quoted(text))
+            case let text as String: content = .text(JSONLineEncoder.quoted(text))
             case let number as Double: content = .text(try Self.number(number, codingPath: codingPath))
             case let number as Float: content = .text(try Self.number(number, codingPath: codingPath))
-            case let date as Date: content = .text(Self.quoted(SondeJSON.timestamp(date)))
+            case let date as Date: content = .text(JSONLineEncoder.quoted(SondeJSON.timestamp(date)))
             case let flag as Bool: content = .text(flag ? "true" : "false")
             case let integer as Int: content = .text(String(integer))
             case let integer as any BinaryInteger: content = .text(String(describing: integer))
@@ -99,43 +130,12 @@ enum JSONLineEncoder {
                 let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
                 for (index, key) in keys.enumerated() {
                     if index > 0 { output += "," }
-                    output += Self.quoted(key)
+                    output += JSONLineEncoder.quoted(key)
                     output += ":"
                     members[key].map { $0.write(to: &output) }
                 }
                 output += "}"
             }
-        }
-
-        /// A JSON string literal; escapes what `JSONEncoder` escapes (quote, backslash, control characters).
-        static func quoted(_ text: String) -> String {
-            var output = "\""
-            var plain = true
-            for byte in text.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                plain = false
-                break
-            }
-            if plain {
-                output += text
-            } else {
-                for scalar in text.unicodeScalars {
-                    switch scalar {
-                    case "\"": output += "\\\""
-                    case "\\": output += "\\\\"
-                    case "\n": output += "\\n"
-                    case "\r": output += "\\r"
-                    case "\t": output += "\\t"
-                    case "\u{08}": output += "\\b"
-                    case "\u{0C}": output += "\\f"
-                    case _ where scalar.value < 0x20:
-                        let hex = String(scalar.value, radix: 16)
-                        output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    default: output.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-            output += "\""
-            return output
         }
 
         /// A number as `JSONEncoder` writes it: integral values without a fraction, others in Swift's shortest form.

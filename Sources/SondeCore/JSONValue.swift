@@ -34,7 +34,7 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
             output += "{"
             for (index, (key, value)) in members.enumerated() {
                 if index > 0 { output += "," }
-                Self.writeString(key, to: &output)
+                output += JSONLineEncoder.quoted(key)
                 output += ":"
                 value.write(to: &output)
             }
@@ -46,30 +46,12 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
                 element.write(to: &output)
             }
             output += "]"
-        case .string(let text): Self.writeString(text, to: &output)
+        case .string(let text): output += JSONLineEncoder.quoted(text)
         case .integer(let value): output += String(value)
         case .number(let value): output += value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)) : "null"
         case .boolean(let value): output += value ? "true" : "false"
         case .null: output += "null"
         }
-    }
-
-    private static func writeString(_ text: String, to output: inout String) {
-        output += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        output += "\""
     }
 }
 

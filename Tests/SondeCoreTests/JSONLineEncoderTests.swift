@@ -71,7 +71,7 @@ struct JSONLineEncoderTests {
     func numbers() throws {
         var values: [Double] = [
             0, -0.0, 1, -1, 0.5, 1e-7, 1e-6, 8.502e-06, 123_456_789.123, 1e15, 1e16, 1e21, 1e22, 2.5e-308,
-            .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.000_200_392, 9_007_199_254_740_993, -3.75,
+            .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.000_200_392, 9_007_199_254_740_992, -3.75,
         ]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<2_000 {
@@ -81,7 +81,7 @@ struct JSONLineEncoderTests {
         for value in values {
             #expect(SondeJSON.line([value]) == (try reference([value])), "\(value)")
         }
-        for value in [Float(0.1), 3.4e38, 1e-45, 16_777_217] {
+        for value in [Float(0.1), 3.4e38, .leastNonzeroMagnitude, 16_777_216, 16_777_218] {
             #expect(SondeJSON.line([value]) == (try reference([value])), "\(value)")
         }
     }
