@@ -63,15 +63,12 @@ public struct GatewayConfiguration: Sendable {
             .init(IPNetwork("::1/128")!, reason: "loopback: the gateway's own host"),
         ]
 
+    /// Whether the listening address is a loopback address.
+    public var listensOnLoopbackOnly: Bool { ServerConfiguration.isLoopback(host) }
+
     /// Refuses to expose an unauthenticated gateway to the network.
     public func checkExposure() throws(ServerConfigurationError) {
-        let loopback = ServerConfiguration(host: host).listensOnLoopbackOnly
-        if token == nil, !loopback, !insecure {
-            throw ServerConfigurationError(
-                "refusing to listen on \(host) without a token: set --token-file or SONDE_TOKEN, "
-                    + "listen on loopback (--host 127.0.0.1), or pass --insecure to serve unauthenticated"
-            )
-        }
+        try ServerConfiguration.checkExposure(host: host, token: token, insecure: insecure)
     }
 }
 

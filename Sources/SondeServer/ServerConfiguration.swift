@@ -55,14 +55,23 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// Whether the listening address is a loopback address.
-    public var listensOnLoopbackOnly: Bool {
+    public var listensOnLoopbackOnly: Bool { Self.isLoopback(host) }
+
+    /// Whether `host` (a listening address) is loopback: 127.0.0.0/8, ::1 or `localhost`.
+    public static func isLoopback(_ host: String) -> Bool {
         guard let address = IPAddress(host) else { return host == "localhost" }
         return IPNetwork("127.0.0.0/8")!.contains(address.unmapped) || address == IPAddress("::1")
     }
 
     /// Refuses a configuration that would expose an unauthenticated probe API to the network.
     public func checkExposure() throws(ServerConfigurationError) {
-        if token == nil, !listensOnLoopbackOnly, !insecure {
+        try Self.checkExposure(host: host, token: token, insecure: insecure)
+    }
+
+    /// Refuses to listen on `host` beyond loopback without a token, unless `insecure` (`sonde serve` and
+    /// `sonde gateway` alike).
+    public static func checkExposure(host: String, token: String?, insecure: Bool) throws(ServerConfigurationError) {
+        if token == nil, !isLoopback(host), !insecure {
             throw ServerConfigurationError(
                 "refusing to listen on \(host) without a token: set --token-file or SONDE_TOKEN, "
                     + "listen on loopback (--host 127.0.0.1), or pass --insecure to serve unauthenticated"

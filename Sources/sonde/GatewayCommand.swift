@@ -59,8 +59,7 @@ enum GatewayCommand {
                 "privileges": "\(privileges)",
             ]
         )
-        let unauthenticated = configuration.token == nil && configuration.insecure
-            && !ServerConfiguration(host: configuration.host).listensOnLoopbackOnly
+        let unauthenticated = configuration.token == nil && configuration.insecure && !configuration.listensOnLoopbackOnly
         return await ServeCommand.serve(logger: logger, unauthenticated: unauthenticated, who: "run probes in every pod") {
             try await gateway.run(logger: $0)
         }
