@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SondeCore
 
 /// What `/etc/resolv.conf` says, applied the way glibc's resolver applies it.
 public struct ResolverConfiguration: Sendable, Equatable {
@@ -47,16 +45,7 @@ public struct ResolverConfiguration: Sendable, Equatable {
 
     /// `/etc/resolv.conf` of the namespace this process runs in.
     public static func system(path: String = "/etc/resolv.conf") -> ResolverConfiguration {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return ResolverConfiguration(parsing: "") }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 65_536 {
-            let count = read(descriptor, &chunk, chunk.count)
-            guard count > 0 else { break }
-            bytes += chunk[0..<count]
-        }
+        let bytes = (try? SmallFile.contents(of: path, maxBytes: 65_536)) ?? []
         return ResolverConfiguration(parsing: String(decoding: bytes, as: UTF8.self))
     }
 

@@ -215,26 +215,11 @@ enum ServeCommand {
         return result
     }
 
-    struct FileError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Reads a whole (small) file with plain system calls: no Foundation, no threads before the drop.
+    /// Reads a settings, token or modules file (at most 16 MiB) before the privilege drop.
     static func readFile(_ path: String) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw FileError(description: ErrorNumber.message(errno)) }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while bytes.count <= 16_777_216 {
-            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileError(description: ErrorNumber.message(errno))
-            }
-            if count == 0 { return bytes }
-            bytes += buffer[0..<count]
-        }
-        throw FileError(description: "larger than 16 MiB")
+        let limit = 16_777_216
+        let bytes = try SmallFile.contents(of: path, maxBytes: limit)
+        guard bytes.count <= limit else { throw SmallFile.ReadError(description: "larger than 16 MiB") }
+        return bytes
     }
 }

@@ -1,4 +1,5 @@
 import Prometheus
+import SondeCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -125,16 +126,6 @@ public final class AgentMetrics: Sendable {
     }
 
     private static func read(_ path: String) -> String {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return "" }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: (try? SmallFile.contents(of: path, maxBytes: 1_048_576)) ?? [], as: UTF8.self)
     }
 }
