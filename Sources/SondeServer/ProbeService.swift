@@ -80,10 +80,8 @@ struct ProbeService: Sendable {
         if let timeout { deadline = min(deadline, start + timeout) }
         let context = ProbeContext(deadline: deadline, policy: policy)
         let log = EventLog()
-        metrics.probeStarted()
         do {
-            let report = try await probe.run(request, context: context) { log.append(SondeJSON.line($0)) }
-            metrics.probeFinished(kind: probe.descriptor.kind.rawValue, outcome: report.success ? "success" : "failure", duration: .now - start)
+            let report = try await counted(probe, request, context: context) { log.append(SondeJSON.line($0)) }
             var samples = [
                 MetricSample("probe_success", report.success ? 1 : 0, help: "Whether the probe succeeded"),
                 MetricSample("probe_duration_seconds", report.durationSeconds, help: "How long the probe took to complete in seconds"),
@@ -100,7 +98,6 @@ struct ProbeService: Sendable {
             log.append(SondeJSON.line(report))
             return (samples, log.lines)
         } catch {
-            metrics.probeFinished(kind: probe.descriptor.kind.rawValue, outcome: "error", duration: .now - start)
             if error.code == .targetDenied || error.code == .socketUnavailable { throw APIError(error) }
             log.append("probe could not run: \(error.message)")
             return ([
@@ -110,23 +107,35 @@ struct ProbeService: Sendable {
         }
     }
 
+    /// Runs `probe`, counted in `/metrics`: in flight while it runs, then by kind, outcome (`success`, `failure`,
+    /// `error` when it could not run) and duration.
+    private func counted<P: Probe>(
+        _ probe: P, _ request: ProbeRequest, context: ProbeContext, events: @escaping @Sendable (P.Event) -> Void
+    ) async throws(ProbeError) -> ProbeReport<P.Summary> {
+        let kind = probe.descriptor.kind.rawValue
+        let start = ContinuousClock.now
+        metrics.probeStarted()
+        do {
+            let report = try await probe.run(request, context: context, events: events)
+            metrics.probeFinished(kind: kind, outcome: report.success ? "success" : "failure", duration: .now - start)
+            return report
+        } catch {
+            metrics.probeFinished(kind: kind, outcome: "error", duration: .now - start)
+            throw error
+        }
+    }
+
     private func execute<P: Probe>(
         _ probe: P, request: ProbeRequest, format: ResponseFormat, permit: ConcurrencyLimiter.Permit
     ) async throws(APIError) -> Response {
         let context = ProbeContext(deadline: .now + .seconds(limits.maxDuration), policy: policy)
-        let kind = probe.descriptor.kind.rawValue
-        let metrics = self.metrics
-        let start = ContinuousClock.now
-        metrics.probeStarted()
         guard format.isStreaming else {
             // The report alone: run in this request's own task (its cancellation reaches the probe).
             defer { permit.release() }
             let report: ProbeReport<P.Summary>
             do {
-                report = try await probe.run(request, context: context) { _ in }
-                metrics.probeFinished(kind: kind, outcome: report.success ? "success" : "failure", duration: .now - start)
+                report = try await counted(probe, request, context: context) { _ in }
             } catch {
-                metrics.probeFinished(kind: kind, outcome: "error", duration: .now - start)
                 throw APIError(error)
             }
             return Response(
@@ -141,11 +150,9 @@ struct ProbeService: Sendable {
                 feed.finish()
             }
             do throws(ProbeError) {
-                let report = try await probe.run(request, context: context) { feed.yield(.event($0)) }
-                metrics.probeFinished(kind: kind, outcome: report.success ? "success" : "failure", duration: .now - start)
+                let report = try await counted(probe, request, context: context) { feed.yield(.event($0)) }
                 feed.yield(.report(report))
             } catch {
-                metrics.probeFinished(kind: kind, outcome: "error", duration: .now - start)
                 feed.yield(.failed(error))
             }
         }
