@@ -110,6 +110,8 @@ struct AgentForwarder: Sendable {
         return "?" + items.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 
+    private static let hexDigits = Array("0123456789ABCDEF")
+
     private static func encode(_ text: String) -> String {
         var result = ""
         for byte in text.utf8 {
@@ -118,8 +120,7 @@ struct AgentForwarder: Sendable {
                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 result.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                let hex = Array("0123456789ABCDEF")
-                result += "%\(hex[Int(byte >> 4)])\(hex[Int(byte & 0x0F)])"
+                result += "%\(hexDigits[Int(byte >> 4)])\(hexDigits[Int(byte & 0x0F)])"
             }
         }
         return result

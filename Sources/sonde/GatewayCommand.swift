@@ -1,8 +1,6 @@
 import Logging
-import Metrics
-import Prometheus
-import SondeGateway
 import SondeCore
+import SondeGateway
 import SondeServer
 
 #if canImport(Glibc)
@@ -39,13 +37,7 @@ enum GatewayCommand {
 
     /// Serves until SIGTERM/SIGINT; exit status 0 after a graceful shutdown, 1 when serving failed.
     static func run(_ configuration: GatewayConfiguration, privileges: String) async -> ExitCode {
-        let format = configuration.logFormat
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in SondeLogHandler(label: label, format: format, level: level) }
-        var logger = Logger(label: "sonde-gateway")
-        logger.logLevel = level
-        let metrics = AgentMetrics(version: SondeVersion.current)
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        let (logger, metrics) = ServeCommand.bootstrap(label: "sonde-gateway", format: configuration.logFormat, level: configuration.logLevel)
         let gateway = SondeGateway(configuration: configuration, version: SondeVersion.current, metrics: metrics)
         logger.info(
             "gateway serving",

@@ -70,15 +70,8 @@ enum ServeCommand {
         _ configuration: ServerConfiguration, registry: ProbeRegistry, mode: PrivilegeMode, sockets: ICMPSockets,
         warnings: [String]
     ) async -> ExitCode {
-        let format = configuration.logFormat
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in SondeLogHandler(label: label, format: format, level: level) }
-        var logger = Logger(label: "sonde")
-        logger.logLevel = level
+        let (logger, metrics) = bootstrap(label: "sonde", format: configuration.logFormat, level: configuration.logLevel)
         let icmp = SondeMain.describe(sockets)
-        // Sonde's metrics, and any swift-metrics instrumentation in the libraries, in one Prometheus registry.
-        let metrics = AgentMetrics(version: SondeVersion.current)
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
         let startPrivileges = PrivilegeReport.current()
         metrics.setInfo("sonde_privileges_info", help: "What the process holds after the drop (always 1)", labels: [
             ("mode", mode.rawValue), ("uid", String(startPrivileges.uid)), ("cap_eff", startPrivileges.effective),
@@ -132,6 +125,19 @@ enum ServeCommand {
         for warning in warnings { logger.warning("\(warning)") }
         let unauthenticated = configuration.token == nil && configuration.insecure && !configuration.listensOnLoopbackOnly
         return await serve(logger: logger, unauthenticated: unauthenticated, who: "run probes") { try await server.run(logger: $0) }
+    }
+
+    /// Sets up logging (text or JSON lines at `level`) and metrics: Sonde's own and any swift-metrics
+    /// instrumentation in the libraries, in one Prometheus registry. Once per process, before serving.
+    static func bootstrap(
+        label: String, format: ServerConfiguration.LogFormat, level: Logger.Level
+    ) -> (Logger, AgentMetrics) {
+        LoggingSystem.bootstrap { label in SondeLogHandler(label: label, format: format, level: level) }
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        let metrics = AgentMetrics(version: SondeVersion.current)
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
+        return (logger, metrics)
     }
 
     /// Runs `server` until it stops: 0 after a graceful shutdown, 1 when serving failed. Warns first when it
