@@ -38,7 +38,14 @@ let package = Package(
     targets: [
         // The probe platform: the Probe protocol, parameter declarations, events, reports, errors, registry,
         // addresses and resolution, statistics. Imports no probe.
-        .target(name: "SondeCore", swiftSettings: strictSwift),
+        .target(name: "SondeCore", dependencies: ["SondeRegex"], swiftSettings: strictSwift),
+
+        // Regular expressions that run in linear time (RE2, linked statically), for every pattern a caller gives.
+        .target(
+            name: "CRE2",
+            linkerSettings: [.linkedLibrary(":libre2.a"), .linkedLibrary("stdc++")]
+        ),
+        .target(name: "SondeRegex", dependencies: ["CRE2"], swiftSettings: strictSwift),
 
         // libcap, for keeping only CAP_NET_RAW after the sockets are open.
         .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
@@ -56,10 +63,10 @@ let package = Package(
         .target(name: "PingProbe", dependencies: ["SondeCore", "SondeIO", "CSondeNet"], swiftSettings: strictSwift),
 
         // TCP connect ("telnet"): open, refused, filtered or unreachable; banner and send/expect.
-        .target(name: "TCPProbe", dependencies: ["SondeCore", "SondeIO"], swiftSettings: strictSwift),
+        .target(name: "TCPProbe", dependencies: ["SondeCore", "SondeIO", "SondeRegex"], swiftSettings: strictSwift),
 
         // DNS: its own wire-format client (UDP and TCP), resolv.conf semantics, dig-style output.
-        .target(name: "DNSProbe", dependencies: ["SondeCore", "SondeIO"], swiftSettings: strictSwift),
+        .target(name: "DNSProbe", dependencies: ["SondeCore", "SondeIO", "SondeRegex"], swiftSettings: strictSwift),
 
         // The sidecar face: a JSON HTTP API over the registry, with auth, target policy, limits and streaming.
         .target(
@@ -153,7 +160,7 @@ let package = Package(
 
         .testTarget(name: "ExternalProbesTests", dependencies: ["ExternalProbes", "SondeCore"], swiftSettings: strictSwift),
         // scaffold-probe: test targets
-        .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore", "SondeRegex"], swiftSettings: strictSwift),
         .testTarget(name: "DNSProbeTests", dependencies: ["DNSProbe"], swiftSettings: strictSwift),
         .testTarget(name: "TCPProbeTests", dependencies: ["TCPProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondePrivilegesTests", dependencies: ["SondePrivileges"], swiftSettings: strictSwift),
@@ -170,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["sonde"],
-            exclude: ["Support/icmp_responder.py", "Support/echo_services.py", "Support/http_client.py", "Support/probes"],
+            exclude: ["Support/icmp_responder.py", "Support/echo_services.py", "Support/http_client.py", "Support/hostile.py", "Support/probes"],
             swiftSettings: strictSwift
         ),
     ],

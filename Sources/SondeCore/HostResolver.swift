@@ -57,6 +57,15 @@ public enum HostResolver {
                 "invalid target '\(host)': not a valid IP address (IPv6 zones must name an existing interface)"
             )
         }
+        // Answered here, without asking any server: a name whose last label is all digits is a mistyped
+        // address (RFC 1123 §2.1), and `.invalid` names never resolve (RFC 6761 §6.4).
+        let labels = host.lowercased().split(separator: ".")
+        if let last = labels.last, last.allSatisfy(\.isASCII), last.allSatisfy(\.isNumber) {
+            throw ProbeError(.invalidTarget, "invalid target '\(host)': not a valid IPv4 address, and a host name cannot end in a number")
+        }
+        if labels.last == "invalid" {
+            throw ProbeError(.unresolvableTarget, "cannot resolve '\(host)': names under .invalid never resolve (RFC 6761)")
+        }
         let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<LookupOutcome, Never>) in
             DispatchQueue.global().async {
                 continuation.resume(returning: lookUp(host, family: family))

@@ -1,3 +1,5 @@
+import SondeRegex
+
 /// Why a parameter value was refused: which parameter, the value given, and what is allowed.
 public struct ParameterError: Error, Sendable, Equatable {
     public let parameter: String
@@ -59,6 +61,14 @@ extension ParameterSpec {
         case (.choice(let words), .string(let word)):
             guard words.contains(word) else { throw refused }
             return value
+        case (.text(let maxLength, .regularExpression), .string(let text)):
+            guard !text.isEmpty, text.utf8.count <= maxLength else { throw refused }
+            do {
+                _ = try SafeRegex(text)
+            } catch {
+                throw ParameterError(parameter: name, value: text, allowed: "\(allowedValues) (\(error.reason))")
+            }
+            return value
         case (.text(let maxLength, let format), .string(let text)):
             guard !text.isEmpty, text.utf8.count <= maxLength, Self.matches(text, format) else { throw refused }
             return value
@@ -84,7 +94,7 @@ extension ParameterSpec {
         case .interfaceOrAddress:
             return IPAddress(text) != nil || isInterfaceName(text)
         case .regularExpression:
-            return (try? Regex(text)) != nil
+            return (try? SafeRegex(text)) != nil
         }
     }
 

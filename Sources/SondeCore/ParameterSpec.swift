@@ -28,7 +28,7 @@ public struct ParameterSpec: Sendable {
         case interfaceOrAddress
         /// An IPv4 or IPv6 address.
         case ipAddress
-        /// A regular expression (Swift `Regex` syntax, like Perl's).
+        /// A regular expression in RE2 syntax (Go's `regexp`, as blackbox_exporter), matched in linear time.
         case regularExpression
     }
 
@@ -68,6 +68,10 @@ public struct ParameterSpec: Sendable {
         case duration
         /// Bytes of payload per packet (`size`).
         case payloadBytes
+        /// Bytes the caller has sent to the target, or the target's own content handed back to the caller
+        /// (`send`, `expect`, `banner`): what turns a probe into a reader of the services it reaches. A
+        /// server refuses such parameters towards its own addresses unless the operator allows it.
+        case content
     }
 
     /// The key in API requests and reports (camelCase).
@@ -132,7 +136,7 @@ public struct ParameterSpec: Sendable {
             case .any: return "text of at most \(maxLength) characters"
             case .interfaceOrAddress: return "an interface name or an IP address"
             case .ipAddress: return "an IPv4 or IPv6 address"
-            case .regularExpression: return "a regular expression of at most \(maxLength) characters"
+            case .regularExpression: return "an RE2 regular expression of at most \(maxLength) characters"
             }
         }
     }

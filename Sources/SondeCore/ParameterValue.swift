@@ -77,9 +77,9 @@ public struct ParameterValues: Sendable, Hashable, Codable {
         return nil
     }
 
-    /// A duration parameter (declared in seconds) as a `Duration`.
+    /// A duration parameter (declared in seconds) as a `Duration`; never traps, whatever bounds were declared.
     public func duration(_ name: String) -> Duration? {
-        number(name).map { Duration.seconds($0) }
+        number(name).map { Duration.clampedSeconds($0, within: 0...Duration.maxCheckedSeconds) }
     }
 
     public init(from decoder: any Decoder) throws {

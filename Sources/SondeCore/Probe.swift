@@ -48,18 +48,41 @@ public struct ProbeContext: Sendable {
     public var pacer: SendPacer?
     /// Which addresses the run may send to; `nil` means any (the local CLI).
     public var policy: AddressPolicy?
+    /// The request's parameters of role ``ParameterSpec/Role/content`` that are in use (given, and not
+    /// `false`): the policy decides whether they may go to the address the run reaches.
+    public var contentParameters: [String]
+    /// The most packets or attempts the run may send, whatever its parameters say (a server's limit: a
+    /// deadline must not turn "count replies" into unbounded sends). `nil`: no cap beyond the parameters.
+    public var maxSends: Int?
 
-    public init(deadline: ContinuousClock.Instant? = nil, pacer: SendPacer? = nil, policy: AddressPolicy? = nil) {
+    public init(
+        deadline: ContinuousClock.Instant? = nil, pacer: SendPacer? = nil, policy: AddressPolicy? = nil,
+        contentParameters: [String] = [], maxSends: Int? = nil
+    ) {
         self.deadline = deadline
         self.pacer = pacer
         self.policy = policy
+        self.contentParameters = contentParameters
+        self.maxSends = maxSends
+    }
+
+    /// `count` capped at ``maxSends``: what a run may send at most (`nil` when neither bounds it).
+    public func sends(upTo count: Int?) -> Int? {
+        switch (count, maxSends) {
+        case (nil, nil): nil
+        case (let value?, nil), (nil, let value?): value
+        case (let first?, let second?): min(first, second)
+        }
     }
 
     /// Probes call this with every address they are about to send to, after resolution.
     ///
-    /// - Throws: ``ProbeError/Code/targetDenied`` when the policy refuses it.
+    /// - Throws: ``ProbeError/Code/targetDenied`` when the policy refuses the address, or refuses content
+    ///   exchange with it (``contentParameters`` towards one of this host's own addresses).
     public func authorize(_ address: IPAddress, target: String) throws(ProbeError) {
-        try policy?.authorize(address, target: target)
+        guard let policy else { return }
+        try policy.authorize(address, target: target)
+        try policy.authorizeContent(contentParameters, to: address, target: target)
     }
 
     /// The earlier of the caller's deadline and one the probe computed itself.

@@ -40,6 +40,7 @@ struct AddressTests {
         #expect(malformed?.code == .invalidTarget)
     }
 
+    /// `localhost` comes from /etc/hosts and `.invalid` is refused before any lookup: no DNS server is asked.
     @Test func namesResolveThroughTheSystemResolver() async throws {
         let addresses = try await HostResolver.resolve("localhost", family: .ipv4)
         #expect(addresses.contains(.v4(IPv4Address(127, 0, 0, 1))))
