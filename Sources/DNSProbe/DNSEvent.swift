@@ -74,15 +74,44 @@ public struct DNSSummary: ProbeSummary, Equatable {
     public var edns: OPT?
     public var queryTimeMs: Double?
     public var messageSize: Int?
+    /// Records counted but not listed, per section, when a section had more than ``maxListedRecords``: a
+    /// 64 KiB answer of compressed records would otherwise become a report of megabytes.
+    public var omitted: Omitted?
+
+    /// The most records listed per section.
+    public static let maxListedRecords = 100
+
+    public struct Omitted: Codable, Sendable, Equatable {
+        public var answer = 0
+        public var authority = 0
+        public var additional = 0
+    }
+
+    /// Records in each section as the message had them, listed or not.
+    public var answerCount: Int { answer.count + (omitted?.answer ?? 0) }
+    public var authorityCount: Int { authority.count + (omitted?.authority ?? 0) }
+    public var additionalCount: Int { additional.count + (omitted?.additional ?? 0) }
+
+    /// Fills the three record sections, keeping the first ``maxListedRecords`` of each.
+    mutating func list(answer: [Record], authority: [Record], additional: [Record]) {
+        let limit = Self.maxListedRecords
+        self.answer = Array(answer.prefix(limit))
+        self.authority = Array(authority.prefix(limit))
+        self.additional = Array(additional.prefix(limit))
+        let left = Omitted(
+            answer: max(0, answer.count - limit), authority: max(0, authority.count - limit), additional: max(0, additional.count - limit)
+        )
+        omitted = left == Omitted() ? nil : left
+    }
 }
 
 extension DNSSummary: ProbeMetricsReporting {
     public var metricSamples: [MetricSample] {
         var samples = [
             MetricSample("probe_dns_query_succeeded", rcode == nil ? 0 : 1, help: "Whether a server answered the query"),
-            MetricSample("probe_dns_answer_rrs", Double(answer.count), help: "Records in the answer section"),
-            MetricSample("probe_dns_authority_rrs", Double(authority.count), help: "Records in the authority section"),
-            MetricSample("probe_dns_additional_rrs", Double(additional.count), help: "Records in the additional section"),
+            MetricSample("probe_dns_answer_rrs", Double(answerCount), help: "Records in the answer section"),
+            MetricSample("probe_dns_authority_rrs", Double(authorityCount), help: "Records in the authority section"),
+            MetricSample("probe_dns_additional_rrs", Double(additionalCount), help: "Records in the additional section"),
             MetricSample("probe_dns_queries", Double(queries), help: "Queries sent, retries and search-list names included"),
         ]
         if let rcode, let code = DNSResponseCode(name: rcode) {

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 public import SondeCore
+import SondeRegex
 
 /// DNS lookups with Sonde's own wire-format client: which server answered what, over UDP or TCP, and which
 /// names the search list made the resolver try.
@@ -149,9 +150,10 @@ public struct DNSProbe: Probe {
             summary.rcode = message.rcode.description
             summary.flags = message.flags.names
             summary.question = message.questions.map(DNSSummary.Record.init)
-            summary.answer = message.answers.map(DNSSummary.Record.init)
-            summary.authority = message.authorities.map(DNSSummary.Record.init)
-            summary.additional = message.additionals.map(DNSSummary.Record.init)
+            summary.list(
+                answer: message.answers.map(DNSSummary.Record.init), authority: message.authorities.map(DNSSummary.Record.init),
+                additional: message.additionals.map(DNSSummary.Record.init)
+            )
             summary.edns = message.edns.map { DNSSummary.OPT(udpPayloadSize: Int($0.udpPayloadSize), version: Int($0.version), dnssecOK: $0.dnssecOK) }
             summary.queryTimeMs = Double(final.elapsed.inMicroseconds) / 1000
             summary.messageSize = final.bytes
@@ -160,8 +162,8 @@ public struct DNSProbe: Probe {
             if let address = values.string("expectAddress").flatMap(IPAddress.init) {
                 success = success && message.answers.contains { Self.address(of: $0.data) == address }
             }
-            if let pattern = values.string("expect"), let regex = try? Regex(pattern) {
-                success = success && message.answers.contains { $0.data.presentation.contains(regex) }
+            if let pattern = values.string("expect"), let regex = try? SafeRegex(pattern) {
+                success = success && message.answers.contains { regex.matches($0.data.presentation.utf8) }
             }
         }
         return ProbeReport(

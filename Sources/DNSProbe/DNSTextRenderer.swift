@@ -47,7 +47,7 @@ final class DNSTextRenderer: ProbeTextRenderer {
         }
         add(";; Got answer:")
         add(";; ->>HEADER<<- opcode: \(summary.opcode == 0 ? "QUERY" : "OPCODE\(summary.opcode ?? 0)"), status: \(rcode), id: \(summary.id ?? 0)")
-        add(";; flags: \(summary.flags.joined(separator: " ")); QUERY: \(summary.question.count), ANSWER: \(summary.answer.count), AUTHORITY: \(summary.authority.count), ADDITIONAL: \(summary.additional.count + (summary.edns == nil ? 0 : 1))")
+        add(";; flags: \(summary.flags.joined(separator: " ")); QUERY: \(summary.question.count), ANSWER: \(summary.answerCount), AUTHORITY: \(summary.authorityCount), ADDITIONAL: \(summary.additionalCount + (summary.edns == nil ? 0 : 1))")
         if let edns = summary.edns {
             add("")
             add(";; OPT PSEUDOSECTION:")
@@ -56,12 +56,18 @@ final class DNSTextRenderer: ProbeTextRenderer {
         add("")
         add(";; QUESTION SECTION:")
         for question in summary.question { add(";\(question.name)\t\t\(question.class)\t\(question.type)") }
-        for (title, records) in [("ANSWER", summary.answer), ("AUTHORITY", summary.authority), ("ADDITIONAL", summary.additional)] where !records.isEmpty {
+        let omitted = summary.omitted ?? .init()
+        let sections = [
+            ("ANSWER", summary.answer, omitted.answer), ("AUTHORITY", summary.authority, omitted.authority),
+            ("ADDITIONAL", summary.additional, omitted.additional),
+        ]
+        for (title, records, left) in sections where !records.isEmpty {
             add("")
             add(";; \(title) SECTION:")
             for record in records {
                 add("\(record.name)\t\t\(record.ttl ?? 0)\t\(record.class)\t\(record.type)\t\(record.data ?? "")")
             }
+            if left > 0 { add(";; ... \(left) more records not shown (at most \(DNSSummary.maxListedRecords) per section)") }
         }
         add("")
         add(";; Query time: \(DecimalFormat.rounded(summary.queryTimeMs ?? 0, decimals: 3)) msec")

@@ -38,6 +38,11 @@ public struct ExternalProbe: Probe {
             throw ProbeError(.unresolvableTarget, "cannot resolve '\(host)': no address")
         }
         try context.authorize(address, target: host)
+        // An address a plug-in takes as a parameter is one more place it may send to: the same policy applies.
+        for spec in descriptor.parameters {
+            guard case .text(_, .ipAddress) = spec.type, let text = request.parameters.string(spec.name), let other = IPAddress(text) else { continue }
+            try context.authorize(other, target: "\(spec.name) \(text)")
+        }
 
         let started = Date()
         let start = ContinuousClock.now

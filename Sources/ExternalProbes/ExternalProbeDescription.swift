@@ -70,8 +70,12 @@ struct ExternalProbeDescription: Decodable {
             }
             type = .integer(lower...upper)
         case "seconds":
-            guard let low = parameter.minimum, let high = parameter.maximum, low.isFinite, high.isFinite, 0 <= low, low <= high else {
-                throw DescriptionError("parameter '\(parameter.name)': seconds need 0 <= minimum <= maximum")
+            guard let low = parameter.minimum, let high = parameter.maximum, low.isFinite, high.isFinite, 0 <= low, low <= high,
+                high <= Duration.maxCheckedSeconds
+            else {
+                throw DescriptionError(
+                    "parameter '\(parameter.name)': seconds need 0 <= minimum <= maximum <= \(Int(Duration.maxCheckedSeconds))"
+                )
             }
             type = .seconds(low...high)
         case "boolean":
@@ -95,7 +99,7 @@ struct ExternalProbeDescription: Decodable {
         var role: ParameterSpec.Role?
         if let name = parameter.role {
             guard let known = ParameterSpec.Role(rawValue: name) else {
-                throw DescriptionError("parameter '\(parameter.name)': unknown role '\(name)' (repetitions, interval, duration, payloadBytes)")
+                throw DescriptionError("parameter '\(parameter.name)': unknown role '\(name)' (repetitions, interval, duration, payloadBytes, content)")
             }
             role = known
         }

@@ -67,17 +67,10 @@ struct PingPlan: Sendable {
 
     /// A source address must belong to this host: binding a UDP socket to it tells.
     private static func checkLocal(_ address: IPAddress) throws(ProbeError) {
-        let fd = socket(address.family == .ipv4 ? AF_INET : AF_INET6, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        var (storage, length) = address.socketAddress()
-        let result = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        if result != 0 {
+        if let code = address.bindError {
             throw ProbeError.invalid(
                 parameter: "interface", value: address.description,
-                allowed: "an address of this host (\(ErrorNumber.message(errno)))"
+                allowed: "an address of this host (\(ErrorNumber.message(code)))"
             )
         }
     }

@@ -84,8 +84,9 @@ public struct PingProbe: Probe {
         let started = Date()
         let startInstant = ContinuousClock.now
         let schedule = EchoSchedule(
-            // With a deadline, count means replies: keep sending until they arrived (as iputils does).
-            count: plan.deadline == nil ? plan.count : nil,
+            // With a deadline, count means replies: keep sending until they arrived (as iputils does), but
+            // never more than the caller's cap.
+            count: context.sends(upTo: plan.deadline == nil ? plan.count : nil),
             interval: plan.interval,
             timeout: plan.timeout,
             deadline: context.deadline(orEarlier: plan.deadline.map { startInstant + $0 }),

@@ -1,5 +1,6 @@
 import SondeCore
 import SondeIO
+import SondeRegex
 
 #if canImport(Glibc)
 import Glibc
@@ -8,6 +9,7 @@ import Glibc
 /// One connection attempt: non-blocking connect timed by the reactor, then the optional banner read and
 /// send/expect exchange.
 struct TCPAttempt {
+    /// One attempt's validated parameters, typed (read once per run).
     struct Plan: Sendable {
         var timeout: Duration
         var source: IPAddress?
@@ -15,8 +17,40 @@ struct TCPAttempt {
         var bannerBytes: Int
         var readTimeout: Duration
         var send: [UInt8]?
-        var expect: String?
+        var expect: SafeRegex?
+        /// No read or wait goes past this (the run's deadline), whatever `readTimeout` says.
+        var deadline: ContinuousClock.Instant?
+
+        init(_ values: ParameterValues, source: IPAddress?) throws(ProbeError) {
+            timeout = values.duration("timeout") ?? .seconds(3)
+            self.source = source
+            readBanner = values.boolean("banner") ?? false
+            bannerBytes = min(values.integer("bannerBytes") ?? 256, TCPAttempt.maxBannerBytes)
+            readTimeout = values.duration("readTimeout") ?? .seconds(2)
+            send = values.string("send").map(TCPConnectProbe.unescape)
+            if let pattern = values.string("expect") {
+                do {
+                    expect = try SafeRegex(pattern)
+                } catch {
+                    throw ProbeError.invalid(parameter: "expect", value: pattern, allowed: "an RE2 regular expression (\(error.reason))")
+                }
+            }
+        }
+
+        /// When a read that starts now must end.
+        func readDeadline() -> ContinuousClock.Instant {
+            let end = ContinuousClock.now + readTimeout
+            guard let deadline else { return end }
+            return min(end, deadline)
+        }
     }
+
+    /// The most bytes read for a banner.
+    static let maxBannerBytes = 4096
+    /// The most bytes read while waiting for an expected reply; the pattern is matched within them.
+    static let maxExpectBytes = 65_536
+    /// The most bytes of a banner or reply that an event reports (before escaping).
+    static let maxReportedBytes = 1024
 
     struct Result: Sendable {
         var outcome: TCPOutcome
@@ -73,20 +107,22 @@ struct TCPAttempt {
         guard code == 0 else { return Result(outcome: classify(code), connectTime: finished - started, code: code) }
         var result = Result(outcome: .open, connectTime: finished - started)
         if plan.readBanner {
-            let bytes = await read(descriptor, until: .now + plan.readTimeout, limit: plan.bannerBytes) { $0.contains(UInt8(ascii: "\n")) }
+            let bytes = await read(descriptor, until: plan.readDeadline(), limit: plan.bannerBytes) { $0.contains(UInt8(ascii: "\n")) }
             let line = bytes.split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false).first ?? []
-            result.banner = Self.printable(Array(line))
+            result.banner = Self.printable(Array(line.prefix(maxReportedBytes)))
         }
         if let payload = plan.send {
             _ = payload.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         }
-        if let pattern = plan.expect, let regex = try? Regex(pattern) {
+        if let regex = plan.expect {
             var matched = false
-            let bytes = await read(descriptor, until: .now + plan.readTimeout, limit: 65_536) { data in
-                matched = String(decoding: data, as: UTF8.self).contains(regex)
+            // RE2 runs in time linear in the input, so matching the (bounded) bytes so far after each read is
+            // bounded too: at most maxExpectBytes / 4096 matches of at most maxExpectBytes each.
+            let bytes = await read(descriptor, until: plan.readDeadline(), limit: maxExpectBytes) { data in
+                matched = regex.matches(data)
                 return matched
             }
-            result.expect = ExpectResult(pattern: pattern, matched: matched, received: Self.printable(Array(bytes.prefix(1024))))
+            result.expect = ExpectResult(pattern: regex.pattern, matched: matched, received: Self.printable(Array(bytes.prefix(maxReportedBytes))))
         }
         return result
     }

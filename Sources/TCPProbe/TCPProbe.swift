@@ -21,10 +21,10 @@ public struct TCPConnectProbe: Probe {
             ParameterSpec("deadline", .seconds(0.001...86_400), summary: "Stop after this many seconds, whatever else happens", cli: .init(short: "w"), role: .duration),
             ParameterSpec("source", .text(maxLength: 64, format: .ipAddress), summary: "Connect from this local address", cli: .init(short: "s")),
             FamilyPreference.parameter,
-            ParameterSpec("banner", .boolean, default: .boolean(false), summary: "After connecting, read the server's first line (or first banner-bytes bytes)", cli: .init(short: "b")),
-            ParameterSpec("bannerBytes", .integer(1...65_536), default: .integer(256), summary: "Most bytes to read as the banner"),
-            ParameterSpec("send", .text(maxLength: 4096, format: .any), summary: "After connecting, send this text (escapes: \\r \\n \\t \\\\ \\xHH)"),
-            ParameterSpec("expect", .text(maxLength: 1024, format: .regularExpression), summary: "After connecting (and sending), expect a reply matching this regular expression"),
+            ParameterSpec("banner", .boolean, default: .boolean(false), summary: "After connecting, read the server's first line (or first banner-bytes bytes)", cli: .init(short: "b"), role: .content),
+            ParameterSpec("bannerBytes", .integer(1...TCPAttempt.maxBannerBytes), default: .integer(256), summary: "Most bytes to read as the banner"),
+            ParameterSpec("send", .text(maxLength: 4096, format: .any), summary: "After connecting, send this text (escapes: \\r \\n \\t \\\\ \\xHH)", role: .content),
+            ParameterSpec("expect", .text(maxLength: 1024, format: .regularExpression), summary: "After connecting (and sending), expect a reply matching this RE2 regular expression (within the first 64 KiB)", role: .content),
             ParameterSpec("readTimeout", .seconds(0.001...600), default: .number(2), summary: "Seconds to wait for the banner or the expected reply", role: .duration),
         ]
     )
@@ -53,15 +53,7 @@ public struct TCPConnectProbe: Probe {
         if let source, source.family != address.family {
             throw ProbeError.invalid(parameter: "source", value: source.description, allowed: "an address of the target's family (\(address.family.rawValue))")
         }
-        let plan = TCPAttempt.Plan(
-            timeout: values.duration("timeout") ?? .seconds(3),
-            source: source,
-            readBanner: values.boolean("banner") ?? false,
-            bannerBytes: values.integer("bannerBytes") ?? 256,
-            readTimeout: values.duration("readTimeout") ?? .seconds(2),
-            send: values.string("send").map(Self.unescape),
-            expect: values.string("expect")
-        )
+        let plan = try TCPAttempt.Plan(values, source: source)
         let count = values.integer("count") ?? 1
         let interval = values.duration("interval") ?? .seconds(1)
         let started = Date()
@@ -84,7 +76,10 @@ public struct TCPConnectProbe: Probe {
             if Task.isCancelled { break }
             lastStart = .now
             var attemptPlan = plan
-            if let deadline { attemptPlan.timeout = min(plan.timeout, max(deadline - .now, .milliseconds(1))) }
+            if let deadline {
+                attemptPlan.timeout = min(plan.timeout, max(deadline - .now, .milliseconds(1)))
+                attemptPlan.deadline = deadline
+            }
             let result = await TCPAttempt.run(to: address, port: target.port, plan: attemptPlan)
             if result.code == TCPAttempt.cancelled { break }
             summary.attempts += 1

@@ -77,7 +77,7 @@ struct ProbeCommandLine {
             } catch {
                 throw ProbeError(
                     .invalidParameter,
-                    "invalid value '\(text)' for \(spec.optionSpellings): expected \(spec.allowedValues)",
+                    "invalid value '\(text)' for \(spec.optionSpellings): expected \(error.allowed)",
                     parameter: error
                 )
             }

@@ -19,7 +19,8 @@ struct CommandLineTests {
         (["-M", "maybe", "127.0.0.1"], "sonde: invalid value 'maybe' for -M/--pmtu-discovery: expected one of do, want, dont, probe"),
         (["--count=2", "--bogus", "127.0.0.1"], "sonde: unknown option '--bogus' for sonde ping (see sonde ping --help)"),
         (["-W"], "sonde: option -W needs a value: a number of seconds from 0.001 to 3600"),
-        (["10.0.0.256"], "sonde: cannot resolve '10.0.0.256': Name or service not known"),
+        // Refused before any lookup: no test asks the host's resolver.
+        (["10.0.0.256"], "sonde: invalid target '10.0.0.256': not a valid IPv4 address, and a host name cannot end in a number"),
         (["fe80::1%no-such-if0"], "sonde: invalid target 'fe80::1%no-such-if0': not a valid IP address (IPv6 zones must name an existing interface)"),
         (["-6", "127.0.0.1"], "sonde: '127.0.0.1' is an IPv4 address, but ipv6 was requested"),
         (["-I", "no-such-if0", "127.0.0.1"], "sonde: invalid value 'no-such-if0' for -I/--interface: expected an existing interface name or a local address"),
@@ -36,7 +37,9 @@ struct CommandLineTests {
         (["db"], "sonde: invalid target 'db': expected HOST:PORT or [IPv6]:PORT"),
         (["db:70000"], "sonde: invalid port '70000' in 'db:70000': expected 1 to 65535"),
         (["fd00::1:443"], "sonde: invalid target 'fd00::1:443': write an IPv6 address in brackets, e.g. [fd00::1]:443"),
-        (["--expect", "(", "db:80"], "sonde: invalid value '(' for --expect: expected a regular expression of at most 1024 characters"),
+        (["--expect", "(", "db:80"], "sonde: invalid value '(' for --expect: expected an RE2 regular expression of at most 1024 characters (missing ): ()"),
+        // Backreferences need backtracking: RE2 refuses them, so no pattern can take exponential time.
+        (["--expect", #"(a)\1"#, "db:80"], #"sonde: invalid value '(a)\1' for --expect: expected an RE2 regular expression of at most 1024 characters (invalid escape sequence: \1)"#),
         (["-s", "db", "db:80"], "sonde: invalid value 'db' for -s/--source: expected an IPv4 or IPv6 address"),
         (["-c", "0", "db:80"], "sonde: invalid value '0' for -c/--count: expected an integer from 1 to 100000"),
         (["-6", "127.0.0.1:80"], "sonde: '127.0.0.1' is an IPv4 address, but ipv6 was requested"),
