@@ -2,6 +2,7 @@ public import NIOCore
 import NIOHTTP1
 import NIOPosix
 import SondeCore
+import Synchronization
 
 /// One HTTP/1.1 exchange with a Sonde agent, its answer streamed as it arrives: what the remote CLI and the
 /// gateway use to run a probe elsewhere. Plain HTTP, one connection per exchange (`Connection: close`).
@@ -28,9 +29,13 @@ public enum AgentClient {
     public struct Response: Sendable {
         public let status: Int
         public let headers: [(name: String, value: String)]
-        /// The body in the pieces it arrived in; ends when the agent ends it, fails if the connection breaks or
-        /// the deadline passes. Dropping it closes the connection.
+        /// The body in the pieces it arrived in; ends when the agent ends it, fails if the connection breaks,
+        /// the deadline passes or more than ``maxPendingBytes`` wait unread. Dropping it closes the connection.
         public let body: AsyncThrowingStream<ByteBuffer, any Error>
+        let pending: PendingBytes
+
+        /// The reader is done with `bytes` of the body (passed on, written out): they no longer count as pending.
+        public func consumed(_ bytes: Int) { pending.subtract(bytes) }
 
         public func header(_ name: String) -> String? {
             headers.first { $0.name.lowercased() == name.lowercased() }?.value
@@ -42,8 +47,11 @@ public enum AgentClient {
     /// - Parameters:
     ///   - connectTimeout: how long the agent may take to accept the connection.
     ///   - timeout: how long the whole exchange may take, body included; the connection is closed then.
+    ///   - maxPendingBytes: how much of the body may arrive before the reader has ``Response/consumed(_:)`` it;
+    ///     past that the exchange fails, so a reader that stalls costs bounded memory.
     public static func send(
-        _ request: Request, to agent: AgentAddress, connectTimeout: Duration = .seconds(3), timeout: Duration
+        _ request: Request, to agent: AgentAddress, connectTimeout: Duration = .seconds(3), timeout: Duration,
+        maxPendingBytes: Int = 1 << 20
     ) async throws(AgentClientError) -> Response {
         let started = ContinuousClock.now
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
@@ -55,6 +63,7 @@ public enum AgentClient {
         let remaining = timeout - (ContinuousClock.now - started)
         let head = channel.channel.eventLoop.makePromise(of: HTTPResponseHead.self)
         let (body, feed) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        let pending = PendingBytes()
         let underlying = channel.channel
         let deadline = underlying.eventLoop.scheduleTask(in: .nanoseconds(remaining.inNanoseconds)) {
             head.fail(AgentClientError(.timeout, "\(agent) sent no answer within \(DecimalFormat.shortest(timeout.inSeconds)) s"))
@@ -83,6 +92,11 @@ public enum AgentClient {
                             headSeen = true
                             head.succeed(response)
                         case .body(let bytes):
+                            guard pending.add(bytes.readableBytes) <= maxPendingBytes else {
+                                throw AgentClientError(
+                                    .badResponse, "more than \(maxPendingBytes) bytes of the answer from \(agent) waited unread: the reader is too slow"
+                                )
+                            }
                             feed.yield(bytes)
                         case .end:
                             feed.finish()
@@ -106,7 +120,8 @@ public enum AgentClient {
             throw (error as? AgentClientError) ?? AgentClientError(.badResponse, "\(agent): \(error)")
         }
         return Response(
-            status: Int(responseHead.status.code), headers: responseHead.headers.map { ($0.name, $0.value) }, body: body
+            status: Int(responseHead.status.code), headers: responseHead.headers.map { ($0.name, $0.value) }, body: body,
+            pending: pending
         )
     }
 
@@ -126,4 +141,14 @@ public enum AgentClient {
         }
         return try await bootstrap.connect(host: agent.host, port: Int(agent.port), channelInitializer: initializer)
     }
+}
+
+/// Body bytes received but not yet consumed by the reader.
+final class PendingBytes: Sendable {
+    private let count = Atomic<Int>(0)
+
+    /// Adds `bytes` and returns the new total.
+    func add(_ bytes: Int) -> Int { count.add(bytes, ordering: .relaxed).newValue }
+
+    func subtract(_ bytes: Int) { count.subtract(bytes, ordering: .relaxed) }
 }

@@ -26,8 +26,18 @@ struct AgentForwarder: Sendable {
         ("content-type", .contentType), ("retry-after", .retryAfter), ("allow", .allow), ("cache-control", .cacheControl),
     ]
 
+    /// The statuses a Sonde sidecar answers with; anything else (1xx, 101, redirects…) is not relayed.
+    static let relayedStatuses: Set<Int> = [200, 400, 403, 404, 405, 406, 413, 415, 429, 500, 502, 503, 504]
+
+    /// The content types a Sonde sidecar writes; anything else (`text/html`…) is not relayed.
+    static func isRelayedContentType(_ value: String) -> Bool {
+        let type = value.split(separator: ";").first?.trimmed.lowercased() ?? ""
+        return ["application/json", "application/x-ndjson", "text/event-stream", "text/plain"].contains(type)
+    }
+
     func forward(
-        to sourceText: String?, method: String, path: String, request: Request, body: [UInt8] = [], client: String
+        to sourceText: String?, method: String, path: String, request: Request, body: [UInt8] = [], client: String,
+        connection: ResponseGuard = .none
     ) async throws -> Response {
         let agent = try agentAddress(sourceText)
         let permit = try limiter.acquire(client: client)
@@ -54,6 +64,17 @@ struct AgentForwarder: Sendable {
                 "the sidecar at \(agent) refused this gateway's token: check --agent-token-file (or SONDE_AGENT_TOKEN) against the sidecar's token"
             )
         }
+        guard Self.relayedStatuses.contains(answer.status), let contentType = answer.header("content-type"),
+            Self.isRelayedContentType(contentType)
+        else {
+            permit.release()
+            metrics.forwarded(outcome: "bad_response")
+            throw APIError(
+                .badGateway, code: "agent_bad_response",
+                "the peer at \(agent) is not a Sonde sidecar: it answered status \(answer.status) with content type "
+                    + "'\(answer.header("content-type") ?? "none")'; nothing of it is passed on"
+            )
+        }
         metrics.forwarded(outcome: "ok")
         var responseHeaders = HTTPFields()
         for (name, field) in Self.passedBack {
@@ -66,7 +87,12 @@ struct AgentForwarder: Sendable {
             body: ResponseBody(contentLength: length) { writer in
                 defer { permit.release() }
                 do {
-                    for try await piece in stream { try await writer.write(piece) }
+                    try await connection.writing(by: .now + configuration.timeout + ResponseGuard.writeGrace) {
+                        for try await piece in stream {
+                            try await writer.write(piece)
+                            answer.consumed(piece.readableBytes)
+                        }
+                    }
                 } catch let failure as AgentClientError {
                     // The head is sent: all that can be said now is that the answer is cut short.
                     metrics.forwarded(outcome: "broken_stream")

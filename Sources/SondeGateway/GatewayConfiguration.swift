@@ -29,6 +29,8 @@ public struct GatewayConfiguration: Sendable {
     public var shutdownGrace: Duration
     public var logFormat: ServerConfiguration.LogFormat
     public var logLevel: Logger.Level
+    /// What one connection may hold before it reaches a route.
+    package var connectionLimits = ConnectionLimits()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, insecure: Bool = false, agents: [IPNetwork],
@@ -95,7 +97,7 @@ public enum GatewaySettings {
             ParameterSpec("logFormat", .choice(ServerConfiguration.LogFormat.allCases.map(\.rawValue)), default: .string("text"), summary: "Request log format"),
             ParameterSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: .string("info"), summary: "Least severe log level written"),
             ParameterSpec("config", .text(maxLength: 4096, format: .any), summary: "JSON file of settings, keyed by the names above in camelCase"),
-        ]
+        ] + ConnectionLimits.settings
     )
 
     /// The environment variable of the token sent to sidecars.
@@ -115,7 +117,7 @@ public enum GatewaySettings {
             )
         }
         let token = try reader.token(variable: ServerSettings.tokenVariable, fileSetting: "tokenFile", values: values)
-        return GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             host: values.string("host") ?? (token == nil ? "127.0.0.1" : "0.0.0.0"),
             port: values.integer("port") ?? 8080,
             token: token,
@@ -132,5 +134,7 @@ public enum GatewaySettings {
             logFormat: values.string("logFormat").flatMap(ServerConfiguration.LogFormat.init(rawValue:)) ?? .text,
             logLevel: values.string("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? .info
         )
+        configuration.connectionLimits = ConnectionLimits(values)
+        return configuration
     }
 }

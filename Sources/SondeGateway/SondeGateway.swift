@@ -50,11 +50,11 @@ public struct SondeGateway: Sendable {
             return try await forwarder.forward(
                 to: context.parameters.get("srcIP"), method: "GET",
                 path: "/probes/ping" + AgentForwarder.query([("target", destination), ("count", String(value))]),
-                request: request, client: context.clientAddress
+                request: request, client: context.clientLimitKey, connection: context.connection
             )
         }])
         router.route("/v1/agents/:srcIP/probes", [.get: { request, context in
-            try await forwarder.forward(to: context.parameters.get("srcIP"), method: "GET", path: "/probes", request: request, client: context.clientAddress)
+            try await forwarder.forward(to: context.parameters.get("srcIP"), method: "GET", path: "/probes", request: request, client: context.clientLimitKey, connection: context.connection)
         }])
         router.route("/v1/agents/:srcIP/probes/:kind", [
             .get: { request, context in
@@ -62,7 +62,7 @@ public struct SondeGateway: Sendable {
                 let query = AgentForwarder.query(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
                 return try await forwarder.forward(
                     to: context.parameters.get("srcIP"), method: "GET", path: "/probes/\(kind)" + query, request: request,
-                    client: context.clientAddress
+                    client: context.clientLimitKey, connection: context.connection
                 )
             },
             .post: { request, context in
@@ -70,7 +70,7 @@ public struct SondeGateway: Sendable {
                 let body = try await HTTPService.jsonBody(of: request, upTo: maxBody)
                 return try await forwarder.forward(
                     to: context.parameters.get("srcIP"), method: "POST", path: "/probes/\(kind)", request: request,
-                    body: Array(buffer: body), client: context.clientAddress
+                    body: Array(buffer: body), client: context.clientLimitKey, connection: context.connection
                 )
             },
         ])
@@ -80,7 +80,10 @@ public struct SondeGateway: Sendable {
     }
 
     public func makeApplication(logger: Logger) -> some ApplicationProtocol {
-        HTTPService.application(host: configuration.host, port: configuration.port, serverName: "sonde-gateway", logger: logger, router: makeRouter)
+        HTTPService.application(
+            host: configuration.host, port: configuration.port, serverName: "sonde-gateway", logger: logger,
+            limits: configuration.connectionLimits, router: makeRouter
+        )
     }
 
     /// Serves until SIGTERM or SIGINT, then drains like the sidecar.

@@ -2,6 +2,7 @@ package import HTTPTypes
 package import Hummingbird
 package import Logging
 import NIOCore
+import SondeCore
 import ServiceLifecycle
 import UnixSignals
 
@@ -28,14 +29,17 @@ package enum HTTPService {
         try await ServiceGroup(configuration: configuration).run()
     }
 
-    /// The Hummingbird application for `router`, listening on `host:port`, its request log marked `component=http`.
+    /// The Hummingbird application for `router`, listening on `host:port` within `limits`, its request log
+    /// marked `component=http`.
     package static func application(
-        host: String, port: Int, serverName: String, logger: Logger, router: (Logger) -> Router<SondeRequestContext>
+        host: String, port: Int, serverName: String, logger: Logger, limits: ConnectionLimits = ConnectionLimits(),
+        connections: ConnectionCounter = ConnectionCounter(), router: (Logger) -> Router<SondeRequestContext>
     ) -> some ApplicationProtocol {
         var requestLogger = logger
         requestLogger[metadataKey: "component"] = "http"
         return Application(
-            router: router(requestLogger), configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger
+            router: router(requestLogger), server: limits.server(counter: connections),
+            configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger
         )
     }
 
@@ -48,11 +52,29 @@ package enum HTTPService {
                 "Content-Type must be application/json (got \(request.headers[.contentType] ?? "none"))"
             )
         }
-        var request = request
-        do {
-            return try await request.collectBody(upTo: limit)
-        } catch {
-            throw APIError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(limit) bytes (--max-body)")
+        let timeout = ConnectionLimits().bodyTimeout
+        // A body sent a byte at a time must not hold the request (and its connection) open indefinitely.
+        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                var request = request
+                do {
+                    return try await request.collectBody(upTo: limit)
+                } catch {
+                    throw APIError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(limit) bytes (--max-body)")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let body = try await group.next() ?? nil else {
+                throw APIError(
+                    .requestTimeout, code: "body_timeout",
+                    "the request body did not arrive within \(DecimalFormat.shortest(timeout.inSeconds)) s"
+                )
+            }
+            return body
         }
     }
 

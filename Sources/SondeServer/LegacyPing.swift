@@ -14,10 +14,7 @@ enum LegacyPing {
                 field: "count"
             )
         }
-        guard !destination.isEmpty, destination.utf8.count <= ProbeInput.maxTargetLength else {
-            throw APIError(.badRequest, code: "invalid_target", "invalid dstIP: expected an address or host name", field: "dstIP")
-        }
-        return ProbeInput(target: destination, given: ["count": .integer(count)])
+        return ProbeInput(target: try ProbeInput.checkedTarget(destination, field: "dstIP"), given: ["count": .integer(count)])
     }
 }
 

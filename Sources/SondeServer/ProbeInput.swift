@@ -56,17 +56,18 @@ struct ProbeInput: Sendable {
         return ProbeInput(target: try checkedTarget(target), given: given)
     }
 
-    private static func checkedTarget(_ target: String?) throws(APIError) -> String {
+    /// A target of bounded length without spaces or control characters (which would forge output lines).
+    static func checkedTarget(_ target: String?, field: String = "target") throws(APIError) -> String {
         guard let target, !target.isEmpty else {
-            throw APIError(.badRequest, code: "missing_target", "target is required: the host name or address to probe", field: "target")
+            throw APIError(.badRequest, code: "missing_target", "\(field) is required: the host name or address to probe", field: field)
         }
         guard target.utf8.count <= maxTargetLength,
             !target.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == " " })
         else {
             throw APIError(
                 .badRequest, code: "invalid_target",
-                "invalid target: expected a host name or address of at most \(maxTargetLength) bytes without spaces or control characters",
-                field: "target"
+                "invalid \(field): expected a host name or address of at most \(maxTargetLength) bytes without spaces or control characters",
+                field: field
             )
         }
         return target

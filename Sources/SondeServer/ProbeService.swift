@@ -36,11 +36,11 @@ struct ProbeService: Sendable {
 
     /// Runs probe `kind` for `input` and answers in `format`.
     func respond(
-        kind: String, input: ProbeInput, format: ResponseFormat, client: String
+        kind: String, input: ProbeInput, format: ResponseFormat, client: String, connection: ResponseGuard = .none
     ) async throws(APIError) -> Response {
         let (probe, request) = try prepare(kind: kind, input: input)
         let permit = try limiter.acquire(client: client)
-        return try await execute(probe, request: request, format: format, permit: permit)
+        return try await execute(probe, request: request, format: format, permit: permit, connection: connection)
     }
 
     /// The probe and the validated request, or the refusal.
@@ -76,9 +76,7 @@ struct ProbeService: Sendable {
         _ probe: P, request: ProbeRequest, timeout: Duration?
     ) async throws(APIError) -> (samples: [MetricSample], log: [String]) {
         let start = ContinuousClock.now
-        var deadline = start + .seconds(limits.maxDuration)
-        if let timeout { deadline = min(deadline, start + timeout) }
-        let context = ProbeContext(deadline: deadline, policy: policy)
+        let context = context(for: request, probe: probe, timeout: timeout)
         let log = EventLog()
         do {
             let report = try await counted(probe, request, context: context) { log.append(SondeJSON.line($0)) }
@@ -125,44 +123,66 @@ struct ProbeService: Sendable {
         }
     }
 
+    /// The context of one API run: the server's deadline and policy, and the content parameters in use.
+    private func context(for request: ProbeRequest, probe: some Probe, timeout: Duration? = nil) -> ProbeContext {
+        let maxDuration = Duration.clampedSeconds(limits.maxDuration, within: 0...Duration.maxCheckedSeconds)
+        let content = probe.descriptor.parameters.filter { spec in
+            spec.role == .content && request.parameters[spec.name].map { $0 != .boolean(false) } == true
+        }
+        return ProbeContext(
+            deadline: .now + min(maxDuration, timeout ?? maxDuration), policy: policy, contentParameters: content.map(\.name),
+            maxSends: limits.maxCount
+        )
+    }
+
     private func execute<P: Probe>(
-        _ probe: P, request: ProbeRequest, format: ResponseFormat, permit: ConcurrencyLimiter.Permit
+        _ probe: P, request: ProbeRequest, format: ResponseFormat, permit: ConcurrencyLimiter.Permit, connection: ResponseGuard
     ) async throws(APIError) -> Response {
-        let context = ProbeContext(deadline: .now + .seconds(limits.maxDuration), policy: policy)
+        let context = context(for: request, probe: probe)
+        // The permit is held until the answer is written (or the caller is gone), and the answer must be
+        // written by the run's deadline plus a grace period, or the connection is cut.
+        let writtenBy = (context.deadline ?? .now) + ResponseGuard.writeGrace
         guard format.isStreaming else {
             // The report alone: run in this request's own task (its cancellation reaches the probe).
-            defer { permit.release() }
             let report: ProbeReport<P.Summary>
             do {
                 report = try await counted(probe, request, context: context) { _ in }
             } catch {
+                permit.release()
                 throw APIError(error)
             }
+            let body = ByteBuffer(string: SondeJSON.line(report) + "\n")
             return Response(
                 status: .ok, headers: [.contentType: format.contentType],
-                body: .init(byteBuffer: ByteBuffer(string: SondeJSON.line(report) + "\n"))
+                body: ResponseBody(contentLength: body.readableBytes) { writer in
+                    defer { permit.release() }
+                    try await connection.writing(by: writtenBy) {
+                        try await writer.write(body)
+                        try await writer.finish(nil)
+                    }
+                }
             )
         }
-        let (chunks, feed) = AsyncStream<ProbeChunk<P>>.makeStream()
+        let encoder = ChunkEncoder<P>(format: format, renderer: probe.textRenderer(options: TextRenderingOptions()))
+        let buffer = BoundedChunks(budget: limits.maxPendingResponseBytes)
         let run = Task {
-            defer {
-                permit.release()
-                feed.finish()
-            }
+            defer { buffer.finish() }
             do throws(ProbeError) {
-                let report = try await counted(probe, request, context: context) { feed.yield(.event($0)) }
-                feed.yield(.report(report))
+                let report = try await counted(probe, request, context: context) { buffer.append(encoder.encode(.event($0))) }
+                buffer.append(encoder.encode(.report(report)))
             } catch {
-                feed.yield(.failed(error))
+                buffer.fail(error, encoded: encoder.encode(.failed(error)))
             }
         }
-        let cursor = ChunkCursor(chunks.makeAsyncIterator())
+        buffer.setCancellation { run.cancel() }
         // Wait for the first chunk before answering: a refusal (bad target, denied address) must still be an
         // HTTP error status, which is only possible before the response head is sent.
-        let first = await withTaskCancellationHandler { await cursor.next() } onCancel: { run.cancel() }
-        if case .failed(let error)? = first { throw APIError(error) }
+        let first = await withTaskCancellationHandler { await buffer.next() } onCancel: { run.cancel() }
+        if case .failed(let error, _)? = first {
+            permit.release()
+            throw APIError(error)
+        }
 
-        let encoder = ChunkEncoder<P>(format: format, renderer: probe.textRenderer(options: TextRenderingOptions()))
         var headers: HTTPFields = [.contentType: format.contentType]
         headers[.cacheControl] = "no-store"
         // Ask proxies (nginx) not to buffer: each event must reach the caller when it happens.
@@ -171,13 +191,26 @@ struct ProbeService: Sendable {
             status: .ok, headers: headers,
             body: ResponseBody { writer in
                 // A write that fails means the caller went away: stop the probe.
-                defer { run.cancel() }
-                var next = first
-                while let chunk = next {
-                    try await writer.write(ByteBuffer(string: encoder.encode(chunk)))
-                    next = await cursor.next()
+                defer {
+                    run.cancel()
+                    permit.release()
                 }
-                try await writer.finish(nil)
+                try await connection.writing(by: writtenBy) {
+                    var next = first
+                    while let chunk = next {
+                        try await writer.write(ByteBuffer(string: chunk.text))
+                        buffer.consumed(chunk.text.utf8.count)
+                        next = await buffer.next()
+                    }
+                    if buffer.overflowed {
+                        let error = StreamError(
+                            code: "client_too_slow",
+                            message: "the probe was stopped: more than \(limits.maxPendingResponseBytes) bytes of its answer were waiting for this client to read them"
+                        )
+                        try await writer.write(ByteBuffer(string: encoder.encode(error)))
+                    }
+                    try await writer.finish(nil)
+                }
             }
         )
     }
@@ -193,16 +226,6 @@ enum ProbeChunk<P: Probe>: Sendable {
         if case .event = self { return false }
         return true
     }
-}
-
-/// The one iterator over a run's chunks, read first by the handler and then by the response body writer
-/// — strictly one after the other, never at once.
-final class ChunkCursor<P: Probe>: @unchecked Sendable {
-    private var iterator: AsyncStream<ProbeChunk<P>>.Iterator
-
-    init(_ iterator: AsyncStream<ProbeChunk<P>>.Iterator) { self.iterator = iterator }
-
-    func next() async -> ProbeChunk<P>? { await iterator.next() }
 }
 
 /// Writes chunks in a streaming format: NDJSON lines, server-sent events, or the CLI's text.
@@ -225,6 +248,15 @@ struct ChunkEncoder<P: Probe>: @unchecked Sendable {
         }
     }
 
+    /// A failure of the response itself (not of the probe), in the stream's format.
+    func encode(_ error: StreamError) -> String {
+        switch format {
+        case .text: return "sonde: \(error.message)\n"
+        case .eventStream: return "event: error\ndata: \(SondeJSON.line(error))\n\n"
+        default: return SondeJSON.line(error) + "\n"
+        }
+    }
+
     private func text(_ lines: [TextLine]) -> String {
         lines.map { $0.text + "\n" }.joined()
     }
@@ -239,6 +271,11 @@ struct StreamError: Encodable {
     init(_ error: ProbeError) {
         code = error.code.rawValue
         message = error.message
+    }
+
+    init(code: String, message: String) {
+        self.code = code
+        self.message = message
     }
 }
 

@@ -23,6 +23,19 @@ public struct ServerConfiguration: Sendable {
     public var legacyPingWithoutToken: Bool
     /// The modules file of `GET /probe`, as read (checked when the server is built).
     public var modulesYAML: String?
+    /// What one connection may hold before it reaches a route.
+    package var connectionLimits: ConnectionLimits
+
+    package init(
+        host: String, port: Int, token: String?, insecure: Bool, policy: AddressPolicy, limits: ServerLimits, shutdownGrace: Duration,
+        logFormat: LogFormat, logLevel: Logger.Level, legacyPingWithoutToken: Bool, modulesYAML: String?, connectionLimits: ConnectionLimits
+    ) {
+        self.init(
+            host: host, port: port, token: token, insecure: insecure, policy: policy, limits: limits, shutdownGrace: shutdownGrace,
+            logFormat: logFormat, logLevel: logLevel, legacyPingWithoutToken: legacyPingWithoutToken, modulesYAML: modulesYAML
+        )
+        self.connectionLimits = connectionLimits
+    }
 
     public enum LogFormat: String, Sendable, CaseIterable {
         case text, json
@@ -41,6 +54,7 @@ public struct ServerConfiguration: Sendable {
         legacyPingWithoutToken: Bool = false,
         modulesYAML: String? = nil
     ) {
+        self.connectionLimits = ConnectionLimits()
         self.host = host
         self.port = port
         self.token = token
@@ -98,6 +112,8 @@ public struct ServerLimits: Sendable, Equatable {
     public var maxPayloadBytes = 8972
     /// Largest request body, in bytes.
     public var maxBodyBytes = 16_384
+    /// Most bytes of a streamed answer that may wait for a slow reader before the run is stopped.
+    public var maxPendingResponseBytes = 1 << 20
 
     public init() {}
 }

@@ -20,6 +20,7 @@ public enum ServerSettings {
             ParameterSpec("allow", .text(maxLength: 8192, format: .any), summary: "Only probe addresses in these networks, comma-separated CIDRs (default: all not denied)"),
             ParameterSpec("deny", .text(maxLength: 8192, format: .any), summary: "Never probe addresses in these networks, comma-separated CIDRs, on top of the default denials"),
             ParameterSpec("defaultDeny", .boolean, default: .boolean(true), summary: "Deny cloud metadata endpoints and unspecified addresses (--default-deny=false to lift)"),
+            ParameterSpec("allowLocalContent", .boolean, default: .boolean(false), summary: "Allow payloads and returned content (tcp send, expect, banner) towards this pod's own addresses: loopback and its interfaces"),
             ParameterSpec("maxConcurrent", .integer(1...10_000), default: .integer(64), summary: "Probes running at once over all callers; more get 429"),
             ParameterSpec("maxConcurrentPerClient", .integer(1...10_000), default: .integer(8), summary: "Probes running at once per client address; more get 429"),
             ParameterSpec("maxCount", .integer(1...1_000_000), default: .integer(100), summary: "Most packets or attempts per request"),
@@ -34,7 +35,7 @@ public enum ServerSettings {
             ParameterSpec("legacyPingWithoutToken", .boolean, default: .boolean(false), summary: "Serve GET /ping/{dstIP}/{count} without a token (policy and limits still apply)"),
             ParameterSpec("modules", .text(maxLength: 4096, format: .any), summary: "YAML file of the modules of GET /probe (default: icmp, icmp_single, tcp_connect, dns)"),
             ParameterSpec("config", .text(maxLength: 4096, format: .any), summary: "JSON file of settings, keyed by the names above in camelCase"),
-        ]
+        ] + ConnectionLimits.settings
     )
 
     /// The environment variable of a setting: `maxConcurrent` → `SONDE_MAX_CONCURRENT`.
@@ -78,7 +79,8 @@ public enum ServerSettings {
         let policy = AddressPolicy(
             allow: try networks(values.string("allow"), setting: "allow"),
             deny: (values.boolean("defaultDeny") == false ? [] : AddressPolicy.defaultDeny)
-                + (try networks(values.string("deny"), setting: "deny"))
+                + (try networks(values.string("deny"), setting: "deny")),
+            allowLocalContent: values.boolean("allowLocalContent") ?? false
         )
         let logLevel = values.string("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? .info
         let modulesYAML = try reader.text(ofFileIn: "modules", values: values, what: "the modules file")
@@ -93,7 +95,8 @@ public enum ServerSettings {
             logFormat: values.string("logFormat").flatMap(ServerConfiguration.LogFormat.init(rawValue:)) ?? .text,
             logLevel: logLevel,
             legacyPingWithoutToken: values.boolean("legacyPingWithoutToken") ?? false,
-            modulesYAML: modulesYAML
+            modulesYAML: modulesYAML,
+            connectionLimits: ConnectionLimits(values)
         )
     }
 

@@ -71,23 +71,23 @@ public struct SondeServer: Sendable {
             .get: { request, context in
                 let format = try negotiate(request)
                 let input = try ProbeInput.decode(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
-                return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientAddress)
+                return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientLimitKey, connection: context.connection)
             },
             .post: { request, context in
                 let format = try negotiate(request)
                 let body = try await HTTPService.jsonBody(of: request, upTo: maxBody)
                 let input = try ProbeInput.decode(json: Array(buffer: body))
-                return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientAddress)
+                return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientLimitKey, connection: context.connection)
             },
         ])
         router.route("/ping/:dstIP/:count", [.get: { request, context in
             let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
             let input = try LegacyPing.input(destination: destination, count: context.parameters.get("count") ?? "")
-            return try await service.respond(kind: "ping", input: input, format: .text, client: context.clientAddress)
+            return try await service.respond(kind: "ping", input: input, format: .text, client: context.clientLimitKey, connection: context.connection)
         }])
         let modules = self.modules
         router.route("/probe", [.get: { request, context in
-            try await BlackboxEndpoint.respond(to: request, modules: modules, service: service, client: context.clientAddress)
+            try await BlackboxEndpoint.respond(to: request, modules: modules, service: service, client: context.clientLimitKey)
         }])
         router.addOperationalRoutes(state: state, metrics: metrics, openAPI: openAPI)
         let status = self.status
@@ -105,6 +105,7 @@ public struct SondeServer: Sendable {
                 "policy": [
                     "allow": .array(configuration.policy.allow.map { .string($0.description) }),
                     "deny": .array(configuration.policy.deny.map { .string($0.description) }),
+                    "localContent": .string(configuration.policy.allowLocalContent ? "allowed" : "refused"),
                 ],
                 "authentication": configuration.token == nil ? "none (loopback only)" : "bearer token",
             ]
@@ -115,7 +116,10 @@ public struct SondeServer: Sendable {
 
     /// The Hummingbird application listening where the configuration says.
     public func makeApplication(logger: Logger) -> some ApplicationProtocol {
-        HTTPService.application(host: configuration.host, port: configuration.port, serverName: "sonde", logger: logger, router: makeRouter)
+        HTTPService.application(
+            host: configuration.host, port: configuration.port, serverName: "sonde", logger: logger,
+            limits: configuration.connectionLimits, router: makeRouter
+        )
     }
 
     /// Serves until SIGTERM or SIGINT, then drains: `/readyz` fails and new requests get 503 at once,

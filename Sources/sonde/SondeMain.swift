@@ -4,6 +4,7 @@ import PingProbe
 import SondeCore
 import SondeAgentClient
 import SondePrivileges
+import SondeServer
 
 #if canImport(Glibc)
 import Glibc
@@ -33,6 +34,8 @@ enum SondeMain {
         // The server's settings (and its token file) are read while still privileged and single-threaded.
         let serveConfiguration = serving ? ServeCommand.configuration(Array(arguments.dropFirst())) : nil
         let gatewayConfiguration = command == "gateway" ? GatewayCommand.configuration(Array(arguments.dropFirst())) : nil
+        // A flood of connections should meet the listener's connection cap, not the open-file limit.
+        if serving || gatewayConfiguration != nil { ConnectionLimits.raiseFileLimit() }
         // A probe run on an agent sends nothing from here.
         let needsICMP = (command == PingProbe.kind.rawValue && options.agent == nil) || serving
         if needsICMP { PrivilegeDrop.raiseNetRaw() }

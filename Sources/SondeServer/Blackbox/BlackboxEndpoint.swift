@@ -32,7 +32,8 @@ enum BlackboxEndpoint {
             guard let seconds = Double(header), seconds.isFinite, seconds > 0 else {
                 throw APIError(.badRequest, code: "invalid_timeout", "X-Prometheus-Scrape-Timeout-Seconds '\(header)' is not a number of seconds")
             }
-            let scrape = max(.milliseconds(100), .seconds(seconds) - timeoutOffset)
+            // Clamped, never trusted: the run is bounded by the server's own limit whatever the header says.
+            let scrape = Duration.clampedSeconds(seconds - timeoutOffset.inSeconds, within: 0.1...service.limits.maxDuration)
             timeout = min(timeout ?? scrape, scrape)
         }
         var input = try ProbeInput.decode(query: [("target", module.probeTarget ?? target)])

@@ -90,7 +90,9 @@ public struct BlackboxModules: Sendable {
             var timeout: Duration?
             if let text = entry.timeout {
                 guard let parsed = Self.duration(text) else {
-                    throw ServerConfigurationError("module \(name): invalid timeout '\(text)' (expected e.g. 5s, 500ms or 1m)")
+                    throw ServerConfigurationError(
+                        "module \(name): invalid timeout '\(text)' (expected 1ms to \(Int(Self.maxTimeoutSeconds))s, e.g. 5s, 500ms or 1m)"
+                    )
                 }
                 timeout = parsed
             }
@@ -112,14 +114,18 @@ public struct BlackboxModules: Sendable {
         self.modules = modules
     }
 
-    /// `5s`, `500ms`, `1m`, `1.5` (seconds).
+    /// Longest module timeout accepted: a scrape never waits a day.
+    static let maxTimeoutSeconds = 86_400.0
+
+    /// `5s`, `500ms`, `1m`, `1.5` (seconds), from 1 ms to ``maxTimeoutSeconds``.
     static func duration(_ text: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite else { return nil }
-            return .seconds(value * scale)
+        var number = Substring(text), scale = 1.0
+        if let (suffix, unit) = units.first(where: { text.hasSuffix($0.0) }) {
+            number = text.dropLast(suffix.count)
+            scale = unit
         }
-        guard let value = Double(text), value > 0, value.isFinite else { return nil }
-        return .seconds(value)
+        guard let value = Double(number) else { return nil }
+        return Duration.checkedSeconds(value * scale, within: 0.001...maxTimeoutSeconds)
     }
 }

@@ -24,6 +24,13 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
                     "Host '\(request.head.authority ?? "")' is refused: without a token this Sonde answers only to localhost or an IP address"
                 )
             }
+            if let reason = Self.crossSiteReason(request.headers, authority: request.head.authority) {
+                throw APIError(
+                    .forbidden, code: "cross_site_refused",
+                    "\(reason): without a token this Sonde answers only requests that no other web page made "
+                        + "(call it from curl or a program, or give it a token)"
+                )
+            }
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization] else {
@@ -42,6 +49,22 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
             )
         }
         return try await next(request, context)
+    }
+
+    /// Why a request looks as if a web page other than Sonde's own origin made it, or `nil`.
+    ///
+    /// A token-less Sonde trusts whoever can reach loopback; a browser on the same machine can, on behalf of
+    /// any page it shows. Browsers mark such requests: `Sec-Fetch-Site` (`cross-site`, `same-site`), and an
+    /// `Origin` that is not this server's own. Programs (curl, Prometheus, the gateway) send neither.
+    static func crossSiteReason(_ headers: HTTPFields, authority: String?) -> String? {
+        if let site = headers[HTTPField.Name("Sec-Fetch-Site")!]?.lowercased(), site == "cross-site" || site == "same-site" {
+            return "a request with Sec-Fetch-Site: \(site) is refused"
+        }
+        if let origin = headers[.origin] {
+            let own = ["http://", "https://"].map { $0 + (authority ?? "").lowercased() }
+            if !own.contains(origin.lowercased()) { return "a request from Origin \(origin) is refused" }
+        }
+        return nil
     }
 
     /// Compares every byte whatever the first difference, so timing says nothing about the token.
