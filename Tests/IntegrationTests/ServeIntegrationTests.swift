@@ -23,7 +23,7 @@ struct ServeIntegrationTests {
 
         init(
             namespace: String, port: Int, arguments: [String], command: String = "serve", environment extra: [String: String] = [:],
-            callerNamespace: String? = nil, address: String = "127.0.0.1"
+            callerNamespace: String? = nil, address: String = "127.0.0.1", withToken: Bool = true
         ) throws {
             self.namespace = namespace
             self.port = port
@@ -33,7 +33,7 @@ struct ServeIntegrationTests {
             process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
             process.arguments = ["netns", "exec", namespace, Sonde.binary, command, "--port", String(port)] + arguments
             var environment = ProcessInfo.processInfo.environment
-            environment["SONDE_TOKEN"] = ServeIntegrationTests.token
+            environment["SONDE_TOKEN"] = withToken ? ServeIntegrationTests.token : nil
             environment.merge(extra) { _, new in new }
             process.environment = environment
             let errors = Pipe()
@@ -58,12 +58,14 @@ struct ServeIntegrationTests {
         }
 
         func request(
-            _ method: String, _ path: String, body: String? = nil, accept: String? = nil, token: Bool = true, bearer: String = ServeIntegrationTests.token
+            _ method: String, _ path: String, body: String? = nil, accept: String? = nil, token: Bool = true, bearer: String = ServeIntegrationTests.token,
+            headers: [String] = []
         ) async throws -> Reply {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/http_client.py")
             var command = ["ip", "netns", "exec", callerNamespace, "python3", script.path, method, "http://\(address):\(port)\(path)"]
             if token { command += ["--header", "Authorization: Bearer \(bearer)"] }
             if let accept { command += ["--header", "Accept: \(accept)"] }
+            for header in headers { command += ["--header", header] }
             if let body { command += ["--header", "Content-Type: application/json", "--body", body] }
             let result = try await Shell.captureAsync(command, timeout: 40)
             let json = (try? JSONSerialization.jsonObject(with: Data(result.output.utf8))) as? [String: Any] ?? [:]
