@@ -73,6 +73,7 @@ let package = Package(
             name: "SondeServer",
             dependencies: [
                 "SondeCore",
+                "SondeAuth",
                 "CSondeNet",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,6 +86,9 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+
+        // Request signatures between the gateway and the sidecars (HMAC-SHA256), and payload digests.
+        .target(name: "SondeAuth", swiftSettings: strictSwift),
 
         // Talking to a Sonde agent over HTTP, its answer streamed as it arrives: the remote CLI and the gateway.
         .target(
@@ -102,7 +106,7 @@ let package = Package(
         .target(
             name: "SondeGateway",
             dependencies: [
-                "SondeCore", "SondeServer", "SondeAgentClient",
+                "SondeCore", "SondeServer", "SondeAgentClient", "SondeAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -158,21 +162,24 @@ let package = Package(
             plugins: ["ProbeRegistryPlugin"]
         ),
 
+        // What several test targets share: a reproducible random generator.
+        .target(name: "SondeTestSupport", path: "Tests/SondeTestSupport", swiftSettings: strictSwift),
         .testTarget(name: "ExternalProbesTests", dependencies: ["ExternalProbes", "SondeCore"], swiftSettings: strictSwift),
         // scaffold-probe: test targets
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore", "SondeRegex"], swiftSettings: strictSwift),
-        .testTarget(name: "DNSProbeTests", dependencies: ["DNSProbe"], swiftSettings: strictSwift),
+        .testTarget(name: "SondeAuthTests", dependencies: ["SondeAuth", "SondeTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "DNSProbeTests", dependencies: ["DNSProbe", "SondeTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TCPProbeTests", dependencies: ["TCPProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondePrivilegesTests", dependencies: ["SondePrivileges"], swiftSettings: strictSwift),
         .testTarget(
             name: "SondeServerTests",
             dependencies: [
-                "SondeServer", "SondeGateway", "SondeAgentClient", "PingProbe", "TCPProbe", "DNSProbe",
+                "SondeServer", "SondeGateway", "SondeAgentClient", "SondeAuth", "PingProbe", "TCPProbe", "DNSProbe",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "PingProbeTests", dependencies: ["PingProbe", "SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "PingProbeTests", dependencies: ["PingProbe", "SondeCore", "SondeTestSupport"], swiftSettings: strictSwift),
         // End-to-end: the real `sonde` binary against network namespaces and a fault-injecting responder.
         .testTarget(
             name: "IntegrationTests",

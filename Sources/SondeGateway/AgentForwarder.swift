@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SondeAgentClient
+import SondeAuth
 import SondeCore
 import SondeServer
 
@@ -42,7 +43,18 @@ struct AgentForwarder: Sendable {
         let agent = try agentAddress(sourceText)
         let permit = try limiter.acquire(client: client)
         var headers: [(String, String)] = [("Accept", request.headers[.accept] ?? "application/json")]
-        if let token = configuration.agentToken { headers.append(("Authorization", "Bearer \(token)")) }
+        if let token = configuration.agentToken {
+            switch configuration.agentAuthentication {
+            case .signed:
+                let authorization = RequestSignature.authorization(
+                    key: token, podAddress: agent.host, method: method, target: agent.apiBase + path, body: body,
+                    time: RequestSignature.now(), nonce: RequestSignature.nonce()
+                )
+                headers.append(("Authorization", authorization))
+            case .bearer:
+                headers.append(("Authorization", "Bearer \(token)"))
+            }
+        }
         if !body.isEmpty { headers.append(("Content-Type", "application/json")) }
         let answer: AgentClient.Response
         do {
@@ -61,7 +73,8 @@ struct AgentForwarder: Sendable {
             metrics.forwarded(outcome: "auth_failed")
             throw APIError(
                 .badGateway, code: "agent_auth_failed",
-                "the sidecar at \(agent) refused this gateway's token: check --agent-token-file (or SONDE_AGENT_TOKEN) against the sidecar's token"
+                "the sidecar at \(agent) refused this gateway's token (--agent-auth \(configuration.agentAuthentication.rawValue)): check "
+                    + "--agent-token-file (or SONDE_AGENT_TOKEN) against the sidecar's token, and that the clocks agree within \(RequestSignature.maxSkew) s"
             )
         }
         guard Self.relayedStatuses.contains(answer.status), let contentType = answer.header("content-type"),

@@ -18,8 +18,19 @@ public struct GatewayConfiguration: Sendable {
     public var neverCalled: [AddressPolicy.Entry]
     /// The sidecars' port; callers cannot choose another.
     public var agentPort: UInt16
-    /// The token the gateway presents to sidecars.
+    /// The token the gateway shares with the sidecars.
     public var agentToken: String?
+    /// How the gateway proves itself to sidecars with ``agentToken``.
+    public var agentAuthentication: AgentAuthentication = .signed
+
+    /// How the gateway proves itself to a sidecar.
+    public enum AgentAuthentication: String, Sendable, CaseIterable {
+        /// Each request signed with the token (HMAC-SHA256 over pod IP, method, target, time, nonce and body):
+        /// whatever answers at a pod's address learns no reusable credential.
+        case signed
+        /// The token itself as a bearer token, as before: anything listening at a pod's address can take it.
+        case bearer
+    }
     public var connectTimeout: Duration
     /// How long a forwarded request may take, streamed answer included.
     public var timeout: Duration
@@ -87,7 +98,8 @@ public enum GatewaySettings {
             ParameterSpec("tokenFile", .text(maxLength: 4096, format: .any), summary: "File holding the bearer token callers must send (or set SONDE_TOKEN)"),
             ParameterSpec("insecure", .boolean, default: .boolean(false), summary: "Allow listening beyond loopback without a token"),
             ParameterSpec("agentPort", .integer(1...65_535), default: .integer(8090), summary: "The sidecars' port"),
-            ParameterSpec("agentTokenFile", .text(maxLength: 4096, format: .any), summary: "File holding the token sent to sidecars (or set SONDE_AGENT_TOKEN)"),
+            ParameterSpec("agentTokenFile", .text(maxLength: 4096, format: .any), summary: "File holding the sidecars' token (or set SONDE_AGENT_TOKEN)"),
+            ParameterSpec("agentAuth", .choice(GatewayConfiguration.AgentAuthentication.allCases.map(\.rawValue)), default: .string("signed"), summary: "How requests to sidecars are authenticated: signed (HMAC with the token; the token never leaves) or bearer (the token itself)"),
             ParameterSpec("connectTimeout", .seconds(0.1...60), default: .number(3), summary: "Seconds a sidecar may take to accept the connection; then 504"),
             ParameterSpec("timeout", .seconds(1...86_400), default: .number(75), summary: "Seconds a forwarded request may take, streamed answer included; no answer by then is 504"),
             ParameterSpec("maxConcurrent", .integer(1...100_000), default: .integer(256), summary: "Requests forwarded at once over all callers; more get 429"),
@@ -135,6 +147,7 @@ public enum GatewaySettings {
             logLevel: values.string("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? .info
         )
         configuration.connectionLimits = ConnectionLimits(values)
+        configuration.agentAuthentication = values.string("agentAuth").flatMap(GatewayConfiguration.AgentAuthentication.init(rawValue:)) ?? .signed
         return configuration
     }
 }

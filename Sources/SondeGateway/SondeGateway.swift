@@ -35,7 +35,9 @@ public struct SondeGateway: Sendable {
     public func makeRouter(requestLogger: Logger) -> Router<SondeRequestContext> {
         let router = Router(context: SondeRequestContext.self)
         let state = self.state
-        router.addStandardMiddleware(logger: requestLogger, state: state, metrics: metrics, token: configuration.token) { path in
+        router.addStandardMiddleware(
+            logger: requestLogger, state: state, metrics: metrics, token: configuration.token, maxBody: configuration.maxBodyBytes
+        ) { path in
             path == "/healthz" || path == "/readyz"
         }
         let forwarder = self.forwarder

@@ -52,13 +52,21 @@ package enum HTTPService {
                 "Content-Type must be application/json (got \(request.headers[.contentType] ?? "none"))"
             )
         }
+        var request = request
+        return try await collectBody(of: &request, upTo: limit)
+    }
+
+    /// The whole body of `request` (which keeps it, for whoever reads it next): 413 over `limit` bytes, 408
+    /// when it does not arrive within the body timeout — a body sent a byte at a time holds nothing long.
+    package static func collectBody(of request: inout Request, upTo limit: Int) async throws -> ByteBuffer {
         let timeout = ConnectionLimits().bodyTimeout
-        // A body sent a byte at a time must not hold the request (and its connection) open indefinitely.
-        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+        let original = request
+        let collected: (Request, ByteBuffer)? = try await withThrowingTaskGroup(of: (Request, ByteBuffer)?.self) { group in
             group.addTask {
-                var request = request
+                var request = original
                 do {
-                    return try await request.collectBody(upTo: limit)
+                    let body = try await request.collectBody(upTo: limit)
+                    return (request, body)
                 } catch {
                     throw APIError(.contentTooLarge, code: "body_too_large", "the request body is larger than \(limit) bytes (--max-body)")
                 }
@@ -68,14 +76,16 @@ package enum HTTPService {
                 return nil
             }
             defer { group.cancelAll() }
-            guard let body = try await group.next() ?? nil else {
-                throw APIError(
-                    .requestTimeout, code: "body_timeout",
-                    "the request body did not arrive within \(DecimalFormat.shortest(timeout.inSeconds)) s"
-                )
-            }
-            return body
+            return try await group.next() ?? nil
         }
+        guard let (collectedRequest, body) = collected else {
+            throw APIError(
+                .requestTimeout, code: "body_timeout",
+                "the request body did not arrive within \(DecimalFormat.shortest(timeout.inSeconds)) s"
+            )
+        }
+        request = collectedRequest
+        return body
     }
 
     /// A `200` JSON answer.
@@ -99,12 +109,13 @@ extension Router where Context == SondeRequestContext {
 
     /// The request log, JSON errors, the drain and authentication (`openPaths` need no token), in that order.
     package func addStandardMiddleware(
-        logger: Logger, state: ServerState, metrics: AgentMetrics, token: String?, openPaths: @escaping @Sendable (String) -> Bool
+        logger: Logger, state: ServerState, metrics: AgentMetrics, token: String?, maxBody: Int,
+        openPaths: @escaping @Sendable (String) -> Bool
     ) {
         add(middleware: RequestLogMiddleware(logger: logger, state: state, metrics: metrics))
         add(middleware: ErrorMiddleware(metrics: metrics))
         add(middleware: DrainMiddleware(state: state))
-        add(middleware: AuthenticationMiddleware(token: token, openPaths: openPaths))
+        add(middleware: AuthenticationMiddleware(token: token, maxBody: maxBody, openPaths: openPaths))
     }
 
     /// `GET /metrics`, `/healthz`, `/readyz` (503 once draining) and `/openapi.json` (the document as given).

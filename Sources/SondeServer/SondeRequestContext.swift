@@ -11,10 +11,19 @@ public struct SondeRequestContext: RequestContext, RemoteAddressRequestContext {
     /// What can cut this request's connection when its answer is not written in time.
     package let connection: ResponseGuard
 
+    /// The address of this host that the connection arrived at (the pod's IP, for a sidecar).
+    public let localAddress: SocketAddress?
+
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.localAddress = source.channel.localAddress
         self.connection = ResponseGuard(channel: source.channel)
+    }
+
+    /// ``localAddress`` as a signed request names it: the IP address alone, IPv4-mapped forms unmapped.
+    public var arrivalAddress: String? {
+        localAddress?.ipAddress.flatMap(IPAddress.init).map { $0.unmapped.description }
     }
 
     /// The caller's IP address, the unit of per-client limits; `local` when there is none (in-process tests).

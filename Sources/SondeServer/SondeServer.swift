@@ -54,7 +54,9 @@ public struct SondeServer: Sendable {
     public func makeRouter(requestLogger: Logger) -> Router<SondeRequestContext> {
         let router = Router(context: SondeRequestContext.self)
         let legacyOpen = configuration.legacyPingWithoutToken
-        router.addStandardMiddleware(logger: requestLogger, state: state, metrics: metrics, token: configuration.token) { path in
+        router.addStandardMiddleware(
+            logger: requestLogger, state: state, metrics: metrics, token: configuration.token, maxBody: configuration.limits.maxBodyBytes
+        ) { path in
             path == "/healthz" || path == "/readyz" || (legacyOpen && path.hasPrefix("/ping/"))
         }
 

@@ -24,7 +24,7 @@ enum GatewayCommand {
                     "sonde gateway: settings OK: listen \(configuration.host):\(configuration.port), "
                         + "auth \(configuration.token == nil ? "none (loopback only)" : "bearer token"), "
                         + "agents \(configuration.agents.map(\.description).joined(separator: ",")) port \(configuration.agentPort), "
-                        + "agent auth \(configuration.agentToken == nil ? "none" : "bearer token")"
+                        + "agent auth \(configuration.agentToken == nil ? "none" : configuration.agentAuthentication.rawValue)"
                 )
                 exit(ExitCode.success.rawValue)
             }
@@ -46,7 +46,7 @@ enum GatewayCommand {
                 "auth": "\(configuration.token == nil ? "none: loopback only" : "bearer token")",
                 "agents": "\(configuration.agents.map(\.description).joined(separator: ","))",
                 "agentPort": "\(configuration.agentPort)",
-                "agentAuth": "\(configuration.agentToken == nil ? "none" : "bearer token")",
+                "agentAuth": "\(configuration.agentToken == nil ? "none" : configuration.agentAuthentication.rawValue)",
                 "connectTimeout": "\(configuration.connectTimeout)", "timeout": "\(configuration.timeout)",
                 "privileges": "\(privileges)",
             ]
@@ -80,8 +80,9 @@ enum GatewayCommand {
         --check: validate the settings (reading the token files), print a summary and exit 0, or exit 2 naming
         what is wrong; nothing is served.
 
-        TOKENS: callers send --token-file's token (or \(ServerSettings.tokenVariable)); the gateway sends
-        --agent-token-file's (or \(GatewaySettings.agentTokenVariable)) to the sidecars.
+        TOKENS: callers send --token-file's token (or \(ServerSettings.tokenVariable)). The gateway signs each request
+        to a sidecar with --agent-token-file's token (or \(GatewaySettings.agentTokenVariable)), which never leaves
+        it (--agent-auth signed); --agent-auth bearer sends the token itself, to whatever answers at the pod's address.
 
         REMOTE CLI: sonde --agent http://GATEWAY:8080/v1/agents/POD-IP ping 10.0.0.1
 

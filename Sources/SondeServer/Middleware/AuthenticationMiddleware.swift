@@ -1,17 +1,27 @@
 import HTTPTypes
 import Hummingbird
+import SondeAuth
 
-/// Bearer-token authentication on everything but the health endpoints, compared in constant time.
+/// Authentication on everything but the health endpoints: the bearer token, compared in constant time, or a
+/// request signed with it (``RequestSignature``: what the gateway sends, so it never hands the token to whoever
+/// answers at a pod's address).
 ///
 /// Without a configured token it instead refuses requests whose `Host` is a name other than `localhost`:
 /// an unauthenticated Sonde listens on loopback, and a browser tricked by DNS rebinding into calling it
 /// sends the attacker's host name.
-struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = SondeRequestContext
     let token: [UInt8]?
+    let tokenText: String?
     let openPaths: @Sendable (String) -> Bool
+    /// Signed requests carry their body in the signature: read up to this much of it.
+    let maxBody: Int
+    let nonces = NonceCache()
 
-    init(token: String?, openPaths: @escaping @Sendable (String) -> Bool) {
+    init(token: String?, maxBody: Int, openPaths: @escaping @Sendable (String) -> Bool) {
         self.token = token.map { Array($0.utf8) }
+        self.tokenText = token
+        self.maxBody = maxBody
         self.openPaths = openPaths
     }
 
@@ -38,6 +48,20 @@ struct AuthenticationMiddleware<Context: RequestContext>: RouterMiddleware {
                 .unauthorized, code: "unauthorized", "missing bearer token: send Authorization: Bearer <token>",
                 headers: [.wwwAuthenticate: #"Bearer realm="sonde""#]
             )
+        }
+        if let parts = RequestSignature.Parts(header: header), let tokenText {
+            var request = request
+            let body = try await HTTPService.collectBody(of: &request, upTo: maxBody)
+            if let reason = RequestSignature.refusal(
+                parts, key: tokenText, podAddress: context.arrivalAddress ?? "", method: request.method.rawValue,
+                target: request.head.path ?? "", body: Array(buffer: body), now: RequestSignature.now(), seen: nonces
+            ) {
+                throw APIError(
+                    .unauthorized, code: "unauthorized", "invalid request signature: \(reason)",
+                    headers: [.wwwAuthenticate: #"Bearer realm="sonde", error="invalid_token""#]
+                )
+            }
+            return try await next(request, context)
         }
         let prefix = "bearer "
         guard header.count > prefix.count, header.prefix(prefix.count).lowercased() == prefix,
