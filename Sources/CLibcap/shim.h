@@ -41,4 +41,8 @@ static inline int sonde_cap_has(cap_value_t capability, cap_flag_t set) {
 
 static inline int sonde_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 
+/// Not dumpable: a process of the same uid (a plug-in) can neither ptrace this one nor read its memory or its
+/// environment under /proc. Returns 0 or -1 with errno.
+static inline int sonde_set_not_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); }
+
 #endif

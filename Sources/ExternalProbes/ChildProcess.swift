@@ -41,8 +41,16 @@ struct ChildProcess {
     static let environment = ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "HOME=/", "SONDE_PROBE_PROTOCOL=1"]
 
     let path: String
+    /// The checked file to execute instead of whatever `path` names now.
+    var file: PluginFile?
     let arguments: [String]
     var limits = Limits()
+
+    init(path: String, file: PluginFile? = nil, arguments: [String]) {
+        self.path = path
+        self.file = file
+        self.arguments = arguments
+    }
 
     /// Runs the child with `input` on stdin; `onLine` sees each stdout line as it arrives and says whether to
     /// read on. Fails only when the executable cannot be started (with the errno).
@@ -56,12 +64,19 @@ struct ChildProcess {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
-        var code = sonde_spawn(path, argv, envp, &child)
+        let descriptor = file?.descriptor ?? -1
+        let start = { () -> Int32 in
+            ChildRegistry.spawn {
+                let code = sonde_spawn(path, descriptor, argv, envp, &child)
+                return (code, child.pid)
+            }
+        }
+        var code = start()
         // ETXTBSY: the file is still open for writing somewhere (being installed, or a descriptor inherited by a
         // process forked meanwhile); that lasts moments.
         for _ in 0..<10 where code == ETXTBSY {
             try? await Task.sleep(for: .milliseconds(50))
-            code = sonde_spawn(path, argv, envp, &child)
+            code = start()
         }
         guard code == 0 else { return .failure(SpawnError(code: code)) }
         defer {
@@ -134,7 +149,11 @@ struct ChildProcess {
             try? await Task.sleep(for: .milliseconds(2))
         }
         sonde_kill_group(pid)
-        return sonde_reap(pid)
+        let status = sonde_reap(pid)
+        // What escaped the group (a new session) was handed to Sonde as the child's subreaper: kill it too.
+        ChildRegistry.finished(pid)
+        ChildRegistry.killOrphans()
+        return status
     }
 
     private func write(_ bytes: [UInt8], to descriptor: Int32, until deadline: ContinuousClock.Instant) async {

@@ -11,18 +11,20 @@ public import SondeCore
 /// the address against the target policy, then runs `EXECUTABLE --run` with the request as JSON on stdin and
 /// reads NDJSON events and a final report from stdout (the protocol: `Docs/external-probes.md`). The child
 /// runs with no capabilities, a minimal environment, in its own process group, and is killed with that
-/// group at the deadline.
+/// group at the deadline; what escapes the group is killed when the child ends (Sonde is its subreaper).
 public struct ExternalProbe: Probe {
     public let descriptor: ProbeDescriptor
-    /// The executable.
-    public let path: String
+    /// The executable, opened when it was loaded.
+    let file: PluginFile
+    /// Where it was found.
+    public var path: String { file.path }
     let targetAddress: ExternalProbeDescription.TargetAddress
     /// Used when the caller sets no deadline (the CLI).
     static let defaultDeadline: Duration = .seconds(60)
 
-    init(descriptor: ProbeDescriptor, path: String, targetAddress: ExternalProbeDescription.TargetAddress) {
+    init(descriptor: ProbeDescriptor, file: PluginFile, targetAddress: ExternalProbeDescription.TargetAddress) {
         self.descriptor = descriptor
-        self.path = path
+        self.file = file
         self.targetAddress = targetAddress
     }
 
@@ -57,7 +59,10 @@ public struct ExternalProbe: Probe {
         let kind = descriptor.kind
         var report: (success: Bool, summary: JSONValue)?
         var lineNumber = 0
-        let child = ChildProcess(path: path, arguments: ["--run"])
+        if let problem = file.trustProblem() {
+            throw ProbeError(.probeFailed, "external probe '\(descriptor.kind)' is not run: its file \(path) changed since it was loaded: \(problem)")
+        }
+        let child = ChildProcess(path: path, file: file, arguments: ["--run"])
         let result = await child.run(input: Array((JSONValue.object(input).serialized() + "\n").utf8), deadline: deadline) { line in
             lineNumber += 1
             guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)), case .object(var members) = value,

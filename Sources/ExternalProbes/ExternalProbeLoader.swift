@@ -12,8 +12,10 @@ import Glibc
 /// Finds the external probes in a directory and asks each to describe itself.
 ///
 /// Only what an attacker without root (or without the account Sonde runs as) cannot have planted is loaded:
-/// the directory and each file must be owned by root or by Sonde's own user and writable by their owner only;
-/// files must be regular executables, not symbolic links; hidden files are ignored. Anything else is skipped
+/// the directory and each file must be owned by root or by Sonde's own user and writable by their owner only,
+/// every directory above it by root; files must be regular executables, not symbolic links; hidden files are
+/// ignored. Each file is held open from its check on, and that file — not whatever the path names later — is
+/// what runs, checked again before every run. Anything else is skipped
 /// with a warning that says why. A probe whose `--describe` fails, hangs (5 s), or declares a kind already
 /// taken is skipped the same way.
 public enum ExternalProbeLoader {
@@ -37,20 +39,21 @@ public enum ExternalProbeLoader {
             if required { loaded.warnings.append("external probes: cannot read \(directory): \(ErrorNumber.message(errno))") }
             return loaded
         }
-        if let problem = trustProblem(info, isDirectory: true) {
+        if let problem = trustProblem(info, isDirectory: true) ?? parentsProblem(of: directory) {
             loaded.warnings.append("external probes: ignoring \(directory): \(problem)")
             return loaded
         }
+        ChildRegistry.adoptOrphans()
         var taken = reserved
         for name in entries(of: directory) {
             let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
-            var file = stat()
-            guard lstat(path, &file) == 0 else { continue }
-            if let problem = trustProblem(file, isDirectory: false) {
+            // Checked through the descriptor that will run it: no window between the check and the exec.
+            guard case .success(let file) = PluginFile.open(path) else { continue }
+            if let problem = file.trustProblem() {
                 loaded.warnings.append("external probes: skipped \(path): \(problem)")
                 continue
             }
-            switch await describe(path, reserved: taken) {
+            switch await describe(file, reserved: taken) {
             case .success(let probe):
                 taken.insert(probe.descriptor.kind.rawValue)
                 loaded.probes.append(probe)
@@ -81,6 +84,26 @@ public enum ExternalProbeLoader {
         return nil
     }
 
+    /// Why a directory above the probes directory lets someone other than root replace it, or `nil`: each must
+    /// belong to root and be writable by nobody else (or be sticky, like /tmp, where only an entry's owner may
+    /// rename it).
+    static func parentsProblem(of directory: String) -> String? {
+        var components = directory.split(separator: "/").map(String.init)
+        while !components.isEmpty {
+            components.removeLast()
+            let parent = "/" + components.joined(separator: "/")
+            var info = stat()
+            guard lstat(parent, &info) == 0 else { return "cannot check \(parent): \(ErrorNumber.message(errno))" }
+            guard info.st_mode & S_IFMT == S_IFDIR else { return "\(parent) is not a directory (a symbolic link?)" }
+            guard info.st_uid == 0 else { return "\(parent) belongs to uid \(info.st_uid): every directory above the probes must belong to root" }
+            let writable = info.st_mode & (S_IWGRP | S_IWOTH) != 0, sticky = info.st_mode & S_ISVTX != 0
+            guard !writable || sticky else {
+                return "\(parent) is writable by group or others (mode \(String(info.st_mode & 0o7777, radix: 8))): the probes could be replaced"
+            }
+        }
+        return nil
+    }
+
     private static func entries(of directory: String) -> [String] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
@@ -93,8 +116,8 @@ public enum ExternalProbeLoader {
     }
 
     /// Runs `EXECUTABLE --describe` (5 s, 64 KiB) and turns its declaration into a probe.
-    static func describe(_ path: String, reserved: Set<String>) async -> Result<ExternalProbe, DescriptionError> {
-        var child = ChildProcess(path: path, arguments: ["--describe"])
+    static func describe(_ file: PluginFile, reserved: Set<String>) async -> Result<ExternalProbe, DescriptionError> {
+        var child = ChildProcess(path: file.path, file: file, arguments: ["--describe"])
         child.limits.outputBytes = 64 << 10
         var text = ""
         let result = await child.run(input: [], deadline: .now + .seconds(5)) { line in
@@ -120,7 +143,7 @@ public enum ExternalProbeLoader {
         }
         do {
             let descriptor = try description.descriptor(reserved: reserved)
-            return .success(ExternalProbe(descriptor: descriptor, path: path, targetAddress: description.targetAddress))
+            return .success(ExternalProbe(descriptor: descriptor, file: file, targetAddress: description.targetAddress))
         } catch {
             return .failure(error)
         }

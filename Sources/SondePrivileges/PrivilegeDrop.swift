@@ -23,7 +23,8 @@ public enum PrivilegeMode: String, Sendable, Codable {
 /// 2. set the supplementary groups to the target group,
 /// 3. switch uid and gid (`cap_setuid` keeps the permitted set across the switch),
 /// 4. keep exactly CAP_NET_RAW permitted and effective, nothing inheritable, no ambient capabilities,
-/// 5. set NO_NEW_PRIVS, so no later `exec` can gain anything,
+/// 5. set NO_NEW_PRIVS, so no later `exec` can gain anything, and make the process not dumpable, so a child of
+///    the same uid (a plug-in) cannot ptrace it or read its memory and environment,
 /// 6. read the result back and refuse to go on unless it is exactly that.
 public enum PrivilegeDrop {
     /// Drops what Sonde does not need and returns the mode and the resulting privileges.
@@ -60,6 +61,7 @@ public enum PrivilegeDrop {
             guard cap_reset_ambient() == 0 else { throw .dropFailed(step: "cap_reset_ambient", errno: errno) }
         }
         guard sonde_set_no_new_privs() == 0 else { throw .dropFailed(step: "PR_SET_NO_NEW_PRIVS", errno: errno) }
+        guard sonde_set_not_dumpable() == 0 else { throw .dropFailed(step: "PR_SET_DUMPABLE", errno: errno) }
 
         let after = PrivilegeReport.current()
         let kept = keepNetRaw && mode != .unprivileged

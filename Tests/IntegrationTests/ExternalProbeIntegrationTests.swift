@@ -3,7 +3,7 @@ import Testing
 
 /// External probes, through the real binary: the shipped `Probes/http` against a real HTTP server, and test
 /// plug-ins that crash, hang with a grandchild, print garbage, flood, or report their own privileges.
-@Suite("external probes", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .serialized)
+@Suite("external probes", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)), .serialized)
 struct ExternalProbeIntegrationTests {
     let network: TestNetwork
     /// A root-owned probes directory: the shipped example, the test plug-ins, and two that must be refused.
@@ -21,7 +21,7 @@ struct ExternalProbeIntegrationTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         chmod(directory, 0o755)
         var sources = [root.appendingPathComponent("Probes/http").path]
-        for name in ["crash", "hang", "garbage", "flood", "privileges"] { sources.append(support.appendingPathComponent(name).path) }
+        for name in ["crash", "hang", "garbage", "flood", "privileges", "escape"] { sources.append(support.appendingPathComponent(name).path) }
         for source in sources {
             let destination = directory + "/" + URL(fileURLWithPath: source).lastPathComponent
             try FileManager.default.copyItem(atPath: source, toPath: destination)
@@ -39,7 +39,7 @@ struct ExternalProbeIntegrationTests {
         let listing = try await Sonde.run(["--probes-dir", directory, "probes", "--json"], in: network.client)
         #expect(listing.status == 0)
         let kinds = ((try? JSONSerialization.jsonObject(with: Data(listing.output.utf8))) as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
-        #expect(kinds == ["crash", "dns", "flood", "garbage", "hang", "http", "ping", "privileges", "tcp"])
+        #expect(kinds == ["crash", "dns", "escape", "flood", "garbage", "hang", "http", "ping", "privileges", "tcp"])
         #expect(listing.error.contains("skipped \(directory)/writable: writable by group or others (mode 777)"))
         #expect(listing.error.contains("skipped \(directory)/linked: a symbolic link"))
 
@@ -98,8 +98,14 @@ struct ExternalProbeIntegrationTests {
         let hang = try await server.request("GET", "/v1/probes/hang?target=127.0.0.1&marker=\(marker)")
         #expect(hang.status == 502)
         #expect(hang.body.contains("external probe 'hang' did not report within 5 s and was stopped"), "\(hang.body)")
-        // ([m] keeps the pattern from matching the shell that runs pgrep.)
-        #expect(system("pgrep -f 'sonde-hang-[m]\(marker.dropFirst())' >/dev/null") != 0, "the plug-in's grandchild was killed with its process group")
+        // The plug-in wrote its grandchild's pid once it saw it running; now that pid is gone.
+        let pidFile = "/tmp/sonde-hang-\(marker).pid"
+        defer { unlink(pidFile) }
+        let hung = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        #expect(hung != nil, "the grandchild was seen running")
+        if let hung {
+            #expect(kill(hung, 0) != 0 && errno == ESRCH, "the plug-in's grandchild was killed with its process group")
+        }
 
         let garbage = try await server.request("GET", "/v1/probes/garbage?target=127.0.0.1")
         #expect(garbage.status == 502)
@@ -119,6 +125,37 @@ struct ExternalProbeIntegrationTests {
         #expect((status["Uid"] as? String)?.split(separator: " ").allSatisfy { $0 == "65534" } == true, "\(status["Uid"] ?? "")")
         #expect(status["becameRoot"] as? Bool == false, "setuid(0) from inside must fail")
         #expect((status["environment"] as? [String])?.contains("SONDE_TOKEN") == false, "the token is not passed on")
+
+        // A hostile plug-in: its setsid grandchild ran (seen by the plug-in itself) and is gone after the run;
+        // Sonde's environment, memory and root-only token file were out of its reach.
+        let tokenFile = "/tmp/\(TestNetwork.prefix)-token"
+        try ServeIntegrationTests.token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        chmod(tokenFile, 0o600)
+        defer { unlink(tokenFile) }
+        let escape = try await server.request("GET", "/v1/probes/escape?target=127.0.0.1&tokenFile=\(tokenFile)", accept: "application/x-ndjson")
+        let tried = escape.objects.first { $0["type"] as? String == "tried" } ?? [:]
+        #expect(tried["grandchildAlive"] as? Bool == true, "the grandchild started: \(escape.body)")
+        let grandchild = tried["grandchild"] as? Int ?? 0
+        #expect(grandchild > 0 && (tried["grandchildSession"] as? Int) == grandchild, "in a session of its own: \(tried)")
+        #expect(grandchild > 0 && kill(pid_t(grandchild), 0) != 0 && errno == ESRCH, "the escaped grandchild was killed: \(tried)")
+        #expect(tried["environReadable"] as? Bool == false, "Sonde's environment (SONDE_TOKEN) is unreadable: \(tried)")
+        #expect(tried["memoryReadable"] as? Bool == false, "Sonde's memory is unreadable: \(tried)")
+        #expect(tried["tokenFileReadable"] as? Bool == false, "the root-only token file is unreadable: \(tried)")
+
+        // Swapped after start-up for a symbolic link to a world-writable script that would report success: the
+        // file that was checked is what runs. Made writable by others in place: refused before it runs.
+        let impostor = directory + "/.impostor"
+        try "#!/bin/sh\necho '{\"type\":\"report\",\"success\":true,\"summary\":{}}'\n".write(toFile: impostor, atomically: true, encoding: .utf8)
+        chmod(impostor, 0o777)
+        let link = directory + "/.garbage-link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: impostor)
+        #expect(rename(link, directory + "/garbage") == 0)
+        let swapped = try await server.request("GET", "/v1/probes/garbage?target=127.0.0.1")
+        #expect(swapped.status == 502 && swapped.body.contains("printed a line that is not a JSON object"), "the checked file ran: \(swapped.body)")
+        chmod(directory + "/flood", 0o777)
+        let loosened = try await server.request("GET", "/v1/probes/flood?target=127.0.0.1")
+        #expect(loosened.status == 502, "\(loosened.body)")
+        #expect(loosened.body.contains("its file \(directory)/flood changed since it was loaded: writable by group or others"), "\(loosened.body)")
 
         #expect(try await server.request("GET", "/healthz", token: false).status == 200)
         let after = try await server.request("GET", "/v1/status")
