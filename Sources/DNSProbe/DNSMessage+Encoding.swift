@@ -4,9 +4,11 @@ public enum DNSNameError: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyLabel(name: String)
     case labelTooLong(label: String, name: String)
     case nameTooLong(name: String)
+    case badEscape(name: String)
 
     public var description: String {
         switch self {
+        case .badEscape(let name): "invalid name '\(name)': a backslash must be followed by a character or three digits up to 255 (\\. \\065)"
         case .empty: "invalid name '': expected a domain name"
         case .emptyLabel(let name): "invalid name '\(name)': empty label (two dots in a row, or a leading dot)"
         case .labelTooLong(let label, let name):
@@ -50,17 +52,47 @@ extension DNSMessage {
     }
 
     /// The labels of `name` (a trailing dot is optional; `.` is the root), checked against RFC 1035's limits.
+    /// Escapes are read as dig writes them: `\.` and `\\` for those characters, `\DDD` for any byte.
     public static func labels(of name: String) throws(DNSNameError) -> [[UInt8]] {
         guard !name.isEmpty else { throw .empty }
         if name == "." { return [] }
-        let trimmed = name.hasSuffix(".") ? String(name.dropLast()) : name
-        guard trimmed.utf8.count <= 253 else { throw .nameTooLong(name: name) }
         var labels: [[UInt8]] = []
-        for label in trimmed.split(separator: ".", omittingEmptySubsequences: false) {
-            guard !label.isEmpty else { throw .emptyLabel(name: name) }
-            guard label.utf8.count <= 63 else { throw .labelTooLong(label: String(label), name: name) }
-            labels.append(Array(label.utf8))
+        var label: [UInt8] = []
+        var text = Array(name.utf8)[...]
+        var endsWithDot = false
+        while let byte = text.popFirst() {
+            endsWithDot = false
+            switch byte {
+            case UInt8(ascii: "."):
+                guard !label.isEmpty else { throw .emptyLabel(name: name) }
+                labels.append(label)
+                label = []
+                endsWithDot = true
+            case UInt8(ascii: "\\"):
+                guard let next = text.popFirst() else { throw .badEscape(name: name) }
+                if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) {
+                    let digits = [next] + text.prefix(2)
+                    guard digits.count == 3, digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                        let value = UInt8(String(decoding: digits, as: UTF8.self))
+                    else { throw .badEscape(name: name) }
+                    text = text.dropFirst(2)
+                    label.append(value)
+                } else {
+                    label.append(next)
+                }
+            default:
+                label.append(byte)
+            }
+            guard label.count <= 63 else {
+                throw .labelTooLong(label: String(decoding: label, as: UTF8.self), name: name)
+            }
         }
+        if !endsWithDot {
+            guard !label.isEmpty else { throw .emptyLabel(name: name) }
+            labels.append(label)
+        }
+        // On the wire: a length byte per label, the labels, and the root's zero byte.
+        guard labels.reduce(1, { $0 + $1.count + 1 }) <= 255 else { throw .nameTooLong(name: name) }
         return labels
     }
 }
