@@ -3,7 +3,7 @@ import Testing
 
 /// The command line as a user meets it: help, listing, and one clear line for every kind of bad input.
 /// No privileges needed: nothing here sends a packet.
-@Suite("sonde command line")
+@Suite("sonde command line", .timeLimit(.minutes(3)))
 struct CommandLineTests {
     func sonde(_ arguments: String...) async throws -> Shell.Result {
         try await Shell.captureAsync([Sonde.binary] + arguments, timeout: 30)

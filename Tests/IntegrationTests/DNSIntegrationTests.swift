@@ -3,7 +3,7 @@ import Testing
 
 /// `sonde dns` against a real dnsmasq in the echo namespace, with the client's own resolv.conf
 /// (`search shop.svc.cluster.local svc.cluster.local cluster.local`, `ndots:5`).
-@Suite("sonde dns against dnsmasq", .enabled(if: TestNetwork.available, TestNetwork.skipReason))
+@Suite("sonde dns against dnsmasq", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)))
 struct DNSIntegrationTests {
     let network: TestNetwork
 

@@ -5,7 +5,7 @@ import Testing
 /// namespace, a sidecar (`sonde serve`) in the client namespace, the targets in the echo namespace — and the
 /// platform calling the gateway from the echo namespace. Replies with ttl=63 prove the probe ran in the
 /// sidecar's namespace (one hop from the targets), not in the gateway's (ttl=64).
-@Suite("sonde gateway, forwarding to the sidecar in a pod", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .serialized)
+@Suite("sonde gateway, forwarding to the sidecar in a pod", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)), .serialized)
 struct GatewayIntegrationTests {
     let network: TestNetwork
     static let sidecarToken = "sidecar-token-0123456789abcdef"
@@ -146,7 +146,13 @@ struct GatewayIntegrationTests {
             }
             _ = system("ip netns exec \(faults) nft delete table inet sondegw; ip -n \(faults) addr del 10.77.3.40/24 dev f0; ip -n \(faults) addr del 10.77.3.41/24 dev f0")
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // The silent listener is up when the kernel lists it (not after a guessed delay).
+        var listening = false
+        for _ in 0..<100 where !listening {
+            listening = !((try? Shell.capture("ip", "netns", "exec", faults, "ss", "-Hltn", "src", "10.77.3.41:18420"))?.output ?? "").isEmpty
+            if !listening { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(listening, "the silent listener started")
         let dropped = try await gateway.request("GET", "/v1/agents/10.77.3.40/probes")
         #expect(dropped.status == 504, "\(dropped.body)")
         #expect(error(dropped) == ("agent_timeout", "the sidecar: http://10.77.3.40:18420 did not accept a connection within 1 s"))

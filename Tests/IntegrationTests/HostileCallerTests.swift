@@ -212,21 +212,27 @@ struct HostileCallerTests {
         #expect(await server.terminate() == 0)
     }
 
-    @Test("a peer at an agent address that is not a Sonde sidecar: its status, content type and body are not relayed")
+    @Test("a peer at an agent address that is not a Sonde sidecar learns no credential, and nothing it says is relayed")
     func impostorAgents() async throws {
+        // The real sidecar at 10.77.1.1 shares its token with the gateway; the impostor sits at 10.77.3.2.
+        let sidecar = try ServeIntegrationTests.Server(namespace: network.client, port: 18_513, arguments: [], address: "10.77.1.1")
+        try await sidecar.waitUntilServing()
         for (mode, port, secret) in [("upgrade", 18_511, "SECRET-PAYLOAD"), ("html", 18_512, "<script>")] {
-            async let impostor = attack(["agent", String(port), mode, "6"], in: network.client, timeout: 20)
+            async let impostor = attack(["agent", String(port), mode, "6"], in: network.faults, timeout: 20)
             let gateway = try ServeIntegrationTests.Server(
                 namespace: network.router, port: port + 10,
-                arguments: ["--host", "10.77.2.254", "--agents", "10.77.1.0/24", "--agent-port", String(port), "--connect-timeout", "1", "--timeout", "5"],
-                command: "gateway", environment: ["SONDE_AGENT_TOKEN": "agent-token-0123456789"], callerNamespace: network.echo,
+                arguments: [
+                    "--host", "10.77.2.254", "--agents", "10.77.1.0/24,10.77.3.0/24", "--agent-port", String(port), "--connect-timeout", "1",
+                    "--timeout", "5",
+                ],
+                command: "gateway", environment: ["SONDE_AGENT_TOKEN": ServeIntegrationTests.token], callerNamespace: network.echo,
                 address: "10.77.2.254"
             )
             try await gateway.waitUntilServing()
-            var reply = try await gateway.request("GET", "/v1/agents/10.77.1.1/probes/ping?target=10.77.2.2&count=1")
+            var reply = try await gateway.request("GET", "/v1/agents/10.77.3.2/probes/ping?target=10.77.2.2&count=1")
             for _ in 0..<20 where reply.body.contains("agent_unreachable") {
                 try await Task.sleep(for: .milliseconds(100))
-                reply = try await gateway.request("GET", "/v1/agents/10.77.1.1/probes/ping?target=10.77.2.2&count=1")
+                reply = try await gateway.request("GET", "/v1/agents/10.77.3.2/probes/ping?target=10.77.2.2&count=1")
             }
             #expect(reply.status == 502, "\(mode): \(reply.status) \(reply.body)")
             #expect(reply.body.contains("agent_bad_response") && reply.body.contains("not a Sonde sidecar"), "\(mode): \(reply.body)")
@@ -234,7 +240,18 @@ struct HostileCallerTests {
             #expect(reply.headers.keys.allSatisfy { $0.lowercased() != "upgrade" }, "\(reply.headers)")
             #expect(await gateway.terminate() == 0)
             let seen = try await impostor
-            #expect(seen["headers"] != nil, "the impostor was reached: \(seen)")
+            let authorization = (seen["headers"] as? [String: String])?["authorization"] ?? ""
+            #expect(authorization.hasPrefix("Sonde-HMAC-SHA256 t="), "the impostor got a signature: \(seen)")
+            #expect(!authorization.contains(ServeIntegrationTests.token), "…and never the token: \(authorization)")
+            // What it captured opens nothing at a real sidecar: the signature names the impostor's address.
+            let target = seen["target"] as? String ?? ""
+            #expect(target.hasPrefix("/v1/probes/ping?"), "\(seen)")
+            let replay = try await sidecar.request(
+                "GET", target, token: false, headers: ["Authorization: \(authorization)"]
+            )
+            #expect(replay.status == 401, "\(replay.body)")
+            #expect(replay.body.contains("does not match this request to 10.77.1.1"), "\(replay.body)")
         }
+        #expect(await sidecar.terminate() == 0)
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 /// `sonde ping` end to end: the real binary in a client namespace, against a kernel that answers, a router
 /// with unreachable/prohibit/blackhole routes, and a responder that injects faults — over IPv4 and IPv6.
-@Suite("sonde ping across a test network", .enabled(if: TestNetwork.available, TestNetwork.skipReason))
+@Suite("sonde ping across a test network", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)))
 struct PingIntegrationTests {
     enum Family: String, CaseIterable, CustomTestStringConvertible {
         case v4, v6
@@ -77,7 +77,9 @@ struct PingIntegrationTests {
     }
 
     @Test func badChecksumsOverIPv6AreDroppedByTheKernelAsPlainLoss() async throws {
+        let sentBefore = network.responderSent(fault: 12, family: 6)
         let run = try await ping(Family.v6.fault(12), "-c", "2", "-W", "0.3")
+        #expect(network.responderSent(fault: 12, family: 6) >= sentBefore + 2, "the responder did send the bad replies")
         #expect(run.count("received") == 0)
         #expect(run.count("corrupted") == 0)
         #expect(run.events("timeout").count == 2)
@@ -161,7 +163,12 @@ struct PingIntegrationTests {
     @Test(arguments: Family.allCases)
     func foreignIdentifiersAndNeverSentSequencesAreIgnored(_ family: Family) async throws {
         for fault in [18, 19] {
+            let sentBefore = network.responderSent(fault: fault, family: family == .v4 ? 4 : 6)
             let run = try await ping(family.fault(fault), "-c", "2", "-W", "0.3")
+            #expect(
+                network.responderSent(fault: fault, family: family == .v4 ? 4 : 6) >= sentBefore + 2,
+                "fault \(fault): the responder did send the replies that must be ignored"
+            )
             #expect(run.count("received") == 0, "fault \(fault)")
             #expect(run.count("duplicates") == 0, "fault \(fault)")
             #expect(run.status == 1)
@@ -274,25 +281,17 @@ struct PingIntegrationTests {
     }
 
     @Test func interruptPrintsTheStatisticsOnce() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", network.client, Sonde.binary, "ping", "-i", "0.1", Family.v4.echo()]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        try await Task.sleep(for: .milliseconds(750))
-        kill(process.processIdentifier, SIGINT)
-        let data = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: data)
-            }
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        #expect(process.terminationStatus == 0)
+        let ping = try Spawned(["/usr/sbin/ip", "netns", "exec", network.client, Sonde.binary, "ping", "-i", "0.1", Family.v4.echo()])
+        // Interrupted once it has been seen pinging, not after a guessed delay.
+        await ping.waitForOutput(containing: "icmp_seq=3 ")
+        ping.signal(SIGINT)
+        let status = await ping.wait(timeout: 10)
+        let text = ping.output.value
+        #expect(status == 0, "\(ping.errors.value)")
         #expect(text.components(separatedBy: "ping statistics ---").count == 2)
-        #expect(text.contains("packets transmitted"))
+        let transmitted = text.split(separator: "\n").first { $0.contains("packets transmitted") }
+            .flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
+        #expect(transmitted >= 3, "the statistics count what was seen sent: \(text)")
     }
 
     @Test func sourceAddressAndInterfaceSelection() async throws {
@@ -347,6 +346,7 @@ struct PingIntegrationTests {
         let message = family == .v4 ? "Frag needed and DF set (mtu = 1400)" : "Packet too big: mtu=1400"
         #expect(errors.first?["message"] as? String == message)
         // Once the kernel has learnt the path MTU, later sends fail locally with EMSGSIZE: surfaced, not lost.
+        #expect(!local.isEmpty, "a later send failed locally: \(run.output)")
         #expect(local.allSatisfy { $0["errno"] as? String == "EMSGSIZE" })
         #expect(run.count("errors") == errors.count + local.count)
         // A size that fits still goes through the same don't-fragment socket.

@@ -3,7 +3,7 @@ import Testing
 
 /// The privilege model, verified from outside the process: every thread of a running `sonde` is read from
 /// `/proc/<pid>/task/*/status` while it pings over IPv4 and IPv6.
-@Suite("least privilege, seen from /proc", .enabled(if: TestNetwork.available, TestNetwork.skipReason))
+@Suite("least privilege, seen from /proc", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)))
 struct PrivilegeIntegrationTests {
     let network: TestNetwork
 
@@ -18,25 +18,17 @@ struct PrivilegeIntegrationTests {
     /// Starts `sonde ping` against both echo addresses, waits until replies arrived from both families,
     /// reads every thread's status, then interrupts it.
     func inspect(_ prefix: [String] = [], _ arguments: [String] = []) async throws -> Inspection {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", network.client] + prefix
-            + [Sonde.binary] + arguments + ["ping", "-i", "0.05", "10.77.2.2", "fd00:77:2::2"]
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let ping = try Spawned(
+            ["/usr/sbin/ip", "netns", "exec", network.client] + prefix + [Sonde.binary] + arguments
+                + ["ping", "-i", "0.05", "10.77.2.2", "fd00:77:2::2"]
+        )
         // Both families answered at least twice (bounded: 5 s), and the engine and pool threads exist.
-        let text = Collected()
-        output.fileHandleForReading.readabilityHandler = { text.append($0.availableData) }
         for _ in 0..<100 {
-            let seen = text.value
+            let seen = ping.output.value
             if seen.components(separatedBy: "10.77.2.2    : [").count > 2, seen.components(separatedBy: "fd00:77:2::2 : [").count > 2 { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let pid = process.processIdentifier
+        let pid = ping.pid
         let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
         let threads = tasks.map { task -> [String: String] in
             let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
@@ -47,18 +39,10 @@ struct PrivilegeIntegrationTests {
             }
             return fields
         }
-        kill(pid, SIGINT)
-        let finished = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
-            }
-        }
-        output.fileHandleForReading.readabilityHandler = nil
-        text.append(output.fileHandleForReading.readDataToEndOfFile())
-        let errorText = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(finished == 0, "\(errorText)")
-        return Inspection(threads: threads, output: text.value, error: errorText)
+        ping.signal(SIGINT)
+        let finished = await ping.wait(timeout: 10)
+        #expect(finished == 0, "\(ping.errors.value)")
+        return Inspection(threads: threads, output: ping.output.value, error: ping.errors.value)
     }
 
     func expectNetRawOnly(_ threads: [[String: String]], uid: String, gid: String, bounding: String = "0000000000002000") {

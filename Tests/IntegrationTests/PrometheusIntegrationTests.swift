@@ -4,7 +4,7 @@ import Testing
 /// A real Prometheus (Debian's `prometheus`) scrapes `sonde serve`'s `/metrics` and its blackbox-compatible
 /// `/probe` (ICMP, TCP and DNS modules) against the test namespaces; the series are read back through
 /// Prometheus's HTTP API. `promtool check metrics` lints both endpoints' output.
-@Suite("Prometheus scrapes sonde serve", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .serialized)
+@Suite("Prometheus scrapes sonde serve", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)), .serialized)
 struct PrometheusIntegrationTests {
     let network: TestNetwork
     static let port = 18_305

@@ -3,7 +3,7 @@ import Testing
 
 /// `sonde --agent URL <probe> …`: the command runs in the router namespace, the agent (`sonde serve`) in the
 /// client namespace, the targets in the echo namespace — and the output is what a local run prints.
-@Suite("remote CLI through an agent", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .serialized)
+@Suite("remote CLI through an agent", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)), .serialized)
 struct RemoteCommandLineTests {
     let network: TestNetwork
 

@@ -4,7 +4,7 @@ import Testing
 /// The real `sonde serve` binary, started as root in the client namespace, used over HTTP from inside that
 /// namespace: pings to the echo namespace over IPv4 and IPv6, streaming, the policy after resolution,
 /// every thread's privileges read from /proc while it serves, and a graceful SIGTERM.
-@Suite("sonde serve, the real binary", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .serialized)
+@Suite("sonde serve, the real binary", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)), .serialized)
 struct ServeIntegrationTests {
     let network: TestNetwork
     static let token = "integration-token-0123456789"
@@ -172,8 +172,13 @@ struct ServeIntegrationTests {
         let server = try Server(namespace: network.client, port: 18_303, arguments: ["--shutdown-grace", "10"])
         try await server.waitUntilServing()
         async let inFlight = server.request("GET", "/v1/probes/ping?target=10.77.2.2&count=5&interval=0.3", accept: "application/x-ndjson")
-        for _ in 0..<50 where !server.log.value.contains("Server started") { try await Task.sleep(for: .milliseconds(20)) }
-        try await Task.sleep(for: .milliseconds(500))
+        // SIGTERM once the probe is seen running, not after a guessed delay.
+        var running = false
+        for _ in 0..<100 where !running {
+            running = try await server.request("GET", "/v1/status").object["runningProbes"] as? Int == 1
+            if !running { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(running, "the probe was in flight when SIGTERM was sent")
         let status = await server.terminate()
         let reply = try await inFlight
         #expect(status == 0, "\(server.log.value)")

@@ -148,8 +148,20 @@ final class TestNetwork: @unchecked Sendable {
         try Shell.run("ip", "netns", "exec", namespace, "sysctl", "-q", "-w", setting)
     }
 
+    /// Where the fault responder keeps count of what it sent.
+    var responderStats: String { "/tmp/\(Self.prefix)-responder.json" }
+
+    /// Packets the fault responder has sent for `fault` over `family` (4 or 6) so far: proof that a reply a test
+    /// expects Sonde to ignore was really sent.
+    func responderSent(fault: Int, family: Int) -> Int {
+        guard let data = FileManager.default.contents(atPath: responderStats),
+            let counts = (try? JSONSerialization.jsonObject(with: data)) as? [String: Int]
+        else { return 0 }
+        return counts["\(family):\(fault)"] ?? 0
+    }
+
     private func startResponder() throws {
-        responder = try startScript("icmp_responder.py", in: faults)
+        responder = try startScript("icmp_responder.py", in: faults, arguments: ["--stats", responderStats])
         tcpResponder = try startScript("echo_services.py", in: echo)
         try startDNSServer()
     }
@@ -205,11 +217,11 @@ final class TestNetwork: @unchecked Sendable {
     }
 
     /// Starts one of the helper scripts beside this file in `namespace`, once it says "ready".
-    private func startScript(_ name: String, in namespace: String) throws -> Process {
+    private func startScript(_ name: String, in namespace: String, arguments: [String] = []) throws -> Process {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(name)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", namespace, "python3", script.path, "--lifetime", "1200"]
+        process.arguments = ["netns", "exec", namespace, "python3", script.path, "--lifetime", "1200"] + arguments
         let ready = Pipe()
         process.standardOutput = ready
         try process.run()
@@ -225,7 +237,7 @@ final class TestNetwork: @unchecked Sendable {
     func destroy() {
         for helper in [responder, tcpResponder].compactMap({ $0 }) { kill(helper.processIdentifier, SIGKILL) }
         _ = system("kill -9 $(cat \(dnsFolder)/dnsmasq.pid 2>/dev/null) 2>/dev/null")
-        _ = system("rm -rf /tmp/\(Self.prefix)-dns")
+        _ = system("rm -rf /tmp/\(Self.prefix)-dns /tmp/\(Self.prefix)-responder.json")
         for namespace in [client, router, echo, faults] {
             _ = system("ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9; ip netns del \(namespace) 2>/dev/null")
         }

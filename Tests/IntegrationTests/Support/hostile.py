@@ -7,7 +7,8 @@
   trickle HOST PORT PATH SECONDS [TOKEN]  POST a JSON body one byte a second; report the status and when it came
   noread HOST PORT PATH COUNT SECONDS  COUNT streamed requests whose answers are never read, held SECONDS
   agent PORT MODE SECONDS           a peer that is not Sonde at PORT: answers every request with MODE (upgrade:
-                                    101 Switching Protocols; html: 200 text/html); reports the headers it was sent
+                                    101 Switching Protocols; html: 200 text/html); reports the request line and
+                                    headers it was sent
   flood PORT SECONDS                a TCP server that sends 'a' * 60 + '!' to whoever connects (a regex bomb)
 """
 import json
@@ -132,6 +133,7 @@ def agent(port, mode, seconds):
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", port))
     server.listen(16)
+    print(json.dumps({"ready": True}), flush=True)
     server.settimeout(0.2)
     seen = []
     deadline = time.monotonic() + seconds
@@ -148,6 +150,7 @@ def agent(port, mode, seconds):
                 break
             request += chunk
         headers = {}
+        request_line = request.split(b"\r\n", 1)[0].decode(errors="replace").split(" ")
         for line in request.split(b"\r\n")[1:]:
             if b":" in line:
                 name, value = line.split(b":", 1)
@@ -160,7 +163,7 @@ def agent(port, mode, seconds):
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(page), page))
         time.sleep(0.2)
         conn.close()
-        print(json.dumps({"headers": headers}), flush=True)
+        print(json.dumps({"headers": headers, "method": request_line[0], "target": request_line[1] if len(request_line) > 1 else ""}), flush=True)
 
 
 def flood(port, seconds):

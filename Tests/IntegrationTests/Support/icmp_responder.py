@@ -18,8 +18,11 @@ as decimal digits (fd00:77:3::12 and 10.77.3.12 both mean "bad checksum"):
   19 wrong sequence (+1000)
 
 It only ever answers packets addressed to it, it stops by itself after --lifetime seconds, and it never sends
-anything but replies to what it received.
+anything but replies to what it received. With --stats FILE it keeps FILE up to date with what it sent, per
+family and fault ({"4:18": 2, "6:12": 2}), so a test that expects a reply to be ignored can prove it was sent.
 """
+import json
+import os
 import argparse
 import heapq
 import ipaddress
@@ -58,8 +61,10 @@ def ipv6_pseudo(source: bytes, destination: bytes, length: int) -> bytes:
 
 
 class Responder:
-    def __init__(self, lifetime: float):
+    def __init__(self, lifetime: float, stats: str = None):
         self.deadline = time.monotonic() + lifetime
+        self.stats = stats
+        self.sent = {}
         self.in4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         self.out4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         self.in6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
@@ -130,8 +135,18 @@ class Responder:
 
     # ---- Faults
 
+    def counted(self, send, key):
+        def sending(*args, **kwargs):
+            send(*args, **kwargs)
+            self.sent[key] = self.sent.get(key, 0) + 1
+            if self.stats:
+                with open(self.stats + ".new", "w") as file:
+                    json.dump(self.sent, file)
+                os.replace(self.stats + ".new", self.stats)
+        return sending
+
     def respond(self, fault: int, request: bytes, me: bytes, peer: bytes, family: int, quote: bytes):
-        send = self.send4 if family == 4 else self.send6
+        send = self.counted(self.send4 if family == 4 else self.send6, f"{family}:{fault}")
         reply_type = 0 if family == 4 else 129
         identifier, sequence = struct.unpack("!HH", request[4:8])
         data = request[8:]
@@ -201,8 +216,9 @@ class Responder:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lifetime", type=float, default=900, help="seconds before the responder exits by itself")
+    parser.add_argument("--stats", help="a file kept up to date with the packets sent per family and fault")
     arguments = parser.parse_args()
-    Responder(arguments.lifetime).run()
+    Responder(arguments.lifetime, arguments.stats).run()
 
 
 if __name__ == "__main__":

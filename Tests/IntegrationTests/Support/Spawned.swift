@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// A long-running child of a test, started with posix_spawn and reaped with our own waitpid (never Foundation's
+/// `Process.waitUntilExit`, whose exit monitoring can miss an exit while other processes start): its output is
+/// collected as it comes, signals go to it when the test has *seen* the state it waits for, and every wait is
+/// bounded, so no test can hang CI.
+final class Spawned: @unchecked Sendable {
+    let pid: pid_t
+    let output = Collected()
+    let errors = Collected()
+    private let lock = NSLock()
+    private var status: Int32?
+
+    init(_ arguments: [String]) throws {
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
+        guard pipe(&out) == 0, pipe(&err) == 0 else { throw TestNetworkError.command("pipe: \(errno)") }
+        for descriptor in out + err { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        var child: pid_t = 0
+        let spawned = posix_spawnp(&child, arguments[0], &actions, nil, argv, envp)
+        close(out[1])
+        close(err[1])
+        guard spawned == 0 else {
+            close(out[0])
+            close(err[0])
+            throw TestNetworkError.command("cannot start \(arguments[0]): \(spawned)")
+        }
+        pid = child
+        for (descriptor, sink) in [(out[0], output), (err[0], errors)] {
+            // A thread of its own, not Dispatch's pool: a read that blocks for the child's whole life would hold
+            // one of the few pool threads (as many as cores) that every other suite's helpers wait on.
+            Thread.detachNewThread {
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while true {
+                    let count = read(descriptor, &buffer, buffer.count)
+                    if count <= 0 { break }
+                    sink.append(Data(buffer[0..<count]))
+                }
+                close(descriptor)
+            }
+        }
+    }
+
+    deinit { if exitStatus == nil { kill(pid, SIGKILL); _ = waitpid(pid, nil, 0) } }
+
+    /// Waits (at most `timeout` seconds) until the output contains `text`; records an issue if it never does.
+    @discardableResult
+    func waitForOutput(containing text: String, timeout: Double = 10) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if output.value.contains(text) { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("no '\(text)' within \(timeout) s; output so far: \(output.value) \(errors.value)")
+        return false
+    }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    /// The exit status once the child exited (at most `timeout` seconds), or `nil` — then it is killed.
+    func wait(timeout: Double = 30) async -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let status = exitStatus { return status }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid {
+                let code = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+                lock.withLock { status = code }
+                // The readers finish once the pipes hit end-of-file.
+                try? await Task.sleep(for: .milliseconds(50))
+                return code
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        kill(pid, SIGKILL)
+        _ = waitpid(pid, nil, 0)
+        return nil
+    }
+
+    private var exitStatus: Int32? { lock.withLock { status } }
+}
