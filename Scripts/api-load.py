@@ -60,8 +60,8 @@ async def one(port, method, path, headers, body):
         writer.write(head.encode() + b"\r\n" + (body or b""))
         await writer.drain()
         status_line = await asyncio.wait_for(reader.readline(), 30)
-        await asyncio.wait_for(reader.read(), 30)
-        return int(status_line.split()[1]) if status_line else 0
+        rest = await asyncio.wait_for(reader.read(), 30)
+        return (int(status_line.split()[1]) if status_line else 0), rest.split(b"\r\n\r\n", 1)[-1][:300]
     finally:
         writer.close()
 
@@ -76,6 +76,7 @@ async def main():
     mix, port = (GATEWAY, 8080) if args.gateway else (SIDECAR, 8090)
     counts = collections.Counter()
     unexpected = collections.Counter()
+    examples = {}
     failures = collections.Counter()
     probes = collections.Counter()
     queue = asyncio.Queue()
@@ -87,13 +88,15 @@ async def main():
             method, path, headers, body, allowed = queue.get_nowait()
             headers = {"Authorization": f"Bearer {args.token}", **headers}
             try:
-                status = await one(port, method, path, headers, body)
+                status, answer = await one(port, method, path, headers, body)
             except (OSError, asyncio.TimeoutError, ValueError, IndexError) as error:
                 failures[type(error).__name__] += 1
                 continue
             counts[status] += 1
             if status not in allowed:
-                unexpected[f"{method} {path.split('?')[0]} -> {status} (allowed {sorted(allowed)})"] += 1
+                key = f"{method} {path.split('?')[0]} -> {status} (allowed {sorted(allowed)})"
+                unexpected[key] += 1
+                examples.setdefault(key, answer.decode(errors="replace"))
             if allowed is PROBE:
                 probes["ok" if status == 200 else "refused"] += 1
 
@@ -108,6 +111,8 @@ async def main():
         ok = False
     if unexpected:
         print("FAIL: statuses not declared for their request:", dict(unexpected), file=sys.stderr)
+        for key, answer in examples.items():
+            print(f"  first answer for {key}: {answer}", file=sys.stderr)
         ok = False
     if share < MIN_SUCCESS:
         print(f"FAIL: only {share:.1%} of valid probes succeeded (at least {MIN_SUCCESS:.0%} must)", file=sys.stderr)

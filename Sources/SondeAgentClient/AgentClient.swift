@@ -83,9 +83,17 @@ public enum AgentClient {
             var headSeen = false
             do {
                 try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(.head(requestHead))
-                    if !request.body.isEmpty { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: request.body)))) }
-                    try await outbound.write(.end(nil))
+                    // The whole request in one write. An agent may answer (and, with Connection: close, close) as
+                    // soon as it has the head: a failed write must not hide an answer that is already there.
+                    var parts: [HTTPClientRequestPart] = [.head(requestHead)]
+                    if !request.body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: request.body)))) }
+                    parts.append(.end(nil))
+                    var writeFailure: (any Error)?
+                    do {
+                        try await outbound.write(contentsOf: parts)
+                    } catch {
+                        writeFailure = error
+                    }
                     for try await part in inbound {
                         switch part {
                         case .head(let response):
@@ -103,6 +111,7 @@ public enum AgentClient {
                             return
                         }
                     }
+                    if let writeFailure, !headSeen { throw writeFailure }
                     throw AgentClientError(.badResponse, "\(agent) closed the connection before the end of its answer")
                 }
             } catch {
