@@ -43,7 +43,11 @@ public struct ExternalProbe: Probe {
         // An address a plug-in takes as a parameter is one more place it may send to: the same policy applies.
         for spec in descriptor.parameters {
             guard case .text(_, .ipAddress) = spec.type, let text = request.parameters.string(spec.name), let other = IPAddress(text) else { continue }
-            try context.authorize(other, target: "\(spec.name) \(text)")
+            do {
+                try context.authorize(other, target: text)
+            } catch {
+                throw ProbeError(error.code, "\(spec.name): \(error.message)")
+            }
         }
 
         let started = Date()

@@ -1,4 +1,6 @@
 import HTTPTypes
+internal import Logging
+import SondeAuth
 import Hummingbird
 import NIOCore
 import SondeCore
@@ -15,6 +17,8 @@ struct ProbeService: Sendable {
     let policy: AddressPolicy
     let limiter: ConcurrencyLimiter
     let metrics: AgentMetrics
+    /// Where each run leaves its trace (kind, target, resolved address and port, outcome, client, payload digest).
+    var audit: Logger?
 
     init(registry: ProbeRegistry, configuration: ServerConfiguration, metrics: AgentMetrics) {
         self.metrics = metrics
@@ -40,7 +44,7 @@ struct ProbeService: Sendable {
     ) async throws(APIError) -> Response {
         let (probe, request) = try prepare(kind: kind, input: input)
         let permit = try limiter.acquire(client: client)
-        return try await execute(probe, request: request, format: format, permit: permit, connection: connection)
+        return try await execute(probe, request: request, format: format, permit: permit, connection: connection, client: client)
     }
 
     /// The probe and the validated request, or the refusal.
@@ -69,17 +73,17 @@ struct ProbeService: Sendable {
         let (probe, request) = try prepare(kind: kind, input: input)
         let permit = try limiter.acquire(client: client)
         defer { permit.release() }
-        return try await sample(probe, request: request, timeout: timeout)
+        return try await sample(probe, request: request, timeout: timeout, client: client)
     }
 
     private func sample<P: Probe>(
-        _ probe: P, request: ProbeRequest, timeout: Duration?
+        _ probe: P, request: ProbeRequest, timeout: Duration?, client: String
     ) async throws(APIError) -> (samples: [MetricSample], log: [String]) {
         let start = ContinuousClock.now
         let context = context(for: request, probe: probe, timeout: timeout)
         let log = EventLog()
         do {
-            let report = try await counted(probe, request, context: context) { log.append(SondeJSON.line($0)) }
+            let report = try await counted(probe, request, context: context, client: client) { log.append(SondeJSON.line($0)) }
             var samples = [
                 MetricSample("probe_success", report.success ? 1 : 0, help: "Whether the probe succeeded"),
                 MetricSample("probe_duration_seconds", report.durationSeconds, help: "How long the probe took to complete in seconds"),
@@ -105,22 +109,44 @@ struct ProbeService: Sendable {
         }
     }
 
-    /// Runs `probe`, counted in `/metrics`: in flight while it runs, then by kind, outcome (`success`, `failure`,
-    /// `error` when it could not run) and duration.
+    /// Runs `probe`, counted in `/metrics` (in flight while it runs, then by kind, outcome — `success`, `failure`,
+    /// `error` when it could not run — and duration) and traced in the ``audit`` log.
     private func counted<P: Probe>(
-        _ probe: P, _ request: ProbeRequest, context: ProbeContext, events: @escaping @Sendable (P.Event) -> Void
+        _ probe: P, _ request: ProbeRequest, context: ProbeContext, client: String, events: @escaping @Sendable (P.Event) -> Void
     ) async throws(ProbeError) -> ProbeReport<P.Summary> {
         let kind = probe.descriptor.kind.rawValue
         let start = ContinuousClock.now
         metrics.probeStarted()
         do {
             let report = try await probe.run(request, context: context, events: events)
-            metrics.probeFinished(kind: kind, outcome: report.success ? "success" : "failure", duration: .now - start)
+            let outcome = report.success ? "success" : "failure"
+            metrics.probeFinished(kind: kind, outcome: outcome, duration: .now - start)
+            trace(probe, request, context: context, client: client, address: report.address, outcome: outcome)
             return report
         } catch {
             metrics.probeFinished(kind: kind, outcome: "error", duration: .now - start)
+            trace(probe, request, context: context, client: client, address: nil, outcome: "error: \(error.code)")
             throw error
         }
+    }
+
+    /// One audit line per run, so that misuse leaves a trace: what was probed, where it went, and a digest of any
+    /// payload or pattern the caller sent (never the payload itself).
+    private func trace(
+        _ probe: some Probe, _ request: ProbeRequest, context: ProbeContext, client: String, address: String?, outcome: String
+    ) {
+        guard let audit, audit.logLevel <= .info else { return }
+        var metadata: Logger.Metadata = [
+            "probe": "\(probe.descriptor.kind)", "target": "\(request.target)", "client": "\(client)", "outcome": "\(outcome)",
+        ]
+        if let address { metadata["address"] = "\(address)" }
+        if let port = (try? HostPort(request.target))?.port { metadata["port"] = "\(port)" }
+        if !context.contentParameters.isEmpty {
+            let content = context.contentParameters.map { "\($0)=\(request.parameters[$0]?.description ?? "")" }.joined(separator: "\n")
+            metadata["content"] = "\(context.contentParameters.joined(separator: ","))"
+            metadata["contentSHA256"] = "\(SHA256.hash(content.utf8).hexString.prefix(16))"
+        }
+        audit.info("probe", metadata: metadata)
     }
 
     /// The context of one API run: the server's deadline and policy, and the content parameters in use.
@@ -136,7 +162,8 @@ struct ProbeService: Sendable {
     }
 
     private func execute<P: Probe>(
-        _ probe: P, request: ProbeRequest, format: ResponseFormat, permit: ConcurrencyLimiter.Permit, connection: ResponseGuard
+        _ probe: P, request: ProbeRequest, format: ResponseFormat, permit: ConcurrencyLimiter.Permit, connection: ResponseGuard,
+        client: String
     ) async throws(APIError) -> Response {
         let context = context(for: request, probe: probe)
         // The permit is held until the answer is written (or the caller is gone), and the answer must be
@@ -146,7 +173,7 @@ struct ProbeService: Sendable {
             // The report alone: run in this request's own task (its cancellation reaches the probe).
             let report: ProbeReport<P.Summary>
             do {
-                report = try await counted(probe, request, context: context) { _ in }
+                report = try await counted(probe, request, context: context, client: client) { _ in }
             } catch {
                 permit.release()
                 throw APIError(error)
@@ -168,7 +195,9 @@ struct ProbeService: Sendable {
         let run = Task {
             defer { buffer.finish() }
             do throws(ProbeError) {
-                let report = try await counted(probe, request, context: context) { buffer.append(encoder.encode(.event($0))) }
+                let report = try await counted(probe, request, context: context, client: client) {
+                    buffer.append(encoder.encode(.event($0)))
+                }
                 buffer.append(encoder.encode(.report(report)))
             } catch {
                 buffer.fail(error, encoded: encoder.encode(.failed(error)))

@@ -33,8 +33,12 @@ public struct SondeRequestContext: RequestContext, RemoteAddressRequestContext {
 
     /// The unit of per-client limits: the caller's address, or its /64 for IPv6 (one host holds a whole /64
     /// and could otherwise take a new address for every request).
-    public var clientLimitKey: String {
-        guard let address = IPAddress(clientAddress)?.unmapped, address.family == .ipv6 else { return clientAddress }
-        return IPNetwork(address: address, prefixLength: 64).description
+    public var clientLimitKey: String { Self.limitKey(for: clientAddress) }
+
+    /// `address`, or its /64 when it is IPv6 (IPv4-mapped addresses count as the IPv4 address).
+    static func limitKey(for address: String) -> String {
+        guard let parsed = IPAddress(address)?.unmapped else { return address }
+        guard parsed.family == .ipv6 else { return parsed.description }
+        return IPNetwork(address: parsed, prefixLength: 64).description
     }
 }

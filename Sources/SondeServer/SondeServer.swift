@@ -60,7 +60,11 @@ public struct SondeServer: Sendable {
             path == "/healthz" || path == "/readyz" || (legacyOpen && path.hasPrefix("/ping/"))
         }
 
-        let service = self.service
+        let service = {
+            var service = self.service
+            service.audit = requestLogger
+            return service
+        }()
         let state = self.state
         let maxBody = configuration.limits.maxBodyBytes
         let openAPI = OpenAPIDocument.make(

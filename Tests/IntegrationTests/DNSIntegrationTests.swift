@@ -95,6 +95,19 @@ struct DNSIntegrationTests {
         #expect(Date().timeIntervalSince(started) < 10)
     }
 
+    @Test func aHugeAnswerIsCountedNotListed() async throws {
+        let run = try await dns("--server", "10.77.2.2", "-t", "A", "huge.test.")
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.summary["transport"] as? String == "TCP", "too big for UDP: asked again over TCP")
+        let listed = run.summary["answer"] as? [[String: Any]] ?? []
+        let omitted = (run.summary["omitted"] as? [String: Any])?["answer"] as? Int ?? 0
+        #expect(listed.count == 100, "at most 100 records listed")
+        #expect(listed.count + omitted == 2000, "every record counted: \(listed.count) + \(omitted)")
+        let text = try await Sonde.run(["dns", "--server", "10.77.2.2", "huge.test."], in: network.client)
+        #expect(text.output.contains("ANSWER: 2000,"), "\(text.output.prefix(400))")
+        #expect(text.output.contains(";; ... 1900 more records not shown (at most 100 per section)"))
+    }
+
     @Test func expectationsOnTheAnswer() async throws {
         #expect(try await dns("--server", "10.77.2.2", "--expect-address", "10.77.2.7", "www.test.").status == 0)
         #expect(try await dns("--server", "10.77.2.2", "--expect-address", "10.77.2.9", "www.test.").status == 1)

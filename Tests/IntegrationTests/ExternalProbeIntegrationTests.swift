@@ -142,6 +142,11 @@ struct ExternalProbeIntegrationTests {
         #expect(tried["memoryReadable"] as? Bool == false, "Sonde's memory is unreadable: \(tried)")
         #expect(tried["tokenFileReadable"] as? Bool == false, "the root-only token file is unreadable: \(tried)")
 
+        // An address a plug-in takes as a parameter passes the same policy as the target.
+        let peer = try await server.request("GET", "/v1/probes/escape?target=127.0.0.1&peer=169.254.169.254")
+        #expect(peer.status == 403, "\(peer.body)")
+        #expect(peer.body.contains("peer: target '169.254.169.254' is denied by this server's policy"), "\(peer.body)")
+
         // Swapped after start-up for a symbolic link to a world-writable script that would report success: the
         // file that was checked is what runs. Made writable by others in place: refused before it runs.
         let impostor = directory + "/.impostor"

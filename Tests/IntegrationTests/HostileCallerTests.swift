@@ -120,6 +120,11 @@ struct HostileCallerTests {
             "POST", "/v1/probes/tcp", body: #"{"target": "127.0.0.1:18504", "send": "GET /healthz HTTP/1.0\\r\\n\\r\\n", "expect": "^HTTP/1.[01] 200"}"#
         )
         #expect(reply.status == 200 && reply.body.contains("\"success\":true"), "\(reply.body)")
+        // Misuse leaves a trace: the probe, where it went, and a digest of what was sent — not the payload itself.
+        let trace = opened.log.value.split(separator: "\n").first { $0.contains(" probe ") && $0.contains("probe=tcp") } ?? ""
+        #expect(trace.contains("address=127.0.0.1") && trace.contains("port=18504") && trace.contains("content=send,expect"), "\(trace)")
+        #expect(trace.contains("contentSHA256="), "\(trace)")
+        #expect(!opened.log.value.contains("GET /healthz HTTP/1.0"), "the payload is not logged")
         #expect(await opened.terminate() == 0)
     }
 

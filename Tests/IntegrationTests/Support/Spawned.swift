@@ -13,30 +13,9 @@ final class Spawned: @unchecked Sendable {
     private var status: Int32?
 
     init(_ arguments: [String]) throws {
-        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { throw TestNetworkError.command("pipe: \(errno)") }
-        for descriptor in out + err { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let envp = ProcessInfo.processInfo.environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { envp.forEach { free($0) } }
-        var child: pid_t = 0
-        let spawned = posix_spawnp(&child, arguments[0], &actions, nil, argv, envp)
-        close(out[1])
-        close(err[1])
-        guard spawned == 0 else {
-            close(out[0])
-            close(err[0])
-            throw TestNetworkError.command("cannot start \(arguments[0]): \(spawned)")
-        }
+        let (child, outputDescriptor, errorDescriptor) = try Shell.spawn(arguments)
         pid = child
-        for (descriptor, sink) in [(out[0], output), (err[0], errors)] {
+        for (descriptor, sink) in [(outputDescriptor, output), (errorDescriptor, errors)] {
             // A thread of its own, not Dispatch's pool: a read that blocks for the child's whole life would hold
             // one of the few pool threads (as many as cores) that every other suite's helpers wait on.
             Thread.detachNewThread {

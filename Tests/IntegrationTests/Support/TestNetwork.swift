@@ -173,6 +173,10 @@ final class TestNetwork: @unchecked Sendable {
     private func startDNSServer() throws {
         let folder = dnsFolder
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // 2,000 addresses for one name: an answer of ~32 KB of compressed records (over TCP), to show that a
+        // report lists a bounded number of them and counts the rest.
+        try (0..<2000).map { "10.78.\($0 / 250).\($0 % 250 + 1) huge.test" }.joined(separator: "\n")
+            .write(toFile: "\(folder)/huge.hosts", atomically: true, encoding: .utf8)
         let big = (0..<4).map { "\"" + String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0))), count: 200) + "\"" }
         try """
             no-resolv
@@ -181,6 +185,7 @@ final class TestNetwork: @unchecked Sendable {
             listen-address=10.77.2.2
             listen-address=fd00:77:2::2
             bind-interfaces
+            addn-hosts=\(folder)/huge.hosts
             local=/test/
             local=/cluster.local/
             server=/fail.test/10.77.2.2#5300
@@ -297,9 +302,37 @@ enum Shell {
     }
 
     static func capture(_ arguments: [String], timeout: Double = 60, environment: [String: String]? = nil) throws -> Result {
-        // posix_spawn and waitpid of our own, not Foundation's Process: its exit monitoring can miss a child's
-        // exit while other Processes (the long-running servers of other suites) start and stop, and then
-        // waitUntilExit never returns.
+        let (pid, outputDescriptor, errorDescriptor) = try spawn(
+            ["/usr/bin/timeout", "--signal=KILL", String(timeout)] + arguments, environment: environment
+        )
+        // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
+        final class Box: @unchecked Sendable { var data: [UInt8] = [] }
+        let outputBox = Box()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            outputBox.data = readAll(outputDescriptor)
+            group.leave()
+        }
+        let errorData = readAll(errorDescriptor)
+        group.wait()
+        close(outputDescriptor)
+        close(errorDescriptor)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
+        let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Result(
+            status: exitStatus,
+            output: String(decoding: outputBox.data, as: UTF8.self),
+            error: String(decoding: errorData, as: UTF8.self)
+        )
+    }
+
+    /// Starts `command` (looked up on PATH) with stdin from /dev/null and stdout and stderr on pipes; returns the
+    /// pid and the read ends. posix_spawn, and a waitpid of the caller's own, not Foundation's Process: its exit
+    /// monitoring can miss a child's exit while other Processes (the long-running servers of other suites) start
+    /// and stop, and then waitUntilExit never returns.
+    static func spawn(_ command: [String], environment: [String: String]? = nil) throws -> (pid: pid_t, output: Int32, error: Int32) {
         var output: [Int32] = [-1, -1]
         var error: [Int32] = [-1, -1]
         // Close-on-exec: a process another thread starts meanwhile (system(), a server) must not inherit the
@@ -314,43 +347,21 @@ enum Shell {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_adddup2(&actions, error[1], 2)
-        let command = ["/usr/bin/timeout", "--signal=KILL", String(timeout)] + arguments
         let argv = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let variables = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         let envp = variables.map { strdup($0) } + [nil]
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/usr/bin/timeout", &actions, nil, argv, envp)
+        let spawned = posix_spawnp(&pid, command[0], &actions, nil, argv, envp)
         close(output[1])
         close(error[1])
         guard spawned == 0 else {
             close(output[0])
             close(error[0])
-            throw TestNetworkError.command("cannot run \(arguments.joined(separator: " ")): \(spawned)")
+            throw TestNetworkError.command("cannot run \(command.joined(separator: " ")): \(spawned)")
         }
-        // Read both pipes before waiting, so a chatty child cannot block on a full pipe.
-        final class Box: @unchecked Sendable { var data: [UInt8] = [] }
-        let outputBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        let outputDescriptor = output[0]
-        DispatchQueue.global().async {
-            outputBox.data = readAll(outputDescriptor)
-            group.leave()
-        }
-        let errorData = readAll(error[0])
-        group.wait()
-        close(output[0])
-        close(error[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0, errno == EINTR {}
-        let exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(
-            status: exitStatus,
-            output: String(decoding: outputBox.data, as: UTF8.self),
-            error: String(decoding: errorData, as: UTF8.self)
-        )
+        return (pid, output[0], error[0])
     }
 
     private static func readAll(_ descriptor: Int32) -> [UInt8] {

@@ -128,13 +128,19 @@ def noread(host, port, path, count, seconds):
     print(json.dumps({"held": len(socks)}))
 
 
-def agent(port, mode, seconds):
+def listen(port):
+    """A TCP listener on every IPv4 address of the namespace, accepting with a short timeout."""
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", port))
-    server.listen(16)
-    print(json.dumps({"ready": True}), flush=True)
+    server.listen(64)
     server.settimeout(0.2)
+    print(json.dumps({"ready": True}), flush=True)
+    return server
+
+
+def agent(port, mode, seconds):
+    server = listen(port)
     seen = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -167,12 +173,7 @@ def agent(port, mode, seconds):
 
 
 def flood(port, seconds):
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.bind(("0.0.0.0", port))
-    server.listen(64)
-    server.settimeout(0.2)
-    print(json.dumps({"ready": True}), flush=True)
+    server = listen(port)
     served, open_connections = 0, []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
