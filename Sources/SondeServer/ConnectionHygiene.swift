@@ -142,7 +142,7 @@ final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannelHandler 
         head.headerFields[.retryAfter] = "1"
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(ByteBuffer(string: body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     /// Paths served even over the cap: the kubelet's probes.
