@@ -19,7 +19,7 @@ package struct ConnectionLimits: Sendable {
     /// (or after its last answer) is closed: half a request holds nothing forever.
     package var idleTimeout: Duration = .seconds(15)
     /// A request body must arrive in full within this.
-    package var bodyTimeout: Duration = .seconds(10)
+    package static let bodyTimeout: Duration = .seconds(10)
     /// Request head sizes (Hummingbird allows 80 KiB per field and in all).
     package var maxHeaderFieldBytes = 8192
     package var maxHeaderListBytes = 16_384

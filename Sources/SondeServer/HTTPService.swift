@@ -59,7 +59,7 @@ package enum HTTPService {
     /// The whole body of `request` (which keeps it, for whoever reads it next): 413 over `limit` bytes, 408
     /// when it does not arrive within the body timeout — a body sent a byte at a time holds nothing long.
     package static func collectBody(of request: inout Request, upTo limit: Int) async throws -> ByteBuffer {
-        let timeout = ConnectionLimits().bodyTimeout
+        let timeout = ConnectionLimits.bodyTimeout
         let original = request
         let collected: (Request, ByteBuffer)? = try await withThrowingTaskGroup(of: (Request, ByteBuffer)?.self) { group in
             group.addTask {

@@ -26,17 +26,6 @@ public struct ServerConfiguration: Sendable {
     /// What one connection may hold before it reaches a route.
     package var connectionLimits: ConnectionLimits
 
-    package init(
-        host: String, port: Int, token: String?, insecure: Bool, policy: AddressPolicy, limits: ServerLimits, shutdownGrace: Duration,
-        logFormat: LogFormat, logLevel: Logger.Level, legacyPingWithoutToken: Bool, modulesYAML: String?, connectionLimits: ConnectionLimits
-    ) {
-        self.init(
-            host: host, port: port, token: token, insecure: insecure, policy: policy, limits: limits, shutdownGrace: shutdownGrace,
-            logFormat: logFormat, logLevel: logLevel, legacyPingWithoutToken: legacyPingWithoutToken, modulesYAML: modulesYAML
-        )
-        self.connectionLimits = connectionLimits
-    }
-
     public enum LogFormat: String, Sendable, CaseIterable {
         case text, json
     }

@@ -84,7 +84,7 @@ public enum ServerSettings {
         )
         let logLevel = values.string("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? .info
         let modulesYAML = try reader.text(ofFileIn: "modules", values: values, what: "the modules file")
-        return ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: values.string("host") ?? (token == nil ? "127.0.0.1" : "0.0.0.0"),
             port: values.integer("port") ?? 8090,
             token: token,
@@ -95,9 +95,10 @@ public enum ServerSettings {
             logFormat: values.string("logFormat").flatMap(ServerConfiguration.LogFormat.init(rawValue:)) ?? .text,
             logLevel: logLevel,
             legacyPingWithoutToken: values.boolean("legacyPingWithoutToken") ?? false,
-            modulesYAML: modulesYAML,
-            connectionLimits: ConnectionLimits(values)
+            modulesYAML: modulesYAML
         )
+        configuration.connectionLimits = ConnectionLimits(values)
+        return configuration
     }
 
     /// Parses `10.0.0.0/8, fd00::/8` into policy entries.

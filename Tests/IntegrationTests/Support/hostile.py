@@ -139,15 +139,20 @@ def listen(port):
     return server
 
 
-def agent(port, mode, seconds):
+def accepted(port, seconds):
+    """Each connection to a listener on PORT, for SECONDS."""
     server = listen(port)
-    seen = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             conn, _ = server.accept()
         except socket.timeout:
             continue
+        yield conn
+
+
+def agent(port, mode, seconds):
+    for conn in accepted(port, seconds):
         conn.settimeout(2)
         request = b""
         while b"\r\n\r\n" not in request:
@@ -161,7 +166,6 @@ def agent(port, mode, seconds):
             if b":" in line:
                 name, value = line.split(b":", 1)
                 headers[name.decode().strip().lower()] = value.decode().strip()
-        seen.append(headers)
         if mode == "upgrade":
             conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nSECRET-PAYLOAD")
         else:
@@ -173,14 +177,8 @@ def agent(port, mode, seconds):
 
 
 def flood(port, seconds):
-    server = listen(port)
     served, open_connections = 0, []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            conn, _ = server.accept()
-        except socket.timeout:
-            continue
+    for conn in accepted(port, seconds):
         conn.sendall(b"a" * 60 + b"!")
         open_connections.append(conn)
         served += 1
