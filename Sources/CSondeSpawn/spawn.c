@@ -18,20 +18,15 @@ static void close_pair(int pair[2]) {
     if (pair[1] >= 0) close(pair[1]);
 }
 
-int sonde_spawn(const char *path, int exec_fd, char *const argv[], char *const envp[], sonde_child *child) {
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-        int saved = errno;
-        close_pair(in); close_pair(out); close_pair(err);
-        return saved;
-    }
+int sonde_spawn_with(const char *path, int exec_fd, int in_fd, int out_fd, int err_fd,
+                     char *const argv[], char *const envp[], pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attributes);
-    posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
+    posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
     // Nothing of Sonde's leaks into the child: no sockets, no listener, no token file. With `exec_fd`, the
     // file that runs is the one opened (and checked) then, whatever its path names now: it is passed as
     // descriptor 3 and executed through /proc/self/fd/3 (a script's interpreter opens it there too).
@@ -50,24 +45,52 @@ int sonde_spawn(const char *path, int exec_fd, char *const argv[], char *const e
     posix_spawnattr_setsigdefault(&attributes, &all);
     posix_spawnattr_setpgroup(&attributes, 0);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-    pid_t pid = 0;
-    int result = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+    int result = posix_spawn(pid, path, &actions, &attributes, argv, envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
-    close(in[0]);
-    close(out[1]);
-    close(err[1]);
-    if (result != 0) {
-        close(in[1]); close(out[0]); close(err[0]);
-        return result;
+    return result;
+}
+
+int sonde_make_pipes(sonde_child *child, int child_ends[3]) {
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+        int saved = errno;
+        close_pair(in); close_pair(out); close_pair(err);
+        return saved;
     }
     fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
     fcntl(out[0], F_SETFL, fcntl(out[0], F_GETFL) | O_NONBLOCK);
     fcntl(err[0], F_SETFL, fcntl(err[0], F_GETFL) | O_NONBLOCK);
-    child->pid = pid;
+    child->pid = 0;
     child->stdin_fd = in[1];
     child->stdout_fd = out[0];
     child->stderr_fd = err[0];
+    child_ends[0] = in[0];
+    child_ends[1] = out[1];
+    child_ends[2] = err[1];
+    return 0;
+}
+
+void sonde_close_child(sonde_child *child) {
+    close(child->stdin_fd);
+    close(child->stdout_fd);
+    close(child->stderr_fd);
+}
+
+int sonde_spawn(const char *path, int exec_fd, char *const argv[], char *const envp[], sonde_child *child) {
+    int ends[3];
+    int made = sonde_make_pipes(child, ends);
+    if (made != 0) return made;
+    pid_t pid = 0;
+    int result = sonde_spawn_with(path, exec_fd, ends[0], ends[1], ends[2], argv, envp, &pid);
+    close(ends[0]);
+    close(ends[1]);
+    close(ends[2]);
+    if (result != 0) {
+        sonde_close_child(child);
+        return result;
+    }
+    child->pid = pid;
     return 0;
 }
 

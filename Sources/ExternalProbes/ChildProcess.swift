@@ -65,18 +65,23 @@ struct ChildProcess {
             envp.forEach { free($0) }
         }
         let descriptor = file?.descriptor ?? -1
-        let start = { () -> Int32 in
-            ChildRegistry.spawn {
+        // Under the plug-in user when Sonde has a launcher; as Sonde's own user otherwise.
+        let launcher = PluginLauncher.installed
+        let start = { () async -> Int32 in
+            if let launcher, descriptor >= 0 {
+                return await launcher.spawn(descriptor: descriptor, argv: argv, envp: envp, child: &child)
+            }
+            return ChildRegistry.spawn {
                 let code = sonde_spawn(path, descriptor, argv, envp, &child)
                 return (code, child.pid)
             }
         }
-        var code = start()
+        var code = await start()
         // ETXTBSY: the file is still open for writing somewhere (being installed, or a descriptor inherited by a
         // process forked meanwhile); that lasts moments.
         for _ in 0..<10 where code == ETXTBSY {
             try? await Task.sleep(for: .milliseconds(50))
-            code = start()
+            code = await start()
         }
         guard code == 0 else { return .failure(SpawnError(code: code)) }
         defer {
@@ -131,8 +136,21 @@ struct ChildProcess {
         }
         // Whatever it started goes with it; then collect the exit status.
         let finishedCleanly = ending == nil || ending == .exited(status: 0)
-        if !finishedCleanly { sonde_kill_group(child.pid) }
-        let status = await Self.reap(child.pid, deadline: finishedCleanly ? .now + .seconds(2) : .now)
+        let grace: ContinuousClock.Instant = finishedCleanly ? .now + .seconds(2) : .now
+        let status: Int32
+        if let launcher, descriptor >= 0 {
+            if !finishedCleanly { launcher.kill(child.pid) }
+            // The launcher kills the group and what escaped it when the child exits.
+            if let exited = await launcher.exitStatus(of: child.pid, until: grace) {
+                status = exited
+            } else {
+                launcher.kill(child.pid)
+                status = await launcher.exitStatus(of: child.pid, until: .now + .seconds(5)) ?? -1
+            }
+        } else {
+            if !finishedCleanly { sonde_kill_group(child.pid) }
+            status = await Self.reap(child.pid, deadline: grace)
+        }
         drainErrors(child.stderr_fd, into: &errorTail)
         let tail = String(decoding: errorTail.suffix(limits.errorBytes), as: UTF8.self)
         switch ending {

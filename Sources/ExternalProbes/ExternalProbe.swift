@@ -90,6 +90,9 @@ public struct ExternalProbe: Probe {
         switch result {
         case .success(let value): outcome = value
         case .failure(let error):
+            if PluginLauncher.installed?.isGone == true {
+                throw ProbeError(.probeFailed, "external probe '\(kind)' could not be started: the plug-in launcher has exited (killed by a plug-in?); restart Sonde to run plug-ins again")
+            }
             throw ProbeError(.probeFailed, "external probe '\(kind)' could not be started (\(path)): \(ErrorNumber.message(error.code))")
         }
         let stderrNote = outcome.errorTail.isEmpty ? "" : "; it said: " + outcome.errorTail.split(separator: "\n").suffix(3).joined(separator: " | ")

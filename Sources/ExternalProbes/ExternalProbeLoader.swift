@@ -12,8 +12,8 @@ import Glibc
 /// Finds the external probes in a directory and asks each to describe itself.
 ///
 /// Only what an attacker without root (or without the account Sonde runs as) cannot have planted is loaded:
-/// the directory and each file must be owned by root or by Sonde's own user and writable by their owner only,
-/// every directory above it by root; files must be regular executables, not symbolic links; hidden files are
+/// the directory and every directory above it must belong to root, each file to root or to Sonde's own user
+/// (never to the plug-in user), all writable by their owner only; files must be regular executables, not symbolic links; hidden files are
 /// ignored. Each file is held open from its check on, and that file — not whatever the path names later — is
 /// what runs, checked again before every run. Anything else is skipped
 /// with a warning that says why. A probe whose `--describe` fails, hangs (5 s), or declares a kind already
@@ -64,6 +64,12 @@ public enum ExternalProbeLoader {
         return loaded
     }
 
+    /// Whether `directory` is a directory with at least one entry that is not hidden: there may be plug-ins to run.
+    /// Cheap, and read nothing but the directory (it runs before the token is read).
+    public static func mayHoldProbes(_ directory: String) -> Bool {
+        !entries(of: directory).isEmpty
+    }
+
     /// Why a file or directory may not be trusted, or `nil`.
     static func trustProblem(_ info: stat, isDirectory: Bool) -> String? {
         let type = info.st_mode & S_IFMT
@@ -75,6 +81,9 @@ public enum ExternalProbeLoader {
             guard info.st_mode & S_IXUSR != 0 else { return "not executable (chmod 755)" }
         }
         let owner = info.st_uid
+        if isDirectory, owner != 0 {
+            return "owned by uid \(owner): the probes directory must belong to root (chown root)"
+        }
         guard owner == 0 || owner == geteuid() else {
             return "owned by uid \(owner): it must belong to root or to the user Sonde runs as (uid \(geteuid()))"
         }

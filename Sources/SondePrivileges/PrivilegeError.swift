@@ -1,17 +1,17 @@
 /// Why Sonde refused to go on: it never runs with more privilege than it reports.
 public enum PrivilegeError: Error, Sendable, Equatable, CustomStringConvertible {
-    case invalidUser(String)
-    case rootUser(String)
+    case invalidUser(String, option: String = "--user")
+    case rootUser(String, option: String = "--user")
     case notSingleThreaded(threads: Int)
     case dropFailed(step: String, errno: Int32)
     case verificationFailed(PrivilegeReport)
 
     public var description: String {
         switch self {
-        case .invalidUser(let text):
-            "invalid value '\(text)' for --user: expected a user name, a UID, or UID:GID of an existing account"
-        case .rootUser(let text):
-            "invalid value '\(text)' for --user: Sonde does not keep running as root (uid or gid 0); name an unprivileged account"
+        case .invalidUser(let text, let option):
+            "invalid value '\(text)' for \(option): expected a user name, a UID, or UID:GID of an existing account"
+        case .rootUser(let text, let option):
+            "invalid value '\(text)' for \(option): Sonde does not keep running as root (uid or gid 0); name an unprivileged account"
         case .notSingleThreaded(let threads):
             "cannot drop privileges: the process already has \(threads) threads, and capabilities change per thread; "
                 + "this is a bug in Sonde"

@@ -18,9 +18,9 @@ public struct UnprivilegedUser: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `NAME`, `UID` or `UID:GID`. A bare name or UID takes the account's primary group (for a UID not
     /// in the account database, the same number).
-    public init(_ text: String) throws(PrivilegeError) {
+    public init(_ text: String, option: String = "--user") throws(PrivilegeError) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), !parts[0].isEmpty else { throw .invalidUser(text) }
+        guard (1...2).contains(parts.count), !parts[0].isEmpty else { throw .invalidUser(text, option: option) }
         let userPart = String(parts[0])
         if let number = UInt32(userPart) {
             uid = number
@@ -29,7 +29,7 @@ public struct UnprivilegedUser: Sendable, Equatable, CustomStringConvertible {
             uid = entry.pointee.pw_uid
             gid = entry.pointee.pw_gid
         } else {
-            throw .invalidUser(text)
+            throw .invalidUser(text, option: option)
         }
         if parts.count == 2 {
             let groupPart = String(parts[1])
@@ -38,10 +38,10 @@ public struct UnprivilegedUser: Sendable, Equatable, CustomStringConvertible {
             } else if let group = getgrnam(groupPart) {
                 gid = group.pointee.gr_gid
             } else {
-                throw .invalidUser(text)
+                throw .invalidUser(text, option: option)
             }
         }
-        guard uid != 0, gid != 0 else { throw .rootUser(text) }
+        guard uid != 0, gid != 0 else { throw .rootUser(text, option: option) }
     }
 
     public var description: String { "\(uid):\(gid)" }

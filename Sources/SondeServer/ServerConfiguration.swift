@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     /// The bearer token callers must present; `nil` serves without authentication (loopback only, unless
     /// ``insecure``).
     public var token: String?
+    /// The file the token was read from, if it came from one.
+    public var tokenFile: String?
     /// Allows listening beyond loopback without a token.
     public var insecure: Bool
     public var policy: AddressPolicy

@@ -98,6 +98,7 @@ public enum ServerSettings {
             modulesYAML: modulesYAML
         )
         configuration.connectionLimits = ConnectionLimits(values)
+        configuration.tokenFile = token == nil ? nil : values.string("tokenFile")
         return configuration
     }
 

@@ -9,6 +9,8 @@ import Glibc
 struct GlobalOptions {
     /// `--user NAME|UID[:GID]`: the account to switch to when started as root.
     var user: UnprivilegedUser?
+    /// `--plugin-user NAME|UID[:GID]`: the account external probes run as when Sonde starts as root.
+    var pluginUser: UnprivilegedUser?
     /// `-v` / `--verbose`: report the privileges and ICMP socket mode on standard error.
     var verbose = false
     /// `--probes-dir DIR` (or `SONDE_PROBES_DIR`): where external probes are; default /etc/sonde/probes.d.
@@ -18,6 +20,7 @@ struct GlobalOptions {
 
     static let help: [(spelling: String, summary: String)] = [
         ("--user <name|uid[:gid]>", "Account to run as when started as root (default: nobody); only CAP_NET_RAW is kept"),
+        ("--plugin-user <name|uid[:gid]>", "Account external probes run as when started as root (default: 65533:65533); it must differ from --user"),
         ("-v, --verbose", "Report uid/gid, capabilities, NoNewPrivs and the ICMP socket mode on standard error"),
         ("--probes-dir <dir>", "External probes to load (default /etc/sonde/probes.d if it exists; or SONDE_PROBES_DIR)"),
         ("--agent <url>", "Run the probe on the sidecar at http://HOST:PORT, or through a gateway at http://GW:PORT/v1/agents/POD-IP (token from SONDE_TOKEN)"),
@@ -42,6 +45,12 @@ struct GlobalOptions {
                 index += 1
                 guard index < arguments.count else { throw GlobalOptionError(PrivilegeError.invalidUser("")) }
                 options.user = try GlobalOptionError.wrap { () throws(PrivilegeError) in try UnprivilegedUser(arguments[index]) }
+            } else if argument == "--plugin-user" {
+                index += 1
+                guard index < arguments.count else { throw GlobalOptionError(PrivilegeError.invalidUser("", option: "--plugin-user")) }
+                options.pluginUser = try GlobalOptionError.wrap { () throws(PrivilegeError) in try UnprivilegedUser(arguments[index], option: "--plugin-user") }
+            } else if argument.hasPrefix("--plugin-user=") {
+                options.pluginUser = try GlobalOptionError.wrap { () throws(PrivilegeError) in try UnprivilegedUser(String(argument.dropFirst("--plugin-user=".count)), option: "--plugin-user") }
             } else if argument == "--probes-dir" {
                 index += 1
                 guard index < arguments.count else { throw GlobalOptionError(description: "option --probes-dir needs a value: a directory") }

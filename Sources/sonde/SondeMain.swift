@@ -31,9 +31,22 @@ enum SondeMain {
         let command = arguments.first
         if command == "healthcheck" { exit(await HealthcheckCommand.run(Array(arguments.dropFirst())).rawValue) }
         let serving = command == "serve"
+        let probesDirectory = options.probesDirectory ?? ExternalProbeLoader.defaultDirectory
+        // Started as root, plug-ins get a user of their own: their launcher is forked now, single-threaded and
+        // before any secret is read.
+        if geteuid() == 0, command != "gateway", ExternalProbeLoader.mayHoldProbes(probesDirectory) {
+            startPluginLauncher(options)
+        }
         // The server's settings (and its token file) are read while still privileged and single-threaded.
         let serveConfiguration = serving ? ServeCommand.configuration(Array(arguments.dropFirst())) : nil
         let gatewayConfiguration = command == "gateway" ? GatewayCommand.configuration(Array(arguments.dropFirst())) : nil
+        if let launcher = PluginLauncher.installed, let tokenFile = serveConfiguration?.tokenFile, launcher.mayRead(tokenFile) {
+            Output.error(
+                "sonde serve: the token file \(tokenFile) is readable by the plug-in user \(launcher.uid):\(launcher.gid): make it "
+                    + "readable by root only (chmod 0400; Kubernetes: defaultMode: 0400 on the Secret volume), or remove the plug-ins from \(probesDirectory)"
+            )
+            exit(ExitCode.usage.rawValue)
+        }
         // A flood of connections should meet the listener's connection cap, not the open-file limit.
         if serving || gatewayConfiguration != nil { ConnectionLimits.raiseFileLimit() }
         // A probe run on an agent sends nothing from here.
@@ -61,11 +74,17 @@ enum SondeMain {
         var warnings: [String] = []
         if command.map({ registry[ProbeKind(rawValue: $0)] == nil }) ?? true {
             let loaded = await ExternalProbeLoader.load(
-                from: options.probesDirectory ?? ExternalProbeLoader.defaultDirectory,
+                from: probesDirectory,
                 reserved: Set(registry.kinds.map(\.rawValue) + Self.commands), required: options.probesDirectory != nil
             )
             registry = ProbeRegistry(registry.probes + loaded.probes)
             warnings = loaded.warnings
+            if !loaded.probes.isEmpty, PluginLauncher.installed == nil, serving {
+                warnings.append(
+                    "external probes run as Sonde's own uid \(getuid()): they could signal Sonde and read what it reads, such as its "
+                        + "token file; start Sonde as root to run them as a user of their own (--plugin-user), or trust them as much as Sonde"
+                )
+            }
         }
         RegisteredProbes.registry = registry
 
@@ -92,6 +111,22 @@ enum SondeMain {
             exit(ExitCode.usage.rawValue)
         }
         await SondeCommand.main(arguments)
+    }
+
+    /// Forks the plug-in launcher as `--plugin-user` (default 65533:65533), or exits saying why it cannot.
+    static func startPluginLauncher(_ options: GlobalOptions) {
+        let user = options.pluginUser ?? UnprivilegedUser(uid: PluginLauncher.defaultUser.uid, gid: PluginLauncher.defaultUser.gid)
+        let sondeUser = options.user ?? .nobody
+        guard user.uid != sondeUser.uid else {
+            Output.error("invalid value '\(user)' for --plugin-user: plug-ins must run as another uid than Sonde's own (\(sondeUser), from --user)")
+            exit(ExitCode.usage.rawValue)
+        }
+        do {
+            try PluginLauncher.start(uid: user.uid, gid: user.gid)
+        } catch {
+            Output.error(error.description)
+            exit(ExitCode.usage.rawValue)
+        }
     }
 
     /// Command names a probe kind may not take.

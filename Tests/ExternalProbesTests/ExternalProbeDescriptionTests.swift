@@ -69,5 +69,7 @@ struct ExternalProbeDescriptionTests {
         #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFREG | 0o755, owner: 4242), isDirectory: false)?.contains("owned by uid 4242") == true)
         #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFDIR | 0o777), isDirectory: true)?.contains("writable by group or others") == true)
         #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFDIR | 0o755), isDirectory: true) == nil)
+        // The directory must be root's even when its owner is the user Sonde runs as.
+        #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFDIR | 0o755, owner: geteuid() == 0 ? 4242 : geteuid()), isDirectory: true)?.contains("must belong to root") == true)
     }
 }

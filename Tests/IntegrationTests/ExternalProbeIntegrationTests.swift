@@ -59,8 +59,18 @@ struct ExternalProbeIntegrationTests {
         _ = system("ip netns exec \(network.client) python3 -m http.server 18780 --bind :: --directory \(folder) >/dev/null 2>&1 & echo $! > \(folder).pid")
         defer { _ = system("kill $(cat \(folder).pid) 2>/dev/null; rm -rf \(folder) \(folder).pid") }
 
+        // The token comes from a root-only file, read before the drop; a file the plug-in user could read is refused.
+        let tokenFile = "/tmp/\(TestNetwork.prefix)-plugin-token"
+        try ServeIntegrationTests.token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        defer { unlink(tokenFile) }
+        chmod(tokenFile, 0o644)
+        let readable = try await Sonde.run(["--probes-dir", directory, "serve", "--port", "18305", "--token-file", tokenFile], in: network.client)
+        #expect(readable.status == 2, "\(readable.error)")
+        #expect(readable.error.contains("the token file \(tokenFile) is readable by the plug-in user 65533:65533"), "\(readable.error)")
+        chmod(tokenFile, 0o400)
         let server = try ServeIntegrationTests.Server(
-            namespace: network.client, port: 18_304, arguments: ["--probes-dir", directory, "--max-duration", "5"]
+            namespace: network.client, port: 18_304, arguments: ["--probes-dir", directory, "--max-duration", "5", "--token-file", tokenFile],
+            withToken: false
         )
         try await server.waitUntilServing()
         for _ in 0..<50 {
@@ -115,32 +125,38 @@ struct ExternalProbeIntegrationTests {
         #expect(flood.status == 502)
         #expect(flood.body.contains("printed a line longer than 65536 bytes"), "\(flood.body)")
 
-        // The child holds nothing: no capability, NoNewPrivs, the unprivileged user, no way back to root.
+        // The child holds nothing: no capability, NoNewPrivs, the plug-in user (not Sonde's), no way back to root.
         let privileges = try await server.request("GET", "/v1/probes/privileges?target=127.0.0.1", accept: "application/x-ndjson")
         let status = privileges.objects.first { $0["type"] as? String == "status" } ?? [:]
         for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
             #expect(status[set] as? String == "0000000000000000", "\(set): \(status[set] ?? "missing")")
         }
         #expect(status["NoNewPrivs"] as? String == "1")
-        #expect((status["Uid"] as? String)?.split(separator: " ").allSatisfy { $0 == "65534" } == true, "\(status["Uid"] ?? "")")
+        #expect((status["Uid"] as? String)?.split(separator: " ").allSatisfy { $0 == "65533" } == true, "\(status["Uid"] ?? "")")
+        #expect((status["Gid"] as? String)?.split(separator: " ").allSatisfy { $0 == "65533" } == true, "\(status["Gid"] ?? "")")
         #expect(status["becameRoot"] as? Bool == false, "setuid(0) from inside must fail")
         #expect((status["environment"] as? [String])?.contains("SONDE_TOKEN") == false, "the token is not passed on")
 
-        // A hostile plug-in: its setsid grandchild ran (seen by the plug-in itself) and is gone after the run;
-        // Sonde's environment, memory and root-only token file were out of its reach.
-        let tokenFile = "/tmp/\(TestNetwork.prefix)-token"
-        try ServeIntegrationTests.token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        chmod(tokenFile, 0o600)
-        defer { unlink(tokenFile) }
+        // A hostile plug-in: its setsid grandchild ran (seen by the plug-in itself) and is gone after the run. Sonde
+        // (its grandparent: the launcher is its parent) could not be signalled, ptraced or read, nor could the
+        // launcher be read or ptraced; the token file was out of reach.
         let escape = try await server.request("GET", "/v1/probes/escape?target=127.0.0.1&tokenFile=\(tokenFile)", accept: "application/x-ndjson")
         let tried = escape.objects.first { $0["type"] as? String == "tried" } ?? [:]
         #expect(tried["grandchildAlive"] as? Bool == true, "the grandchild started: \(escape.body)")
         let grandchild = tried["grandchild"] as? Int ?? 0
         #expect(grandchild > 0 && (tried["grandchildSession"] as? Int) == grandchild, "in a session of its own: \(tried)")
         #expect(grandchild > 0 && kill(pid_t(grandchild), 0) != 0 && errno == ESRCH, "the escaped grandchild was killed: \(tried)")
-        #expect(tried["environReadable"] as? Bool == false, "Sonde's environment (SONDE_TOKEN) is unreadable: \(tried)")
-        #expect(tried["memoryReadable"] as? Bool == false, "Sonde's memory is unreadable: \(tried)")
-        #expect(tried["tokenFileReadable"] as? Bool == false, "the root-only token file is unreadable: \(tried)")
+        #expect(tried["tokenFileReadable"] as? Bool == false, "the token file is unreadable: \(tried)")
+        #expect(tried["ptraceKnown"] as? Bool == true, "the plug-in knows this machine's ptrace call: \(tried)")
+        let sonde = tried["grandparent"] as? [String: Any] ?? [:]
+        #expect(sonde["pid"] as? Int == Int(server.process.processIdentifier), "the launcher's parent is Sonde: \(tried)")
+        for attempt in ["environReadable", "memoryReadable", "signalAllowed", "ptraceAllowed"] {
+            #expect(sonde[attempt] as? Bool == false, "Sonde: \(attempt) must be false: \(tried)")
+        }
+        let launcher = tried["parent"] as? [String: Any] ?? [:]
+        for attempt in ["environReadable", "memoryReadable", "ptraceAllowed"] {
+            #expect(launcher[attempt] as? Bool == false, "the launcher: \(attempt) must be false: \(tried)")
+        }
 
         // An address a plug-in takes as a parameter passes the same policy as the target.
         let peer = try await server.request("GET", "/v1/probes/escape?target=127.0.0.1&peer=169.254.169.254")
@@ -161,6 +177,14 @@ struct ExternalProbeIntegrationTests {
         let loosened = try await server.request("GET", "/v1/probes/flood?target=127.0.0.1")
         #expect(loosened.status == 502, "\(loosened.body)")
         #expect(loosened.body.contains("its file \(directory)/flood changed since it was loaded: writable by group or others"), "\(loosened.body)")
+
+        // A plug-in shares its launcher's uid and so can kill it: that stops plug-ins, nothing else.
+        let killer = try await server.request("GET", "/v1/probes/escape?target=127.0.0.1&killParent=true")
+        #expect(killer.object["success"] as? Bool == true, "\(killer.body)")
+        let orphaned = try await server.request("GET", "/v1/probes/privileges?target=127.0.0.1")
+        #expect(orphaned.status == 502, "\(orphaned.body)")
+        #expect(orphaned.body.contains("the plug-in launcher has exited (killed by a plug-in?); restart Sonde"), "\(orphaned.body)")
+        #expect(try await server.request("GET", "/v1/probes/tcp?target=127.0.0.1:1&count=1").status == 200, "built-in probes still run")
 
         #expect(try await server.request("GET", "/healthz", token: false).status == 200)
         let after = try await server.request("GET", "/v1/status")
