@@ -136,8 +136,7 @@ struct AgentForwarder: Sendable {
 
     /// A probe kind as a path segment: lower-case letters, digits, `-` and `_`; anything else names no probe.
     static func kind(_ text: String?) throws(APIError) -> String {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_")
-        guard let text, !text.isEmpty, text.count <= 64, text.allSatisfy(allowed.contains) else {
+        guard let text, ProbeRestrictions.isName(text) else {
             throw APIError.notFound("no probe '\(text ?? "")': GET /v1/agents/{srcIP}/probes lists the sidecar's probes")
         }
         return text

@@ -42,6 +42,9 @@ public struct GatewayConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// What one connection may hold before it reaches a route.
     package var connectionLimits = ConnectionLimits()
+    /// The probes and parameters the gateway's callers may use (`--probes`, `--deny-parameters`), whatever the
+    /// sidecars allow.
+    public var restrictions = ProbeRestrictions()
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, insecure: Bool = false, agents: [IPNetwork],
@@ -109,7 +112,7 @@ public enum GatewaySettings {
             ParameterSpec("logFormat", .choice(ServerConfiguration.LogFormat.allCases.map(\.rawValue)), default: .string("text"), summary: "Request log format"),
             ParameterSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: .string("info"), summary: "Least severe log level written"),
             ParameterSpec("config", .text(maxLength: 4096, format: .any), summary: "JSON file of settings, keyed by the names above in camelCase"),
-        ] + ConnectionLimits.settings
+        ] + ProbeRestrictions.settings + ConnectionLimits.settings
     )
 
     /// The environment variable of the token sent to sidecars.
@@ -147,6 +150,7 @@ public enum GatewaySettings {
             logLevel: values.string("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? .info
         )
         configuration.connectionLimits = ConnectionLimits(values)
+        configuration.restrictions = try ProbeRestrictions(values)
         configuration.agentAuthentication = values.string("agentAuth").flatMap(GatewayConfiguration.AgentAuthentication.init(rawValue:)) ?? .signed
         return configuration
     }

@@ -42,6 +42,7 @@ public struct SondeGateway: Sendable {
         }
         let forwarder = self.forwarder
         let maxBody = configuration.maxBodyBytes
+        let restrictions = configuration.restrictions
 
         router.route("/api/v2/ping/srcIP/:srcIP/dstIP/:dstIP/count/:count", [.get: { request, context in
             let count = context.parameters.get("count") ?? ""
@@ -49,6 +50,7 @@ public struct SondeGateway: Sendable {
                 throw APIError(.badRequest, code: "invalid_parameter", "invalid count '\(count)': expected an integer from 1 to 10", field: "count")
             }
             let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
+            try restrictions.authorize(kind: "ping", parameters: ["count"])
             return try await forwarder.forward(
                 to: context.parameters.get("srcIP"), method: "GET",
                 path: "/probes/ping" + AgentForwarder.query([("target", destination), ("count", String(value))]),
@@ -61,7 +63,9 @@ public struct SondeGateway: Sendable {
         router.route("/v1/agents/:srcIP/probes/:kind", [
             .get: { request, context in
                 let kind = try AgentForwarder.kind(context.parameters.get("kind"))
-                let query = AgentForwarder.query(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+                let items = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+                try restrictions.authorize(kind: kind, parameters: items.map(\.0).filter { $0 != "target" })
+                let query = AgentForwarder.query(items)
                 return try await forwarder.forward(
                     to: context.parameters.get("srcIP"), method: "GET", path: "/probes/\(kind)" + query, request: request,
                     client: context.clientLimitKey, connection: context.connection
@@ -70,6 +74,10 @@ public struct SondeGateway: Sendable {
             .post: { request, context in
                 let kind = try AgentForwarder.kind(context.parameters.get("kind"))
                 let body = try await HTTPService.jsonBody(of: request, upTo: maxBody)
+                if restrictions != ProbeRestrictions() {
+                    try restrictions.authorize(kind: kind, parameters: [])
+                    try restrictions.authorize(kind: kind, parameters: try ProbeInput.decode(json: Array(buffer: body)).given.keys)
+                }
                 return try await forwarder.forward(
                     to: context.parameters.get("srcIP"), method: "POST", path: "/probes/\(kind)", request: request,
                     body: Array(buffer: body), client: context.clientLimitKey, connection: context.connection

@@ -4,6 +4,8 @@ import SondeCore
 /// `GET /ping/{dstIP}/{count}`: the route platforms already call on troubleshooting containers. Same
 /// path, same count range, ping's own text — now streamed as replies arrive instead of after a sleep.
 enum LegacyPing {
+    /// The probe the route runs.
+    static let kind: ProbeKind = "ping"
     static let counts = 1...10
 
     static func input(destination: String, count text: String) throws(APIError) -> ProbeInput {

@@ -13,17 +13,22 @@ package enum OpenAPIDocument {
         for probe in probes {
             paths.append(("/v1/probes/\(probe.kind)", probePath(probe)))
         }
+        // The compatibility route is ping's: documented while ping is served.
+        if probes.contains(where: { $0.kind == LegacyPing.kind }) {
+            paths.append(
+                ("/ping/{dstIP}/{count}", ["get": operation(
+                    id: "legacyPing", summary: "Ping as text, for platforms that call GET /ping/{dstIP}/{count} today",
+                    tag: "compatibility",
+                    parameters: [
+                        pathParameter("dstIP", "Address or host name to ping", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
+                        pathParameter("count", "Echo requests to send, one a second", schema: ["type": "integer", "minimum": 1, "maximum": .integer(LegacyPing.counts.upperBound)]),
+                    ],
+                    responses: [("200", ["description": "ping-style text, line by line as replies arrive", "content": ["text/plain": ["schema": ["type": "string"]]]])],
+                    open: legacyPingWithoutToken
+                )])
+            )
+        }
         paths += [
-            ("/ping/{dstIP}/{count}", ["get": operation(
-                id: "legacyPing", summary: "Ping as text, for platforms that call GET /ping/{dstIP}/{count} today",
-                tag: "compatibility",
-                parameters: [
-                    pathParameter("dstIP", "Address or host name to ping", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
-                    pathParameter("count", "Echo requests to send, one a second", schema: ["type": "integer", "minimum": 1, "maximum": .integer(LegacyPing.counts.upperBound)]),
-                ],
-                responses: [("200", ["description": "ping-style text, line by line as replies arrive", "content": ["text/plain": ["schema": ["type": "string"]]]])],
-                open: legacyPingWithoutToken
-            )]),
             ("/probe", ["get": operation(
                 id: "blackboxProbe", summary: "blackbox_exporter-compatible probe: the module's probe against target, as Prometheus metrics",
                 tag: "prometheus",

@@ -8,15 +8,15 @@ import Foundation
 #endif
 
 /// A probe request as the caller sent it: the target and the raw parameter values, not yet validated.
-struct ProbeInput: Sendable {
-    var target: String
-    var given: [String: ParameterValue]
+package struct ProbeInput: Sendable {
+    package var target: String
+    package var given: [String: ParameterValue]
 
     /// Longest target accepted: a host name is at most 253 bytes; room for a port, brackets and a zone.
     static let maxTargetLength = 300
 
     /// From a JSON body: `{"target": "10.0.0.1", "count": 3}`.
-    static func decode(json bytes: [UInt8]) throws(APIError) -> ProbeInput {
+    package static func decode(json bytes: [UInt8]) throws(APIError) -> ProbeInput {
         let fields: [String: JSONField]
         do {
             fields = try JSONDecoder().decode([String: JSONField].self, from: Data(bytes))
@@ -44,7 +44,7 @@ struct ProbeInput: Sendable {
     }
 
     /// From a query string: `?target=10.0.0.1&count=3`.
-    static func decode(query: [(name: String, value: String)]) throws(APIError) -> ProbeInput {
+    package static func decode(query: [(name: String, value: String)]) throws(APIError) -> ProbeInput {
         var given: [String: ParameterValue] = [:]
         var target: String?
         for (name, value) in query {

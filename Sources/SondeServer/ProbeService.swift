@@ -11,8 +11,9 @@ import Synchronization
 /// negotiated format — streamed as it happens, or the report at the end.
 struct ProbeService: Sendable {
     let registry: ProbeRegistry
-    /// Every probe's declaration with the server's limits folded in.
+    /// Every enabled probe's declaration with the server's limits folded in.
     let descriptors: [ProbeKind: ProbeDescriptor]
+    let restrictions: ProbeRestrictions
     let limits: ServerLimits
     let policy: AddressPolicy
     let limiter: ConcurrencyLimiter
@@ -28,31 +29,40 @@ struct ProbeService: Sendable {
         self.limiter = ConcurrencyLimiter(
             maxTotal: configuration.limits.maxConcurrent, maxPerClient: configuration.limits.maxConcurrentPerClient
         )
+        self.restrictions = configuration.restrictions
         var descriptors: [ProbeKind: ProbeDescriptor] = [:]
-        for descriptor in registry.descriptors {
+        for descriptor in registry.descriptors where configuration.restrictions.allows(descriptor.kind.rawValue) {
             descriptors[descriptor.kind] = configuration.limits.apply(to: descriptor)
         }
         self.descriptors = descriptors
     }
 
-    /// The narrowed declarations, in kind order.
+    /// The enabled probes' narrowed declarations, in kind order (what modules are checked against).
     var listing: [ProbeDescriptor] { registry.kinds.compactMap { descriptors[$0] } }
+
+    /// What callers see (`/v1/probes`, the OpenAPI document): without the parameters they may not set.
+    var published: [ProbeDescriptor] { listing.compactMap(restrictions.published) }
 
     /// Runs probe `kind` for `input` and answers in `format`.
     func respond(
         kind: String, input: ProbeInput, format: ResponseFormat, client: String, connection: ResponseGuard = .none
     ) async throws(APIError) -> Response {
-        let (probe, request) = try prepare(kind: kind, input: input)
+        let (probe, request) = try prepare(kind: kind, input: input, callerChosen: true)
         let permit = try limiter.acquire(client: client)
         return try await execute(probe, request: request, format: format, permit: permit, connection: connection, client: client)
     }
 
-    /// The probe and the validated request, or the refusal.
-    private func prepare(kind: String, input: ProbeInput) throws(APIError) -> (any Probe, ProbeRequest) {
+    /// The probe and the validated request, or the refusal. Parameters a caller chose pass the restrictions;
+    /// a module's are the operator's own.
+    private func prepare(kind: String, input: ProbeInput, callerChosen: Bool) throws(APIError) -> (any Probe, ProbeRequest) {
         let probeKind = ProbeKind(rawValue: kind)
-        guard let probe = registry[probeKind], let descriptor = descriptors[probeKind] else {
-            let known = registry.kinds.map(\.rawValue).joined(separator: ", ")
+        guard let probe = registry[probeKind] else {
+            let known = listing.map(\.kind.rawValue).joined(separator: ", ")
             throw APIError(.notFound, code: "unknown_probe", "unknown probe '\(kind)': expected one of \(known)")
+        }
+        try restrictions.authorize(kind: kind, parameters: callerChosen ? Array(input.given.keys) : [])
+        guard let descriptor = descriptors[probeKind] else {
+            throw APIError(.notFound, code: "unknown_probe", "unknown probe '\(kind)'")
         }
         let parameters: ParameterValues
         do {
@@ -70,7 +80,7 @@ struct ProbeService: Sendable {
     func samples(
         kind: String, input: ProbeInput, client: String, timeout: Duration?
     ) async throws(APIError) -> (samples: [MetricSample], log: [String]) {
-        let (probe, request) = try prepare(kind: kind, input: input)
+        let (probe, request) = try prepare(kind: kind, input: input, callerChosen: false)
         let permit = try limiter.acquire(client: client)
         defer { permit.release() }
         return try await sample(probe, request: request, timeout: timeout, client: client)

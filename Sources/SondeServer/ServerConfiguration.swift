@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     public var legacyPingWithoutToken: Bool
     /// The modules file of `GET /probe`, as read (checked when the server is built).
     public var modulesYAML: String?
+    /// The probes and parameters callers may use (`--probes`, `--deny-parameters`).
+    public var restrictions = ProbeRestrictions()
     /// What one connection may hold before it reaches a route.
     package var connectionLimits: ConnectionLimits
 

@@ -35,7 +35,7 @@ public enum ServerSettings {
             ParameterSpec("legacyPingWithoutToken", .boolean, default: .boolean(false), summary: "Serve GET /ping/{dstIP}/{count} without a token (policy and limits still apply)"),
             ParameterSpec("modules", .text(maxLength: 4096, format: .any), summary: "YAML file of the modules of GET /probe (default: icmp, icmp_single, tcp_connect, dns)"),
             ParameterSpec("config", .text(maxLength: 4096, format: .any), summary: "JSON file of settings, keyed by the names above in camelCase"),
-        ] + ConnectionLimits.settings
+        ] + ProbeRestrictions.settings + ConnectionLimits.settings
     )
 
     /// The environment variable of a setting: `maxConcurrent` → `SONDE_MAX_CONCURRENT`.
@@ -99,6 +99,7 @@ public enum ServerSettings {
         )
         configuration.connectionLimits = ConnectionLimits(values)
         configuration.tokenFile = token == nil ? nil : values.string("tokenFile")
+        configuration.restrictions = try ProbeRestrictions(values)
         return configuration
     }
 

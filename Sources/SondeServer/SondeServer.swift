@@ -68,9 +68,9 @@ public struct SondeServer: Sendable {
         let state = self.state
         let maxBody = configuration.limits.maxBodyBytes
         let openAPI = OpenAPIDocument.make(
-            probes: service.listing, version: version, legacyPingWithoutToken: legacyOpen, modules: modules.modules.keys.sorted()
+            probes: service.published, version: version, legacyPingWithoutToken: legacyOpen, modules: modules.modules.keys.sorted()
         ).serialized() + "\n"
-        let listing = SondeJSON.line(ProbeListingResponse(probes: service.listing.map(ProbeListing.init))) + "\n"
+        let listing = SondeJSON.line(ProbeListingResponse(probes: service.published.map(ProbeListing.init))) + "\n"
 
         router.route("/v1/probes", [.get: { _, _ in HTTPService.json(listing) }])
         router.route("/v1/probes/:kind", [
@@ -89,7 +89,7 @@ public struct SondeServer: Sendable {
         router.route("/ping/:dstIP/:count", [.get: { request, context in
             let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
             let input = try LegacyPing.input(destination: destination, count: context.parameters.get("count") ?? "")
-            return try await service.respond(kind: "ping", input: input, format: .text, client: context.clientLimitKey, connection: context.connection)
+            return try await service.respond(kind: LegacyPing.kind.rawValue, input: input, format: .text, client: context.clientLimitKey, connection: context.connection)
         }])
         let modules = self.modules
         router.route("/probe", [.get: { request, context in

@@ -45,6 +45,7 @@ enum GatewayCommand {
                 "listen": "\(configuration.host):\(configuration.port)",
                 "auth": "\(configuration.token == nil ? "none: loopback only" : "bearer token")",
                 "agents": "\(configuration.agents.map(\.description).joined(separator: ","))",
+                "restrictions": "\(configuration.restrictions.summary.isEmpty ? "none" : configuration.restrictions.summary)",
                 "agentPort": "\(configuration.agentPort)",
                 "agentAuth": "\(configuration.agentToken == nil ? "none" : configuration.agentAuthentication.rawValue)",
                 "connectTimeout": "\(configuration.connectTimeout)", "timeout": "\(configuration.timeout)",

@@ -83,9 +83,16 @@ enum ServeCommand {
                 ("family", family.rawValue), ("mode", socketMode),
             ])
         }
+        do {
+            try configuration.restrictions.check(against: registry.descriptors)
+        } catch {
+            logger.critical("cannot serve", metadata: ["error": "\(error)"])
+            return .usage
+        }
         var modules: BlackboxModules?
         if let yaml = configuration.modulesYAML {
-            let narrowed = registry.descriptors.map(configuration.limits.apply)
+            // A module may use an enabled probe only; its parameters are the operator's own.
+            let narrowed = registry.descriptors.filter { configuration.restrictions.allows($0.kind.rawValue) }.map(configuration.limits.apply)
             do {
                 modules = try BlackboxModules(yaml: yaml, descriptors: narrowed)
             } catch {
@@ -114,7 +121,8 @@ enum ServeCommand {
             metadata: [
                 "listen": "\(IPAddress(configuration.host)?.endpoint(port: UInt16(configuration.port)) ?? configuration.host)",
                 "auth": "\(configuration.token == nil ? "none: loopback only" : "bearer token")",
-                "probes": "\(registry.kinds.map(\.rawValue).joined(separator: ","))",
+                "probes": "\(registry.kinds.map(\.rawValue).filter(configuration.restrictions.allows).joined(separator: ","))",
+                "restrictions": "\(configuration.restrictions.summary.isEmpty ? "none" : configuration.restrictions.summary)",
                 "privilegeMode": "\(mode.rawValue)", "privileges": "\(privileges)", "icmp": "\(icmp)",
                 "allow": "\(configuration.policy.allow.isEmpty ? "all" : configuration.policy.allow.map(\.network.description).joined(separator: ","))",
                 "deny": "\(configuration.policy.deny.map(\.network.description).joined(separator: ","))",

@@ -217,6 +217,30 @@ struct HostileCallerTests {
         #expect(await server.terminate() == 0)
     }
 
+    @Test("the operator disables probes and parameters for the sidecar's callers, and separately for the gateway's")
+    func restrictions() async throws {
+        let unknown = try await Sonde.run(["serve", "--port", "18530", "--probes", "ping,nosuch"], in: network.client)
+        #expect(unknown.status == 2, "\(unknown.error)")
+        #expect(unknown.error.contains("invalid value 'nosuch' for --probes: no such probe here (expected some of dns, ping, tcp)"), "\(unknown.error)")
+        let gatewaySetting = try await Sonde.run(["gateway", "--agents", "10.77.1.0/24", "--deny-parameters", "send"], in: network.router)
+        #expect(gatewaySetting.status == 2, "\(gatewaySetting.error)")
+        #expect(gatewaySetting.error.contains("invalid value 'send' in --deny-parameters: expected KIND.NAME"), "\(gatewaySetting.error)")
+
+        let server = try await sidecar(port: 18_531, ["--probes", "tcp,dns", "--deny-parameters", "tcp.send,tcp.expect"])
+        let send = try await server.request("GET", "/v1/probes/tcp?target=127.0.0.1:1&send=PING")
+        #expect(send.status == 403 && send.body.contains("parameter 'send' of tcp is disabled here (--deny-parameters tcp.send)"), "\(send.body)")
+        let ping = try await server.request("GET", "/v1/probes/ping?target=127.0.0.1&count=1")
+        #expect(ping.status == 403 && ping.body.contains("probe 'ping' is disabled here (--probes dns,tcp)"), "\(ping.body)")
+        let legacy = try await server.request("GET", "/ping/127.0.0.1/1")
+        #expect(legacy.status == 403, "\(legacy.body)")
+        let plain = try await server.request("GET", "/v1/probes/tcp?target=127.0.0.1:1&count=1")
+        #expect(plain.status == 200, "\(plain.body)")
+        let listing = try await server.request("GET", "/v1/probes")
+        let kinds = (listing.object["probes"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+        #expect(kinds == ["dns", "tcp"], "\(listing.body)")
+        #expect(await server.terminate() == 0)
+    }
+
     @Test("a peer at an agent address that is not a Sonde sidecar learns no credential, and nothing it says is relayed")
     func impostorAgents() async throws {
         // The real sidecar at 10.77.1.1 shares its token with the gateway; the impostor sits at 10.77.3.2.
