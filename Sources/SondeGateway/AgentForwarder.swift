@@ -22,6 +22,9 @@ struct AgentForwarder: Sendable {
         self.limiter = ConcurrencyLimiter(maxTotal: configuration.maxConcurrent, maxPerClient: configuration.maxConcurrentPerClient)
     }
 
+    /// The most of an answer that is read whole to be rewritten.
+    static let maxRewrittenBytes = 1 << 20
+
     /// The sidecar headers passed back to the caller; the rest (framing, `Server`, dates) are the gateway's own.
     private static let passedBack: [(String, HTTPField.Name)] = [
         ("content-type", .contentType), ("retry-after", .retryAfter), ("allow", .allow), ("cache-control", .cacheControl),
@@ -36,9 +39,11 @@ struct AgentForwarder: Sendable {
         return ["application/json", "application/x-ndjson", "text/event-stream", "text/plain"].contains(type)
     }
 
+    /// - Parameter rewrite: for an answer to be changed before it is passed on (a listing): gets the whole `200`
+    ///   body (at most 1 MiB) and returns what to send, or `nil` when it is not what a sidecar sends.
     func forward(
         to sourceText: String?, method: String, path: String, request: Request, body: [UInt8] = [], client: String,
-        connection: ResponseGuard = .none
+        connection: ResponseGuard = .none, rewrite: (@Sendable ([UInt8]) -> [UInt8]?)? = nil
     ) async throws -> Response {
         let agent = try agentAddress(sourceText)
         let permit = try limiter.acquire(client: client)
@@ -88,11 +93,31 @@ struct AgentForwarder: Sendable {
                     + "'\(answer.header("content-type") ?? "none")'; nothing of it is passed on"
             )
         }
-        metrics.forwarded(outcome: "ok")
         var responseHeaders = HTTPFields()
         for (name, field) in Self.passedBack {
             if let value = answer.header(name) { responseHeaders[field] = value }
         }
+        if let rewrite, answer.status == 200 {
+            defer { permit.release() }
+            var whole: [UInt8] = []
+            do {
+                for try await piece in answer.body {
+                    whole += piece.readableBytesView
+                    answer.consumed(piece.readableBytes)
+                    guard whole.count <= Self.maxRewrittenBytes else { throw AgentClientError(.badResponse, "its answer exceeds \(Self.maxRewrittenBytes) bytes") }
+                }
+            } catch {
+                metrics.forwarded(outcome: "bad_response")
+                throw APIError(.badGateway, code: "agent_bad_response", "the sidecar at \(agent): \(error)")
+            }
+            guard let rewritten = rewrite(whole) else {
+                metrics.forwarded(outcome: "bad_response")
+                throw APIError(.badGateway, code: "agent_bad_response", "the peer at \(agent) is not a Sonde sidecar: its answer is not a probe listing")
+            }
+            metrics.forwarded(outcome: "ok")
+            return Response(status: .ok, headers: responseHeaders, body: .init(byteBuffer: ByteBuffer(bytes: rewritten)))
+        }
+        metrics.forwarded(outcome: "ok")
         let length = answer.header("content-length").flatMap(Int.init)
         let stream = answer.body
         return Response(

@@ -6,6 +6,12 @@ import NIOCore
 import SondeAgentClient
 import SondeCore
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// The platform's side: one address the platform calls to run a probe from inside any pod, forwarded to the
 /// Sonde sidecar in that pod (`http://<srcIP>:<agentPort>`), with the answer streamed back as it arrives.
 ///
@@ -57,8 +63,16 @@ public struct SondeGateway: Sendable {
                 request: request, client: context.clientLimitKey, connection: context.connection
             )
         }])
-        router.route("/v1/agents/:srcIP/probes", [.get: { request, context in
-            try await forwarder.forward(to: context.parameters.get("srcIP"), method: "GET", path: "/probes", request: request, client: context.clientLimitKey, connection: context.connection)
+        // The sidecar's listing, less what this gateway's callers may not use.
+        var listing: (@Sendable ([UInt8]) -> [UInt8]?)?
+        if restrictions != ProbeRestrictions() {
+            listing = { bytes in Self.published(listing: bytes, restrictions: restrictions) }
+        }
+        router.route("/v1/agents/:srcIP/probes", [.get: { [listing] request, context in
+            try await forwarder.forward(
+                to: context.parameters.get("srcIP"), method: "GET", path: "/probes", request: request, client: context.clientLimitKey,
+                connection: context.connection, rewrite: listing
+            )
         }])
         router.route("/v1/agents/:srcIP/probes/:kind", [
             .get: { request, context in
@@ -99,5 +113,13 @@ public struct SondeGateway: Sendable {
     /// Serves until SIGTERM or SIGINT, then drains like the sidecar.
     public func run(logger: Logger) async throws {
         try await HTTPService.serve(makeApplication(logger: logger), state: state, shutdownGrace: configuration.shutdownGrace, logger: logger)
+    }
+
+    /// A sidecar's listing as this gateway's callers see it, or `nil` when it is not one.
+    static func published(listing bytes: [UInt8], restrictions: ProbeRestrictions) -> [UInt8]? {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)), let published = restrictions.published(listing: value) else {
+            return nil
+        }
+        return Array((published.serialized() + "\n").utf8)
     }
 }

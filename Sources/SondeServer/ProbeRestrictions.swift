@@ -104,6 +104,24 @@ public struct ProbeRestrictions: Sendable, Equatable {
         )
     }
 
+    /// A sidecar's `/v1/probes` listing (`{"probes": [{"kind": …, "parameters": [{"name": …}, …]}, …]}`) as this
+    /// listener's callers see it; `nil` when it is not such a listing.
+    public func published(listing: JSONValue) -> JSONValue? {
+        guard case .object(let members) = listing, case .array(let probes)? = listing["probes"] else { return nil }
+        var kept: [JSONValue] = []
+        for probe in probes {
+            guard case .object(var fields) = probe, let kind = probe["kind"]?.stringValue else { return nil }
+            guard allows(kind) else { continue }
+            if let denied = deniedParameters[kind], let index = fields.firstIndex(where: { $0.0 == "parameters" }),
+                case .array(let parameters) = fields[index].1
+            {
+                fields[index].1 = .array(parameters.filter { !denied.contains($0["name"]?.stringValue ?? "") })
+            }
+            kept.append(.object(fields))
+        }
+        return .object(members.map { $0.0 == "probes" ? ($0.0, .array(kept)) : $0 })
+    }
+
     /// `--probes ping,dns --deny-parameters tcp.send`, for the start-up log; empty without restrictions.
     public var summary: String {
         var parts: [String] = []

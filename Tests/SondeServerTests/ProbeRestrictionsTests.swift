@@ -113,6 +113,12 @@ struct ProbeRestrictionsTests {
                     body: TestServer.json(["target": "127.0.0.1:1", "count": 1])
                 )
                 #expect(allowed.status == .ok, "forwarded: \(allowed.object)")
+                // The sidecar serves all three; the gateway's callers see what they may use.
+                let listing = try await client.execute(uri: "/v1/agents/127.0.0.1/probes", method: .get, headers: GatewayTests.authorized)
+                let probes = listing.object["probes"] as? [[String: Any]] ?? []
+                #expect(probes.compactMap { $0["kind"] as? String } == ["tcp"], "\(listing.object)")
+                let parameters = (probes.first?["parameters"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+                #expect(parameters.contains("count") && !parameters.contains("send"), "\(parameters)")
             }
         }
     }
