@@ -13,9 +13,9 @@ import Glibc
 ///
 /// Only what an attacker without root (or without the account Sonde runs as) cannot have planted is loaded:
 /// the directory and every directory above it must belong to root, each file to root or to Sonde's own user
-/// (never to the plug-in user), all writable by their owner only; files must be regular executables, not symbolic links; hidden files are
-/// ignored. Each file is held open from its check on, and that file — not whatever the path names later — is
-/// what runs, checked again before every run. Anything else is skipped
+/// (never to the plug-in user), all writable by their owner only; files must be regular executables, not
+/// symbolic links; hidden files are ignored. Each file is held open from its check on, and that file — not
+/// whatever the path names later — is what runs, checked again before every run. Anything else is skipped
 /// with a warning that says why. A probe whose `--describe` fails, hangs (5 s), or declares a kind already
 /// taken is skipped the same way.
 public enum ExternalProbeLoader {

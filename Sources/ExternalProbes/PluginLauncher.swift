@@ -77,8 +77,9 @@ public final class PluginLauncher: Sendable {
         }
         let deadline = ContinuousClock.now + .seconds(5)
         var code = sonde_launcher_request_spawn(socket, id, descriptor, ends, argv, envp)
+        // A full socket buffer lasts moments; the reactor is not asked (its one waiter per descriptor is the reader).
         while code == EAGAIN, ContinuousClock.now < deadline {
-            _ = await Reactor.shared.wait(for: socket, .writable, until: deadline)
+            try? await Task.sleep(for: .milliseconds(1))
             code = sonde_launcher_request_spawn(socket, id, descriptor, ends, argv, envp)
         }
         if [EPIPE, ECONNRESET, ENOTCONN].contains(code) { state.withLock { $0.gone = true } }
