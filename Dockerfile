@@ -10,7 +10,7 @@
 # The binary carries CAP_NET_RAW as a *permitted* file capability only (cap_net_raw=p): where the container is
 # granted NET_RAW, Sonde raises it, opens its raw sockets and drops it from every other thread; where it is not,
 # the binary still starts (an =ep binary would fail to exec) and pings through unprivileged ICMP sockets.
-# Scripts/image-check builds and runs the runtime stage with podman on this machine (README, "Container image").
+# Scripts/image-check builds and runs the runtime stage with podman on this machine (Docs/deployment.md, "Container image").
 
 ARG SWIFT_IMAGE=docker.io/library/swift:6.3-bookworm
 ARG RUNTIME_IMAGE=docker.io/library/debian:bookworm-slim
