@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "sonde", targets: ["sonde"]),
         .library(name: "SondeCore", targets: ["SondeCore"]),
+        .library(name: "SondeICMP", targets: ["SondeICMP"]),
         .library(name: "PingProbe", targets: ["PingProbe"]),
         .library(name: "TCPProbe", targets: ["TCPProbe"]),
         .library(name: "DNSProbe", targets: ["DNSProbe"]),
@@ -59,8 +60,12 @@ let package = Package(
         // Event-loop pieces shared by probes that drive their own sockets: a readiness reactor, timer queues.
         .target(name: "SondeIO", dependencies: ["CSondeNet"], swiftSettings: strictSwift),
 
-        // ICMP echo over one shared raw (or unprivileged datagram) socket per address family.
-        .target(name: "PingProbe", dependencies: ["SondeCore", "SondeIO", "CSondeNet"], swiftSettings: strictSwift),
+        // The process's ICMP machinery: one shared raw (or unprivileged datagram) socket per address family, one
+        // thread, requests matched to replies and errors. Ping uses it; so will traceroute and the UDP probes.
+        .target(name: "SondeICMP", dependencies: ["SondeCore", "SondeIO", "CSondeNet"], swiftSettings: strictSwift),
+
+        // ICMP echo: the ping run, its statistics and ping/fping-style text, over the shared ICMP engine.
+        .target(name: "PingProbe", dependencies: ["SondeCore", "SondeICMP", "CSondeNet"], swiftSettings: strictSwift),
 
         // TCP connect ("telnet"): open, refused, filtered or unreachable; banner and send/expect.
         .target(name: "TCPProbe", dependencies: ["SondeCore", "SondeIO", "SondeRegex"], swiftSettings: strictSwift),
@@ -174,12 +179,13 @@ let package = Package(
         .testTarget(
             name: "SondeServerTests",
             dependencies: [
-                "SondeServer", "SondeGateway", "SondeAgentClient", "SondeAuth", "PingProbe", "TCPProbe", "DNSProbe",
+                "SondeServer", "SondeGateway", "SondeAgentClient", "SondeAuth", "SondeICMP", "PingProbe", "TCPProbe", "DNSProbe",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "PingProbeTests", dependencies: ["PingProbe", "SondeCore", "SondeTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "SondeICMPTests", dependencies: ["SondeICMP", "SondeCore", "SondeTestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "PingProbeTests", dependencies: ["PingProbe", "SondeICMP", "SondeCore", "SondeTestSupport"], swiftSettings: strictSwift),
         // End-to-end: the real `sonde` binary against network namespaces and a fault-injecting responder.
         .testTarget(
             name: "IntegrationTests",

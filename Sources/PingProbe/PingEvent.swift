@@ -4,6 +4,7 @@ public import FoundationEssentials
 public import Foundation
 #endif
 public import SondeCore
+public import SondeICMP
 
 /// One thing that happened during a ping, as it happened.
 ///

@@ -1,5 +1,6 @@
 import CSondeNet
 import SondeCore
+import SondeICMP
 
 #if canImport(Glibc)
 import Glibc

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 public import SondeCore
+public import SondeICMP
 
 #if canImport(Glibc)
 import Glibc
@@ -136,6 +137,9 @@ public struct PingProbe: Probe {
 
 /// PingProbe's entry in the generated registry: one ping probe over the process's ICMP engine.
 public enum PingProbeRegistration: ProbeModuleRegistration {
+    /// Ping needs the ICMP sockets, opened while Sonde may still open raw ones.
+    public static var startupNeeds: StartupNeeds { StartupNeeds(kinds: [PingProbe.kind], resources: [ICMPSockets.self]) }
+
     public static func probes(_ resources: ProbeResources) -> [any Probe] {
         let engine = resources[ICMPEngine.self] ?? ICMPEngine(sockets: .notOpened("no ICMP sockets were opened"))
         return [PingProbe(engine: engine)]

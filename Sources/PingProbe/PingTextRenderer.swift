@@ -1,4 +1,5 @@
 import SondeCore
+import SondeICMP
 
 /// Ping output as iputils `ping` prints it, or as fping prints it when several targets run at once.
 final class PingTextRenderer: ProbeTextRenderer {
@@ -42,7 +43,7 @@ final class PingTextRenderer: ProbeTextRenderer {
             }
             return lines
         case .timeout:
-            return [TextLine("no answer yet for icmp_seq=\(event.seq ?? 0)")]
+            return options.reportOutstanding ? [TextLine("no answer yet for icmp_seq=\(event.seq ?? 0)")] : []
         case .icmpError:
             return [TextLine("From \(event.from ?? "?") icmp_seq=\(event.seq ?? 0) \(event.message ?? "")")]
         case .sendError:

@@ -1,4 +1,5 @@
 import SondeCore
+import SondeICMP
 
 /// The bookkeeping of one ping run: which requests are in flight, how each ended, and the statistics.
 ///

@@ -42,6 +42,11 @@ for module in modules { source += "        probes += \(module)Registration.probe
 source += """
             return probes
         }
+
+        /// What each module needs opened before the privilege drop.
+        static var startupNeeds: [StartupNeeds] {
+            [\(modules.map { "\($0)Registration.startupNeeds" }.joined(separator: ", "))]
+        }
     }
 
     """

@@ -18,5 +18,13 @@ public struct ProbeResources: Sendable {
 /// build-tool plugin generates the list of them from the executable's dependencies, so adding a probe is
 /// adding the module to those dependencies — no hand-kept list.
 public protocol ProbeModuleRegistration {
+    /// What the module's probes need opened before the privilege drop, and for which of its kinds.
+    static var startupNeeds: StartupNeeds { get }
+    /// The module's probes, built from the resources opened at start-up.
     static func probes(_ resources: ProbeResources) -> [any Probe]
+}
+
+extension ProbeModuleRegistration {
+    /// Most probes need nothing opened before the drop.
+    public static var startupNeeds: StartupNeeds { .none }
 }

@@ -29,15 +29,18 @@ public struct TextRenderingOptions: Sendable {
     /// with target names padded to `targetWidth`.
     public var multiTarget: Bool
     public var targetWidth: Int
+    /// A line for each request still unanswered at its timeout (`ping -O`: "no answer yet for icmp_seq=N").
+    public var reportOutstanding: Bool
 
     /// `name` padded to the width of the longest target, for aligned fping-style columns.
     public func padded(_ name: String) -> String {
         name.count >= targetWidth ? name : name + String(repeating: " ", count: targetWidth - name.count)
     }
 
-    public init(quiet: Bool = false, multiTarget: Bool = false, targetWidth: Int = 0) {
+    public init(quiet: Bool = false, multiTarget: Bool = false, targetWidth: Int = 0, reportOutstanding: Bool = false) {
         self.quiet = quiet
         self.multiTarget = multiTarget
         self.targetWidth = targetWidth
+        self.reportOutstanding = reportOutstanding
     }
 }

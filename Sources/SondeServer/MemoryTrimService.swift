@@ -13,7 +13,8 @@ struct MemoryTrimService: Service {
         var seen = state.requestsStarted
         var trimmedAt = seen
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: period)
+            // The wait ends with the shutdown: an idle server exits at once, not a period later.
+            try? await cancelWhenGracefulShutdown { [period] in try await Task.sleep(for: period) }
             let now = state.requestsStarted
             // Quiet for a whole period after some activity: nothing is running, nothing new started.
             if now == seen, now != trimmedAt, state.requestsInFlight == 0 {

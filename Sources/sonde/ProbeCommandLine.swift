@@ -9,12 +9,14 @@ struct ProbeCommandLine {
     var given: [String: ParameterValue] = [:]
     var json = false
     var quiet = false
+    var reportOutstanding = false
     var showHelp = false
     var sendGap: Duration?
 
     /// Output options every probe command accepts, besides the probe's own parameters.
     static let outputOptions: [(spelling: String, summary: String)] = [
         ("-q, --quiet", "Print only the header and the statistics"),
+        ("-O", "Print a line for each request unanswered at its timeout, as ping -O (\"no answer yet for icmp_seq=N\")"),
         ("-n, --numeric", "Numeric output (Sonde never looks up reply addresses; accepted for ping compatibility)"),
         ("--json", "Print NDJSON: each event as it happens, then the report"),
         ("--send-gap <seconds>", "Least time between any two sends across all targets, like fping -i (default 0.001 with several targets)"),
@@ -44,6 +46,7 @@ struct ProbeCommandLine {
             case "-h", "--help": showHelp = true; continue
             case "--json": json = true; continue
             case "-q", "--quiet": quiet = true; continue
+            case "-O": reportOutstanding = true; continue
             case "-n", "--numeric": continue
             default: break
             }

@@ -33,7 +33,8 @@ struct ProbeRunner<P: Probe> {
         let multiTarget = targets.count > 1
         let renderer = probe.textRenderer(
             options: TextRenderingOptions(
-                quiet: commandLine.quiet, multiTarget: multiTarget, targetWidth: targets.map(\.count).max() ?? 0
+                quiet: commandLine.quiet, multiTarget: multiTarget, targetWidth: targets.map(\.count).max() ?? 0,
+                reportOutstanding: commandLine.reportOutstanding
             )
         )
         let gap = commandLine.sendGap ?? (multiTarget ? .milliseconds(1) : nil)

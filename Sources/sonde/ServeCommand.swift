@@ -1,6 +1,5 @@
 import Logging
 import Metrics
-import PingProbe
 import Prometheus
 import SondeCore
 import SondePrivileges
@@ -67,21 +66,18 @@ enum ServeCommand {
 
     /// Serves until SIGTERM/SIGINT; exit status 0 after a graceful shutdown, 1 when serving failed.
     static func run(
-        _ configuration: ServerConfiguration, registry: ProbeRegistry, mode: PrivilegeMode, sockets: ICMPSockets,
+        _ configuration: ServerConfiguration, registry: ProbeRegistry, mode: PrivilegeMode, opened: Registration.Opened,
         warnings: [String]
     ) async -> ExitCode {
         let (logger, metrics) = bootstrap(label: "sonde", format: configuration.logFormat, level: configuration.logLevel)
-        let icmp = SondeMain.describe(sockets)
+        let reports = opened.resources.map(\.report)
         let startPrivileges = PrivilegeReport.current()
         metrics.setInfo("sonde_privileges_info", help: "What the process holds after the drop (always 1)", labels: [
             ("mode", mode.rawValue), ("uid", String(startPrivileges.uid)), ("cap_eff", startPrivileges.effective),
             ("no_new_privs", startPrivileges.noNewPrivs ? "1" : "0"),
         ])
-        for family in [AddressFamily.ipv4, .ipv6] {
-            let socketMode = (try? sockets.mode(for: family).get())?.rawValue ?? "none"
-            metrics.setInfo("sonde_icmp_socket_info", help: "The ICMP socket each family uses: raw, datagram or none (always 1)", labels: [
-                ("family", family.rawValue), ("mode", socketMode),
-            ])
+        for metric in reports.flatMap(\.infoMetrics) {
+            for labels in metric.series { metrics.setInfo(metric.name, help: metric.help, labels: labels) }
         }
         do {
             try configuration.restrictions.check(against: registry.descriptors)
@@ -104,16 +100,16 @@ enum ServeCommand {
             registry: registry, configuration: configuration, version: SondeVersion.current, modules: modules, metrics: metrics
         ) {
             let privileges = PrivilegeReport.current()
-            return [
-                "pid": .integer(Int(getpid())),
-                "threads": .integer(PrivilegeReport.threadCount()),
-                "privilegeMode": .string(mode.rawValue),
-                "uid": .integer(Int(privileges.uid)), "gid": .integer(Int(privileges.gid)),
-                "capEff": .string(privileges.effective), "capPrm": .string(privileges.permitted),
-                "capBnd": .string(privileges.bounding), "capInh": .string(privileges.inheritable),
-                "capAmb": .string(privileges.ambient), "noNewPrivs": .boolean(privileges.noNewPrivs),
-                "icmpSockets": .string(icmp),
+            let fields: [(String, JSONValue)] = [
+                ("pid", .integer(Int(getpid()))),
+                ("threads", .integer(PrivilegeReport.threadCount())),
+                ("privilegeMode", .string(mode.rawValue)),
+                ("uid", .integer(Int(privileges.uid))), ("gid", .integer(Int(privileges.gid))),
+                ("capEff", .string(privileges.effective)), ("capPrm", .string(privileges.permitted)),
+                ("capBnd", .string(privileges.bounding)), ("capInh", .string(privileges.inheritable)),
+                ("capAmb", .string(privileges.ambient)), ("noNewPrivs", .boolean(privileges.noNewPrivs)),
             ]
+            return .object(fields + reports.flatMap(\.status))
         }
         let privileges = PrivilegeReport.current()
         logger.info(
@@ -123,7 +119,7 @@ enum ServeCommand {
                 "auth": "\(configuration.token == nil ? "none: loopback only" : "bearer token")",
                 "probes": "\(registry.kinds.map(\.rawValue).filter(configuration.restrictions.allows).joined(separator: ","))",
                 "restrictions": "\(configuration.restrictions.summary.isEmpty ? "none" : configuration.restrictions.summary)",
-                "privilegeMode": "\(mode.rawValue)", "privileges": "\(privileges)", "icmp": "\(icmp)",
+                "privilegeMode": "\(mode.rawValue)", "privileges": "\(privileges)", "resources": "\(opened.summary)",
                 "allow": "\(configuration.policy.allow.isEmpty ? "all" : configuration.policy.allow.map(\.network.description).joined(separator: ","))",
                 "deny": "\(configuration.policy.deny.map(\.network.description).joined(separator: ","))",
                 "maxConcurrent": "\(configuration.limits.maxConcurrent)", "maxCount": "\(configuration.limits.maxCount)",

@@ -1,6 +1,5 @@
 import ArgumentParser
 import ExternalProbes
-import PingProbe
 import SondeCore
 import SondeAgentClient
 import SondePrivileges
@@ -26,8 +25,8 @@ enum SondeMain {
             Output.error(error.description)
             exit(ExitCode.usage.rawValue)
         }
-        // 1. Open the ICMP sockets while privileged (only commands that ping need them).
-        // 2. Keep only CAP_NET_RAW — or nothing at all for commands that send no ICMP. 3. Only then start threads.
+        // 1. Open what the probes need while privileged (only for the commands that run them).
+        // 2. Keep only CAP_NET_RAW — or nothing at all for commands that need none. 3. Only then start threads.
         let command = arguments.first
         if command == "healthcheck" { exit(await HealthcheckCommand.run(Array(arguments.dropFirst())).rawValue) }
         let serving = command == "serve"
@@ -49,26 +48,26 @@ enum SondeMain {
         }
         // A flood of connections should meet the listener's connection cap, not the open-file limit.
         if serving || gatewayConfiguration != nil { ConnectionLimits.raiseFileLimit() }
-        // A probe run on an agent sends nothing from here.
-        let needsICMP = (command == PingProbe.kind.rawValue && options.agent == nil) || serving
-        if needsICMP { PrivilegeDrop.raiseNetRaw() }
-        let sockets = needsICMP ? ICMPSockets.open() : ICMPSockets.notOpened("this command opens no ICMP sockets")
+        // What the probes of this command need opened while privileged (raw sockets); a probe run on an agent
+        // opens nothing here.
+        let local = options.agent == nil
+        if Registration.needsStartupResources(command: command, serving: serving, local: local) { PrivilegeDrop.raiseNetRaw() }
+        let opened = Registration.openStartupResources(command: command, serving: serving, local: local)
         let mode: PrivilegeMode
         let privileges: PrivilegeReport
         do {
-            (mode, privileges) = try PrivilegeDrop.drop(to: options.user, keepNetRaw: needsICMP)
+            (mode, privileges) = try PrivilegeDrop.drop(to: options.user, keepNetRaw: opened.keepsNetRaw)
         } catch {
             Output.error(error.description)
             exit(ExitCode.usage.rawValue)
         }
         if options.verbose {
-            Output.error("privileges: mode=\(mode.rawValue) \(privileges) icmp: \(describe(sockets))")
+            Output.error("privileges: mode=\(mode.rawValue) \(privileges) \(opened.summary)")
         }
         if let gatewayConfiguration {
             exit(await GatewayCommand.run(gatewayConfiguration, privileges: "mode=\(mode.rawValue) \(privileges)").rawValue)
         }
-        let icmp = ICMPEngine(sockets: sockets)
-        var registry = Registration.makeRegistry(icmp: icmp)
+        var registry = Registration.makeRegistry(opened)
         // External probes are children of an unprivileged process with NO_NEW_PRIVS: they hold nothing.
         // A compiled-in probe command does not look for them (its start-up stays short).
         var warnings: [String] = []
@@ -89,7 +88,7 @@ enum SondeMain {
         RegisteredProbes.registry = registry
 
         if let serveConfiguration {
-            exit(await ServeCommand.run(serveConfiguration, registry: registry, mode: mode, sockets: sockets, warnings: warnings).rawValue)
+            exit(await ServeCommand.run(serveConfiguration, registry: registry, mode: mode, opened: opened, warnings: warnings).rawValue)
         }
         for warning in warnings { Output.error(warning) }
 
@@ -131,16 +130,6 @@ enum SondeMain {
 
     /// Command names a probe kind may not take.
     static let commands = ["serve", "gateway", "healthcheck", "probes", "help", "run", "version"]
-
-    /// `ipv4=raw ipv6=datagram`, or why a family has no socket.
-    static func describe(_ sockets: ICMPSockets) -> String {
-        [AddressFamily.ipv4, .ipv6].map { family in
-            switch sockets.mode(for: family) {
-            case .success(let mode): "\(family.rawValue)=\(mode.rawValue)"
-            case .failure: "\(family.rawValue)=none"
-            }
-        }.joined(separator: " ")
-    }
 
     /// The same command line and output as a local run, with the probe run on the agent.
     static func runRemote<P: Probe>(_ probe: P, agent: AgentAddress, token: String?, arguments: [String]) async -> ExitCode {

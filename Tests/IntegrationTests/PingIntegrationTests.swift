@@ -50,6 +50,17 @@ struct PingIntegrationTests {
     }
 
     @Test(arguments: Family.allCases)
+    func unansweredRequestsArePrintedOnlyWithDashO(_ family: Family) async throws {
+        // Odd sequence numbers get no reply: as iputils, a line for each only with -O.
+        let plain = try await Sonde.run(["ping", "-c", "2", "-i", "0.05", "-W", "0.3", family.fault(17)], in: network.client)
+        #expect(plain.output.contains("2 packets transmitted, 1 received, 50% packet loss"), "\(plain.output)")
+        #expect(!plain.output.contains("no answer yet"), "\(plain.output)")
+        let outstanding = try await Sonde.run(["ping", "-O", "-c", "2", "-i", "0.05", "-W", "0.3", family.fault(17)], in: network.client)
+        #expect(outstanding.output.contains("no answer yet for icmp_seq=1"), "\(outstanding.output)")
+        #expect(outstanding.output.contains("2 packets transmitted, 1 received, 50% packet loss"), "\(outstanding.output)")
+    }
+
+    @Test(arguments: Family.allCases)
     func duplicatesAreReportedAndNotCounted(_ family: Family) async throws {
         // The run ends once every request is answered (as iputils does), so copies of the last reply may
         // come after it: every earlier request's copies must have been seen.

@@ -1,4 +1,5 @@
 @testable import PingProbe
+@testable import SondeICMP
 import SondeCore
 import Synchronization
 import Testing

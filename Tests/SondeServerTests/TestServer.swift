@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import PingProbe
+import SondeICMP
 import SondeCore
 import SondeServer
 import TCPProbe

@@ -18,7 +18,7 @@ public enum ICMPSocketMode: String, Sendable, Codable {
 public enum PMTUDiscovery: String, Sendable, CaseIterable {
     case `do`, want, dont, probe
 
-    var socketValue: Int32 {
+    package var socketValue: Int32 {
         switch self {
         case .dont: 0
         case .want: 1
@@ -29,14 +29,14 @@ public enum PMTUDiscovery: String, Sendable, CaseIterable {
 }
 
 /// One open ICMP or ICMPv6 socket, configured for echo: receive timestamps, TTL/hop limit, type filters.
-final class ICMPSocket: Sendable {
-    let descriptor: Int32
-    let family: AddressFamily
-    let mode: ICMPSocketMode
+package final class ICMPSocket: Sendable {
+    package let descriptor: Int32
+    package let family: AddressFamily
+    package let mode: ICMPSocketMode
     /// The echo identifier replies carry: chosen by Sonde on raw sockets, by the kernel on ping sockets.
-    let identifier: UInt16
+    package let identifier: UInt16
     /// A per-socket random token carried in each request's data, to recognise our own replies.
-    let token: UInt32
+    package let token: UInt32
 
     private init(descriptor: Int32, family: AddressFamily, mode: ICMPSocketMode, identifier: UInt16) {
         self.descriptor = descriptor
@@ -49,14 +49,14 @@ final class ICMPSocket: Sendable {
     deinit { close(descriptor) }
 
     /// Raw IPv4 sockets deliver the IP header before the ICMP message.
-    var deliversIPHeader: Bool { family == .ipv4 && mode == .raw }
+    package var deliversIPHeader: Bool { family == .ipv4 && mode == .raw }
 
     /// Opens a socket: raw if permitted, else an unprivileged ping socket, else an error naming both fixes.
     ///
     /// - Parameters:
     ///   - mode: force one mode instead of trying raw first.
     ///   - identifier: the echo identifier for a raw socket (ignored for ping sockets).
-    static func open(
+    package static func open(
         _ family: AddressFamily,
         mode: ICMPSocketMode? = nil,
         identifier: UInt16 = UInt16.random(in: 1...UInt16.max),

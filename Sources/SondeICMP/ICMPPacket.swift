@@ -1,45 +1,45 @@
 import SondeCore
 
 /// ICMP and ICMPv6 message types Sonde sends or understands.
-enum ICMPType {
-    enum V4 {
-        static let echoReply: UInt8 = 0
-        static let destinationUnreachable: UInt8 = 3
-        static let sourceQuench: UInt8 = 4
-        static let redirect: UInt8 = 5
-        static let echoRequest: UInt8 = 8
-        static let timeExceeded: UInt8 = 11
-        static let parameterProblem: UInt8 = 12
+package enum ICMPType {
+    package enum V4 {
+        package static let echoReply: UInt8 = 0
+        package static let destinationUnreachable: UInt8 = 3
+        package static let sourceQuench: UInt8 = 4
+        package static let redirect: UInt8 = 5
+        package static let echoRequest: UInt8 = 8
+        package static let timeExceeded: UInt8 = 11
+        package static let parameterProblem: UInt8 = 12
         /// The types a raw socket lets through its ICMP_FILTER: replies and errors about our requests.
-        static let received: [UInt8] = [
+        package static let received: [UInt8] = [
             echoReply, destinationUnreachable, sourceQuench, redirect, timeExceeded, parameterProblem,
         ]
     }
 
-    enum V6 {
-        static let destinationUnreachable: UInt8 = 1
-        static let packetTooBig: UInt8 = 2
-        static let timeExceeded: UInt8 = 3
-        static let parameterProblem: UInt8 = 4
-        static let echoRequest: UInt8 = 128
-        static let echoReply: UInt8 = 129
-        static let received: [UInt8] = [
+    package enum V6 {
+        package static let destinationUnreachable: UInt8 = 1
+        package static let packetTooBig: UInt8 = 2
+        package static let timeExceeded: UInt8 = 3
+        package static let parameterProblem: UInt8 = 4
+        package static let echoRequest: UInt8 = 128
+        package static let echoReply: UInt8 = 129
+        package static let received: [UInt8] = [
             echoReply, destinationUnreachable, packetTooBig, timeExceeded, parameterProblem,
         ]
     }
 
-    static func echoRequest(_ family: AddressFamily) -> UInt8 {
+    package static func echoRequest(_ family: AddressFamily) -> UInt8 {
         family == .ipv4 ? V4.echoRequest : V6.echoRequest
     }
 
-    static func echoReply(_ family: AddressFamily) -> UInt8 {
+    package static func echoReply(_ family: AddressFamily) -> UInt8 {
         family == .ipv4 ? V4.echoReply : V6.echoReply
     }
 }
 
 /// The RFC 1071 Internet checksum. An odd trailing byte is the high-order byte of a zero-padded word.
-enum InternetChecksum {
-    static func compute(_ bytes: some Collection<UInt8>) -> UInt16 {
+package enum InternetChecksum {
+    package static func compute(_ bytes: some Collection<UInt8>) -> UInt16 {
         var sum: UInt32 = 0
         var iterator = bytes.makeIterator()
         while let high = iterator.next() {
@@ -58,19 +58,19 @@ enum InternetChecksum {
 /// The data starts with an 8-byte tag (a per-socket token and the 32-bit send counter) when there is room
 /// for it, so replies can be told from other processes' and from older sequence-number epochs; the rest is
 /// the iputils counting pattern (byte *i* of the data is *i* mod 256).
-struct EchoRequest {
-    static let headerLength = 8
-    static let tagLength = 8
+package struct EchoRequest {
+    package static let headerLength = 8
+    package static let tagLength = 8
 
-    var family: AddressFamily
-    var identifier: UInt16
-    var sequence: UInt16
-    var token: UInt32
-    var counter: UInt32
-    var dataLength: Int
+    package var family: AddressFamily
+    package var identifier: UInt16
+    package var sequence: UInt16
+    package var token: UInt32
+    package var counter: UInt32
+    package var dataLength: Int
 
     /// The bytes to send. IPv4 carries its checksum; for ICMPv6 the kernel fills it in.
-    func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Self.headerLength + dataLength)
         bytes[0] = ICMPType.echoRequest(family)
         bytes[4] = UInt8(identifier >> 8)
@@ -89,7 +89,7 @@ struct EchoRequest {
     }
 
     /// The byte the data must hold at `index` for the request with this token and counter.
-    static func expectedDataByte(at index: Int, token: UInt32, counter: UInt32, dataLength: Int) -> UInt8 {
+    package static func expectedDataByte(at index: Int, token: UInt32, counter: UInt32, dataLength: Int) -> UInt8 {
         if dataLength >= tagLength, index < tagLength {
             let word = index < 4 ? token : counter
             return UInt8(truncatingIfNeeded: word >> (8 * (3 - UInt32(index % 4))))
@@ -99,7 +99,7 @@ struct EchoRequest {
 }
 
 /// What one received datagram turned out to be.
-enum ICMPMessage: Equatable {
+package enum ICMPMessage: Equatable {
     /// An echo reply. `data` is what followed the 8-byte header.
     case echoReply(identifier: UInt16, sequence: UInt16, data: [UInt8], checksumValid: Bool, ttl: Int?, icmpLength: Int)
     /// An error about one of our echo requests, with the request's fields from the quoted packet.
@@ -109,19 +109,19 @@ enum ICMPMessage: Equatable {
 }
 
 /// An ICMP error quoting an echo request: who reported it, what it said, and which request it was about.
-struct ICMPErrorReport: Equatable {
-    var family: AddressFamily
-    var type: UInt8
-    var code: UInt8
+package struct ICMPErrorReport: Equatable {
+    package var family: AddressFamily
+    package var type: UInt8
+    package var code: UInt8
     /// Next-hop MTU for "fragmentation needed" / "packet too big", else 0.
-    var mtu: UInt32
-    var originalDestination: IPAddress?
-    var identifier: UInt16
-    var sequence: UInt16
+    package var mtu: UInt32
+    package var originalDestination: IPAddress?
+    package var identifier: UInt16
+    package var sequence: UInt16
 }
 
 /// Parses datagrams read from ICMP sockets.
-enum ICMPParser {
+package enum ICMPParser {
     /// Parses one datagram.
     ///
     /// - Parameters:
@@ -129,7 +129,7 @@ enum ICMPParser {
     ///   - family: the socket's family.
     ///   - includesIPHeader: raw IPv4 sockets deliver the IPv4 header first; others do not.
     ///   - controlTTL: TTL or hop limit from a control message, if any.
-    static func parse(_ bytes: [UInt8], family: AddressFamily, includesIPHeader: Bool, controlTTL: Int?) -> ICMPMessage {
+    package static func parse(_ bytes: [UInt8], family: AddressFamily, includesIPHeader: Bool, controlTTL: Int?) -> ICMPMessage {
         var offset = 0
         var ttl = controlTTL
         if includesIPHeader {
@@ -176,7 +176,7 @@ enum ICMPParser {
         )
     }
 
-    static func isError(_ type: UInt8, family: AddressFamily) -> Bool {
+    package static func isError(_ type: UInt8, family: AddressFamily) -> Bool {
         switch family {
         case .ipv4:
             [ICMPType.V4.destinationUnreachable, ICMPType.V4.sourceQuench, ICMPType.V4.redirect,
@@ -188,7 +188,7 @@ enum ICMPParser {
 
     /// The echo request quoted inside an ICMP error: inner IP header (IPv4 options allowed), then at least the
     /// first 8 bytes of our ICMP header.
-    static func quotedEcho(_ quote: [UInt8], family: AddressFamily) -> (destination: IPAddress, identifier: UInt16, sequence: UInt16)? {
+    package static func quotedEcho(_ quote: [UInt8], family: AddressFamily) -> (destination: IPAddress, identifier: UInt16, sequence: UInt16)? {
         switch family {
         case .ipv4:
             guard quote.count >= 20, quote[0] >> 4 == 4 else { return nil }
@@ -208,7 +208,7 @@ enum ICMPParser {
     }
 
     /// The big-endian 16-bit word at `index` (an index of `bytes` itself, which may be a slice).
-    static func word<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, _ index: Int) -> UInt16
+    package static func word<Bytes: RandomAccessCollection<UInt8>>(_ bytes: Bytes, _ index: Int) -> UInt16
     where Bytes.Index == Int {
         UInt16(bytes[index]) << 8 | UInt16(bytes[index + 1])
     }

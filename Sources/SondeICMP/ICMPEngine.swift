@@ -28,11 +28,11 @@ public final class ICMPEngine: Sendable {
         self.init(sockets: sockets, firstCounter: UInt32.random(in: 0...UInt32(UInt16.max)))
     }
 
-    init(sockets: ICMPSockets, firstCounter: UInt32) {
+    package init(sockets: ICMPSockets, firstCounter: UInt32) {
         core = EngineCore(defaults: sockets.defaults, firstCounter: firstCounter)
     }
 
-    convenience init(mode: ICMPSocketMode?, firstCounter: UInt32) {
+    package convenience init(mode: ICMPSocketMode?, firstCounter: UInt32) {
         self.init(sockets: .open(mode: mode), firstCounter: firstCounter)
     }
 
@@ -44,14 +44,14 @@ public final class ICMPEngine: Sendable {
     }
 
     /// How many ICMP sockets are open (the defaults plus one per path-MTU setting in use).
-    var openSocketCount: Int { core.socketCount }
+    package var openSocketCount: Int { core.socketCount }
 
     /// The send counter of the default socket of `family` (tests watch it wrap).
-    func nextCounter(for family: AddressFamily) -> UInt32? { core.counter(of: SocketKey(family: family, pmtu: nil)) }
+    package func nextCounter(for family: AddressFamily) -> UInt32? { core.counter(of: SocketKey(family: family, pmtu: nil)) }
 
     /// Starts a session: its first request goes out at once, the rest on `schedule`. Observations are
     /// delivered on the engine's thread, in the order things happened.
-    func openSession(
+    package func openSession(
         to destination: IPAddress,
         options: EchoOptions,
         schedule: EchoSchedule,
@@ -62,17 +62,19 @@ public final class ICMPEngine: Sendable {
 }
 
 /// Per-session settings of the echo requests.
-struct EchoOptions: Sendable {
-    var dataLength = 56
-    var ttl: Int?
-    var trafficClass: Int?
-    var pmtu: PMTUDiscovery?
-    var interfaceIndex: UInt32 = 0
-    var source: IPAddress?
+package struct EchoOptions: Sendable {
+    package var dataLength = 56
+    package var ttl: Int?
+    package var trafficClass: Int?
+    package var pmtu: PMTUDiscovery?
+    package var interfaceIndex: UInt32 = 0
+    package var source: IPAddress?
     /// How long after sending a request a reply is still attributed to it (and reported late).
-    var lateWindow: Duration = .seconds(12)
+    package var lateWindow: Duration = .seconds(12)
 
-    var sendOptions: sonde_send_options {
+    package init() {}
+
+    package var sendOptions: sonde_send_options {
         var send = sonde_send_options()
         send.ttl = Int32(ttl ?? -1)
         send.tclass = Int32(trafficClass ?? -1)
@@ -86,21 +88,29 @@ struct EchoOptions: Sendable {
 }
 
 /// When a session's requests go out and how long each waits for its reply.
-struct EchoSchedule: Sendable {
+package struct EchoSchedule: Sendable {
     /// Stop after this many requests; `nil` sends until ``EchoSession/stopSending()`` or the deadline.
-    var count: Int?
-    var interval: Duration
-    var timeout: Duration
+    package var count: Int?
+    package var interval: Duration
+    package var timeout: Duration
     /// The session receives ``EchoObservation/deadlineReached`` then.
-    var deadline: ContinuousClock.Instant?
+    package var deadline: ContinuousClock.Instant?
     /// Spaces sends across every session that shares it.
-    var pacer: SendPacer?
+    package var pacer: SendPacer?
+
+    package init(count: Int?, interval: Duration, timeout: Duration, deadline: ContinuousClock.Instant?, pacer: SendPacer?) {
+        self.count = count
+        self.interval = interval
+        self.timeout = timeout
+        self.deadline = deadline
+        self.pacer = pacer
+    }
 }
 
 /// A run of echo requests to one destination, sharing the engine's sockets and thread.
-final class EchoSession: Sendable {
-    let id: Int
-    let key: SocketKey
+package final class EchoSession: Sendable {
+    package let id: Int
+    package let key: SocketKey
     private let core: EngineCore
 
     fileprivate init(id: Int, key: SocketKey, core: EngineCore) {
@@ -110,19 +120,19 @@ final class EchoSession: Sendable {
     }
 
     /// The socket mode this session sends through.
-    var mode: ICMPSocketMode { core.mode(of: key) }
+    package var mode: ICMPSocketMode { core.mode(of: key) }
 
     /// No further requests; those in flight still end (reply, error or timeout).
-    func stopSending() { core.stopSending(id) }
+    package func stopSending() { core.stopSending(id) }
 
     /// Ends the session: nothing more is sent or delivered. Requests still in flight are forgotten.
-    func close() { core.closeSession(id) }
+    package func close() { core.closeSession(id) }
 }
 
 /// Which socket a session uses: the family's default, or one with a path-MTU setting.
-struct SocketKey: Hashable, Sendable {
-    var family: AddressFamily
-    var pmtu: PMTUDiscovery?
+package struct SocketKey: Hashable, Sendable {
+    package var family: AddressFamily
+    package var pmtu: PMTUDiscovery?
 }
 
 /// The ICMP and ICMPv6 sockets, opened before anything else so privileges can be dropped right after.
@@ -162,48 +172,48 @@ public struct ICMPSockets: Sendable {
 
 /// The sockets opened up front, one per family, or why a family has none.
 private struct DefaultSockets: Sendable {
-    var ipv4: Result<ICMPSocket, ProbeError>
-    var ipv6: Result<ICMPSocket, ProbeError>
+    package var ipv4: Result<ICMPSocket, ProbeError>
+    package var ipv6: Result<ICMPSocket, ProbeError>
 
-    subscript(family: AddressFamily) -> Result<ICMPSocket, ProbeError> {
+    package subscript(family: AddressFamily) -> Result<ICMPSocket, ProbeError> {
         family == .ipv4 ? ipv4 : ipv6
     }
 
-    var opened: [ICMPSocket] {
+    package var opened: [ICMPSocket] {
         [ipv4, ipv6].compactMap { try? $0.get() }
     }
 }
 
 /// A request in flight.
 private struct PendingEcho {
-    var session: Int
-    var sequence: Int
-    var counter: UInt32
-    var destination: IPAddress
-    var dataLength: Int
-    var sentRealtime: Int64
-    var sentMonotonic: Int64
-    var expires: Int64
-    var replied = false
+    package var session: Int
+    package var sequence: Int
+    package var counter: UInt32
+    package var destination: IPAddress
+    package var dataLength: Int
+    package var sentRealtime: Int64
+    package var sentMonotonic: Int64
+    package var expires: Int64
+    package var replied = false
 }
 
 private struct SocketSlot {
-    let key: SocketKey
-    let socket: ICMPSocket
-    var counter: UInt32
-    var pending: [UInt16: PendingEcho] = [:]
+    package let key: SocketKey
+    package let socket: ICMPSocket
+    package var counter: UInt32
+    package var pending: [UInt16: PendingEcho] = [:]
 }
 
 private struct SessionState {
-    let key: SocketKey
-    let destination: IPAddress
-    let options: EchoOptions
-    let sendOptions: sonde_send_options
-    let schedule: EchoSchedule
-    let observer: @Sendable (EchoObservation) -> Void
-    let start: ContinuousClock.Instant
-    var nextSequence = 1
-    var sending = true
+    package let key: SocketKey
+    package let destination: IPAddress
+    package let options: EchoOptions
+    package let sendOptions: sonde_send_options
+    package let schedule: EchoSchedule
+    package let observer: @Sendable (EchoObservation) -> Void
+    package let start: ContinuousClock.Instant
+    package var nextSequence = 1
+    package var sending = true
 }
 
 private enum TimedAction {
@@ -217,17 +227,17 @@ private typealias Delivery = (observer: @Sendable (EchoObservation) -> Void, obs
 
 private struct EngineState {
     /// A handful at most (one per family and path-MTU setting), so a list beats a hash table.
-    var slots: [SocketSlot] = []
-    var sessions: [Int: SessionState] = [:]
-    var timers = TimerQueue<TimedAction>()
-    var nextSession = 1
-    var stopping = false
+    package var slots: [SocketSlot] = []
+    package var sessions: [Int: SessionState] = [:]
+    package var timers = TimerQueue<TimedAction>()
+    package var nextSession = 1
+    package var stopping = false
 
-    func index(of key: SocketKey) -> Int? { slots.firstIndex { $0.key == key } }
+    package func index(of key: SocketKey) -> Int? { slots.firstIndex { $0.key == key } }
 
     /// Moves a slot out of the list so its request table can be changed in place (a copy left in the list
     /// would make every change copy the whole table). The caller puts it back.
-    mutating func takeSlot(at index: Int) -> SocketSlot {
+    package mutating func takeSlot(at index: Int) -> SocketSlot {
         let slot = slots[index]
         slots[index].pending = [:]
         return slot
@@ -235,12 +245,12 @@ private struct EngineState {
 }
 
 private final class EngineCore: Sendable {
-    let defaults: DefaultSockets
+    package let defaults: DefaultSockets
     private let state: Mutex<EngineState>
     private let poller = Poller()
     private let firstCounter: UInt32
 
-    init(defaults: DefaultSockets, firstCounter: UInt32) {
+    package init(defaults: DefaultSockets, firstCounter: UInt32) {
         self.defaults = defaults
         self.firstCounter = firstCounter
         var initial = EngineState()
@@ -270,24 +280,24 @@ private final class EngineCore: Sendable {
     /// Makes the event loop look at its timers again (or notice it should stop).
     private func wake() { poller.wake() }
 
-    func stop() {
+    package func stop() {
         state.withLock { $0.stopping = true }
         wake()
     }
 
-    var socketCount: Int { state.withLock { $0.slots.count } }
+    package var socketCount: Int { state.withLock { $0.slots.count } }
 
-    func counter(of key: SocketKey) -> UInt32? {
+    package func counter(of key: SocketKey) -> UInt32? {
         state.withLock { state in state.index(of: key).map { state.slots[$0].counter } }
     }
 
-    func mode(of key: SocketKey) -> ICMPSocketMode {
+    package func mode(of key: SocketKey) -> ICMPSocketMode {
         state.withLock { state in state.index(of: key).map { state.slots[$0].socket.mode } } ?? .raw
     }
 
     // MARK: - Sessions
 
-    func openSession(
+    package func openSession(
         to destination: IPAddress,
         options: EchoOptions,
         schedule: EchoSchedule,
@@ -326,11 +336,11 @@ private final class EngineCore: Sendable {
         return EchoSession(id: id, key: key, core: self)
     }
 
-    func stopSending(_ id: Int) {
+    package func stopSending(_ id: Int) {
         state.withLock { $0.sessions[id]?.sending = false }
     }
 
-    func closeSession(_ id: Int) {
+    package func closeSession(_ id: Int) {
         _ = state.withLock { $0.sessions.removeValue(forKey: id) }
     }
 

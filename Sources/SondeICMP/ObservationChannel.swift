@@ -5,7 +5,7 @@ import Synchronization
 /// Unlike `AsyncStream`, a cancelled reader can still collect what was already delivered
 /// (``drainDelivered()``), so a ping interrupted by Ctrl-C or a closed request accounts for every request
 /// that left the host.
-final class ObservationChannel: Sendable {
+package final class ObservationChannel: Sendable {
     private struct State {
         var buffer: [EchoObservation] = []
         var head = 0
@@ -26,12 +26,14 @@ final class ObservationChannel: Sendable {
 
     private let state = Mutex(State())
 
+    package init() {}
+
     /// Called on the engine's thread.
     ///
     /// A `.sent` is only queued: waking the reader for it would cost a thread switch per request right when
     /// the reply is due (which measurably delays the reply's kernel timestamp on a small machine). It is read
     /// just before whatever comes next for the session — its reply, error or timeout.
-    func deliver(_ observation: EchoObservation) {
+    package func deliver(_ observation: EchoObservation) {
         let resumption = state.withLock { state -> (CheckedContinuation<EchoObservation?, Never>, EchoObservation)? in
             guard !state.closed else { return nil }
             state.buffer.append(observation)
@@ -44,7 +46,7 @@ final class ObservationChannel: Sendable {
     }
 
     /// The next observation; `nil` once the channel is closed or the reading task is cancelled.
-    func next() async -> EchoObservation? {
+    package func next() async -> EchoObservation? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate = state.withLock { state -> EchoObservation?? in
@@ -65,7 +67,7 @@ final class ObservationChannel: Sendable {
     }
 
     /// Closes the channel and returns what was delivered but not yet read.
-    func drainDelivered() -> [EchoObservation] {
+    package func drainDelivered() -> [EchoObservation] {
         state.withLock { state in
             state.closed = true
             var rest: [EchoObservation] = []

@@ -1,7 +1,7 @@
 import SondeCore
 
 /// What the engine tells a session about one of its echo requests.
-enum EchoObservation: Sendable {
+package enum EchoObservation: Sendable {
     /// The request left the host. Delivered before any observation about its reply.
     case sent(sequence: Int, at: ContinuousClock.Instant)
     /// The kernel refused to send the request.
@@ -22,21 +22,21 @@ enum EchoObservation: Sendable {
 }
 
 /// One echo reply, matched to the request it answers.
-struct EchoReply: Sendable {
-    var sequence: Int
-    var from: IPAddress
+package struct EchoReply: Sendable {
+    package var sequence: Int
+    package var from: IPAddress
     /// ICMP message length (header + data), as `ping` prints it.
-    var bytes: Int
-    var ttl: Int?
-    var rttMicroseconds: Int
+    package var bytes: Int
+    package var ttl: Int?
+    package var rttMicroseconds: Int
     /// A further copy of a reply already seen.
-    var duplicate: Bool
+    package var duplicate: Bool
     /// The reply came from an address other than the one probed.
-    var differentAddress: Bool
+    package var differentAddress: Bool
     /// Shorter than the request.
-    var truncated: Bool
+    package var truncated: Bool
     /// The first data byte that differs from what was sent.
-    var wrongData: WrongData?
+    package var wrongData: WrongData?
 }
 
 /// A data byte in a reply that differs from the request (`ping`'s "wrong data byte").

@@ -1,4 +1,4 @@
-@testable import PingProbe
+@testable import SondeICMP
 import SondeCore
 import SondeTestSupport
 import Testing
