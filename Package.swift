@@ -26,7 +26,6 @@ let package = Package(
         .library(name: "SondeGateway", targets: ["SondeGateway"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // The HTTP face. No default traits: FoundationEssentials only, no swift-configuration.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -155,7 +154,6 @@ let package = Package(
                 "SondeAgentClient",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift,
             // lld (shipped with the toolchain) packs the 66,000 relative relocations of a position-independent

@@ -4,7 +4,6 @@ import FoundationEssentials
 import Foundation
 #endif
 public import SondeCore
-import SondeRegex
 
 /// DNS lookups with Sonde's own wire-format client: which server answered what, over UDP or TCP, and which
 /// names the search list made the resolver try.
@@ -48,43 +47,33 @@ public struct DNSProbe: Probe {
         events: @escaping @Sendable (DNSEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<DNSSummary> {
         let values = request.parameters
-        let config = configuration()
-        let type = DNSType(name: values.string("type") ?? "A") ?? .a
-        let servers = try Self.servers(values.string("server"), config: config)
-        for (server, _) in servers {
-            try context.authorize(server, target: values.string("server") ?? "nameserver \(server)")
+        let plan = try DNSPlan(target: request.target, values: values, config: configuration())
+        for (server, _) in plan.servers {
+            try context.authorize(server, target: plan.serverSetting ?? "nameserver \(server)")
         }
-        let expectedRcodes = try Self.rcodes(values.string("expectRcode") ?? "NOERROR")
-        let timeout = values.duration("timeout") ?? .seconds(config.timeout)
-        let attempts = values.integer("attempts") ?? config.attempts
-        let useTCP = values.boolean("tcp") ?? false
-        let (names, queryType) = try Self.names(for: request.target, type: type, reverse: values.boolean("reverse") ?? false,
-                                                search: values.boolean("search") ?? true, config: config)
-        var edns = EDNS(udpPayloadSize: UInt16(values.integer("bufsize") ?? 1232), dnssecOK: values.boolean("dnssec") ?? false)
-        edns.version = 0
 
         let started = Date()
         let start = ContinuousClock.now
         let deadline = context.deadline
         var summary = DNSSummary()
         var final: (message: DNSMessage, bytes: Int, server: String, transport: DNSTransport, elapsed: Duration)?
-        search: for name in names {
+        search: for name in plan.names {
             var answered: (message: DNSMessage, bytes: Int, server: String, transport: DNSTransport, elapsed: Duration)?
-            rounds: for attempt in 1...attempts {
-                for (server, port) in servers {
+            rounds: for attempt in 1...plan.attempts {
+                for (server, port) in plan.servers {
                     if Task.isCancelled { break search }
-                    var waitFor = timeout
+                    var waitFor = plan.timeout
                     if let deadline {
                         guard deadline > .now else { break search }
-                        waitFor = min(timeout, deadline - .now)
+                        waitFor = min(plan.timeout, deadline - .now)
                     }
                     let serverText = server.endpoint(port: port)
-                    var transport: DNSTransport = useTCP ? .tcp : .udp
+                    var transport: DNSTransport = plan.useTCP ? .tcp : .udp
                     while true {
                         let id = UInt16.random(in: 0...UInt16.max)
                         let query: [UInt8]
                         do {
-                            query = try DNSMessage(id: id, flags: DNSFlags(), questions: [DNSQuestion(name: name, type: queryType)], edns: edns).encoded()
+                            query = try DNSMessage(id: id, flags: DNSFlags(), questions: [DNSQuestion(name: name, type: plan.queryType)], edns: plan.edns).encoded()
                         } catch {
                             throw ProbeError(.invalidTarget, error.description)
                         }
@@ -157,12 +146,12 @@ public struct DNSProbe: Probe {
             summary.edns = message.edns.map { DNSSummary.OPT(udpPayloadSize: Int($0.udpPayloadSize), version: Int($0.version), dnssecOK: $0.dnssecOK) }
             summary.queryTimeMs = Double(final.elapsed.inMicroseconds) / 1000
             summary.messageSize = final.bytes
-            success = expectedRcodes.contains(message.rcode)
-            if success, message.rcode == .noError, expectedRcodes == [.noError] { success = !message.answers.isEmpty }
-            if let address = values.string("expectAddress").flatMap(IPAddress.init) {
+            success = plan.expectedRcodes.contains(message.rcode)
+            if success, message.rcode == .noError, plan.expectedRcodes == [.noError] { success = !message.answers.isEmpty }
+            if let address = plan.expectAddress {
                 success = success && message.answers.contains { Self.address(of: $0.data) == address }
             }
-            if let pattern = values.string("expect"), let regex = try? SafeRegex(pattern) {
+            if let regex = plan.expect {
                 success = success && message.answers.contains { regex.matches($0.data.presentation.utf8) }
             }
         }

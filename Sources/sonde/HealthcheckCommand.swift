@@ -9,9 +9,11 @@ import Glibc
 /// reason. For container `HEALTHCHECK`s, where there is no curl. The default is this container's own server:
 /// 127.0.0.1 on `SONDE_PORT` if set (as `sonde serve` and `sonde gateway` read it), else 8090.
 enum HealthcheckCommand {
+    static let help = "USAGE: sonde healthcheck [http://HOST:PORT]   (default http://127.0.0.1:$SONDE_PORT, else :8090)\n\nExit 0 when GET /healthz answers 200, else 1."
+
     static func run(_ arguments: [String]) async -> ExitCode {
         if arguments.contains("--help") || arguments.contains("-h") {
-            Output.write("USAGE: sonde healthcheck [http://HOST:PORT]   (default http://127.0.0.1:$SONDE_PORT, else :8090)\n\nExit 0 when GET /healthz answers 200, else 1.")
+            Output.write(help)
             return .success
         }
         guard arguments.count <= 1 else {

@@ -1,36 +1,96 @@
-import ArgumentParser
 import SondeCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
+/// The commands of `sonde` that are not probes, in one table: it dispatches them and writes `sonde --help` and
+/// `sonde help <command>`. Probes parse and explain themselves from their declarations (``ProbeCommandLine``).
+enum CommandTable {
+    struct Command: Sendable {
+        let name: String
+        let summary: String
+        let help: @Sendable () -> String
+    }
 
-/// The registry, for ArgumentParser commands (which the parser constructs, not us). Set once at start-up,
-/// before any command runs; kept off the ArgumentParser types so `sonde serve` never touches them.
-enum RegisteredProbes {
-    nonisolated(unsafe) static var registry = ProbeRegistry([])
-}
+    static let commands: [Command] = [
+        Command(name: "probes", summary: "List the probes and their parameters (--json: as JSON)", help: { ProbesCommand.help }),
+        Command(name: "serve", summary: "Serve the probe API over HTTP: the sidecar (sonde serve --help)", help: ServeCommand.help),
+        Command(name: "gateway", summary: "Forward the platform's requests to the sidecar in a pod (sonde gateway --help)", help: GatewayCommand.help),
+        Command(name: "healthcheck", summary: "Exit 0 when a Sonde answers GET /healthz: for container health checks", help: { HealthcheckCommand.help }),
+        Command(name: "help", summary: "sonde help <command>: the help of a command or probe", help: { "USAGE: sonde help <command>" }),
+        Command(name: "version", summary: "Print the version (also sonde --version)", help: { "USAGE: sonde version" }),
+    ]
 
-struct SondeCommand: AsyncParsableCommand {
-    static var configuration: CommandConfiguration {
-        let probes = RegisteredProbes.registry.descriptors.map { "  \($0.kind.rawValue.padding(8))\($0.summary)" }
-        return CommandConfiguration(
-            commandName: "sonde",
-            abstract: "Network diagnostics from where it matters: ping, TCP connect and DNS probes.",
-            discussion: """
-                PROBES (sonde <probe> --help for options):
-                \(probes.joined(separator: "\n"))
+    /// Names a probe kind may not take: the commands, and `run`, kept for later use.
+    static var reservedNames: [String] { commands.map(\.name) + ["run"] }
 
-                SIDECAR AND GATEWAY:
-                  serve     Serve the probe API over HTTP: the sidecar (sonde serve --help)
-                  gateway   Forward the platform's requests to the sidecar in a pod (sonde gateway --help)
+    /// Runs what is left once probes, `serve`, `gateway` and `healthcheck` are handled: `sonde` alone, `--help`,
+    /// `--version`, `help [command]`, `version` and `probes`.
+    static func run(_ arguments: [String], registry: ProbeRegistry) -> ExitCode {
+        guard let first = arguments.first else {
+            Output.write(help(registry))
+            return .success
+        }
+        switch first {
+        case "-h", "--help":
+            Output.write(help(registry))
+            return .success
+        case "--version", "version":
+            Output.write(SondeVersion.current)
+            return .success
+        case "help":
+            guard let topic = arguments.dropFirst().first else {
+                Output.write(help(registry))
+                return .success
+            }
+            if let probe = registry[ProbeKind(rawValue: topic)] {
+                Output.write(ProbeCommandLine.help(for: probe.descriptor))
+                return .success
+            }
+            guard let command = commands.first(where: { $0.name == topic }) else {
+                Output.error("no help for '\(topic)': expected a probe (\(kinds(registry))) or a command (\(commands.map(\.name).joined(separator: ", ")))")
+                return .usage
+            }
+            Output.write(command.help())
+            return .success
+        case "probes":
+            return ProbesCommand.run(Array(arguments.dropFirst()), registry: registry)
+        default:
+            Output.error("unknown option '\(first)' (see sonde --help)")
+            return .usage
+        }
+    }
 
-                REMOTE: sonde --agent http://POD-IP:8090 <probe> … runs the probe on that sidecar; through a
-                gateway: --agent http://GATEWAY:8080/v1/agents/POD-IP
-                """,
-            version: SondeVersion.current,
-            subcommands: [ProbesCommand.self]
-        )
+    static func kinds(_ registry: ProbeRegistry) -> String { registry.kinds.map(\.rawValue).joined(separator: ", ") }
+
+    /// `sonde --help`: the probes (compiled-in and external) and the commands, from their declarations.
+    static func help(_ registry: ProbeRegistry) -> String {
+        let probes = registry.descriptors.map { ($0.kind.rawValue, $0.summary) }
+        let others = commands.map { ($0.name, $0.summary) }
+        let global = GlobalOptions.help.map { ($0.spelling, $0.summary) }
+        return """
+            OVERVIEW: Network diagnostics from where it matters: ping, TCP connect and DNS probes, a sidecar and a gateway.
+
+            USAGE: sonde [global options] <probe> [options] <target> ...
+                   sonde [global options] <command> [options]
+
+            PROBES (sonde <probe> --help for its options):
+            \(columns(probes, atLeast: 6))
+
+            COMMANDS:
+            \(columns(others))
+
+            GLOBAL OPTIONS:
+            \(columns(global))
+
+            REMOTE: sonde --agent http://POD-IP:8090 <probe> … runs the probe on that sidecar; through a gateway,
+                    --agent http://GATEWAY:8080/v1/agents/POD-IP
+
+            EXIT STATUS: 0 success, 1 the probe failed, 2 bad input or a local error.
+            """
+    }
+
+    /// Two aligned columns, each row on one line (the terminal wraps long ones; nothing restarts at column 0).
+    static func columns(_ rows: [(String, String)], atLeast minimum: Int = 0) -> String {
+        let width = max(minimum, rows.map(\.0.count).max() ?? 0)
+        return rows.map { "  " + $0.0 + String(repeating: " ", count: width - $0.0.count + 2) + $0.1 }.joined(separator: "\n")
     }
 }
 
@@ -44,21 +104,35 @@ extension String {
     }
 }
 
-/// `sonde probes`: the registered probes and their parameters, from their declarations.
-struct ProbesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "probes",
-        abstract: "List the probes and their parameters."
-    )
+/// `sonde probes [--json]`: the registered probes and their parameters, from their declarations.
+enum ProbesCommand {
+    static let help = """
+        OVERVIEW: List the probes and their parameters.
 
-    @Flag(name: .long, help: "Print the list as JSON.")
-    var json = false
+        USAGE: sonde probes [--json]
 
-    func run() throws {
-        let descriptors = RegisteredProbes.registry.descriptors
+        OPTIONS:
+          --json      Print the list as JSON
+          -h, --help  Show this help
+        """
+
+    static func run(_ arguments: [String], registry: ProbeRegistry) -> ExitCode {
+        var json = false
+        for argument in arguments {
+            switch argument {
+            case "--json": json = true
+            case "-h", "--help":
+                Output.write(help)
+                return .success
+            default:
+                Output.error("unknown option '\(argument)' for sonde probes: it takes --json only (see sonde probes --help)")
+                return .usage
+            }
+        }
+        let descriptors = registry.descriptors
         if json {
             Output.write(SondeJSON.line(descriptors.map(ProbeListing.init)))
-            return
+            return .success
         }
         for descriptor in descriptors {
             Output.write("\(descriptor.kind)  \(descriptor.summary)")
@@ -70,5 +144,6 @@ struct ProbesCommand: ParsableCommand {
                 Output.write("  \(String(repeating: " ", count: 36))\(spec.summary)")
             }
         }
+        return .success
     }
 }

@@ -1,4 +1,3 @@
-import ArgumentParser
 import ExternalProbes
 import SondeCore
 import SondeAgentClient
@@ -12,7 +11,7 @@ import Glibc
 /// `sonde`: run a probe (`sonde ping …`), list probes (`sonde probes`).
 ///
 /// Probe commands are generated from the registry: their options, help and validation come from each probe's
-/// parameter declarations. The remaining commands are ordinary ArgumentParser commands.
+/// parameter declarations; the other commands come from one table (``CommandTable``).
 @main
 enum SondeMain {
     static func main() async {
@@ -74,7 +73,7 @@ enum SondeMain {
         if command.map({ registry[ProbeKind(rawValue: $0)] == nil }) ?? true {
             let loaded = await ExternalProbeLoader.load(
                 from: probesDirectory,
-                reserved: Set(registry.kinds.map(\.rawValue) + Self.commands), required: options.probesDirectory != nil
+                reserved: Set(registry.kinds.map(\.rawValue) + CommandTable.reservedNames), required: options.probesDirectory != nil
             )
             registry = ProbeRegistry(registry.probes + loaded.probes)
             warnings = loaded.warnings
@@ -85,7 +84,6 @@ enum SondeMain {
                 )
             }
         }
-        RegisteredProbes.registry = registry
 
         if let serveConfiguration {
             exit(await ServeCommand.run(serveConfiguration, registry: registry, mode: mode, opened: opened, warnings: warnings).rawValue)
@@ -104,12 +102,11 @@ enum SondeMain {
                 exit(ExitCode.usage.rawValue)
             }
         }
-        if let first = arguments.first, !first.hasPrefix("-"), !["probes", "help"].contains(first) {
-            let kinds = registry.kinds.map(\.rawValue).joined(separator: ", ")
-            Output.error("unknown command '\(first)': expected a probe (\(kinds)), serve, gateway or probes (see sonde --help)")
+        if let first = arguments.first, !first.hasPrefix("-"), !CommandTable.commands.contains(where: { $0.name == first }) {
+            Output.error("unknown command '\(first)': expected a probe (\(CommandTable.kinds(registry))), serve, gateway or probes (see sonde --help)")
             exit(ExitCode.usage.rawValue)
         }
-        await SondeCommand.main(arguments)
+        exit(CommandTable.run(arguments, registry: registry).rawValue)
     }
 
     /// Forks the plug-in launcher as `--plugin-user` (default 65533:65533), or exits saying why it cannot.
@@ -127,9 +124,6 @@ enum SondeMain {
             exit(ExitCode.usage.rawValue)
         }
     }
-
-    /// Command names a probe kind may not take.
-    static let commands = ["serve", "gateway", "healthcheck", "probes", "help", "run", "version"]
 
     /// The same command line and output as a local run, with the probe run on the agent.
     static func runRemote<P: Probe>(_ probe: P, agent: AgentAddress, token: String?, arguments: [String]) async -> ExitCode {

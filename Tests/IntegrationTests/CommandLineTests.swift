@@ -85,6 +85,33 @@ struct CommandLineTests {
         #expect(top.output.contains("tcp     TCP connect"))
     }
 
+    @Test func topLevelHelpVersionAndHelpTopicsComeFromOneTable() async throws {
+        let top = try await sonde("--help")
+        #expect(top.status == 0)
+        for line in ["  serve        Serve the probe API over HTTP", "  probes       List the probes", "  --plugin-user <name|uid[:gid]>"] {
+            #expect(top.output.contains(line), "\(line): \(top.output)")
+        }
+        let lines = top.output.split(separator: "\n", omittingEmptySubsequences: true)
+        // Every line at column 0 is a heading (OVERVIEW:, PROBES (…, EXIT STATUS:): no wrapped line restarts there.
+        let headings = lines.filter { $0.first != " " }
+        #expect(headings.allSatisfy { $0.prefix { $0 != ":" && $0 != "(" }.allSatisfy { $0.isUppercase || $0 == " " } }, "\(headings)")
+        #expect(try await sonde().output == top.output, "sonde alone prints the same help")
+        #expect(try await sonde("--version").output == "0.1.0\n")
+        #expect(try await sonde("version").output == "0.1.0\n")
+        let ping = try await sonde("help", "ping")
+        #expect(ping.status == 0 && ping.output.hasPrefix("OVERVIEW: ICMP echo"), "\(ping.output)")
+        let serve = try await sonde("help", "serve")
+        #expect(serve.status == 0 && serve.output.contains("--max-concurrent"), "\(serve.output)")
+        let unknown = try await sonde("help", "nope")
+        #expect(unknown.status == 2)
+        #expect(unknown.error.hasPrefix("sonde: no help for 'nope': expected a probe (dns, ping, tcp) or a command (probes, serve, gateway"), "\(unknown.error)")
+        let option = try await sonde("probes", "--bogus")
+        #expect(option.status == 2)
+        #expect(option.error == "sonde: unknown option '--bogus' for sonde probes: it takes --json only (see sonde probes --help)\n")
+        let global = try await sonde("--bogus")
+        #expect(global.status == 2 && global.error == "sonde: unknown option '--bogus' (see sonde --help)\n", "\(global.error)")
+    }
+
     @Test func probesListsEveryParameterAsJSON() async throws {
         let result = try await sonde("probes", "--json")
         #expect(result.status == 0)

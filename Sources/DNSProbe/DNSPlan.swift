@@ -1,0 +1,43 @@
+import SondeCore
+import SondeRegex
+
+/// A DNS request's parameters, read and checked once before anything is sent (as `PingPlan` is for ping).
+struct DNSPlan: Sendable {
+    /// The names to ask, in search-list order, and the type asked.
+    var names: [String]
+    var queryType: DNSType
+    /// `--server`, or resolv.conf's nameservers.
+    var servers: [(address: IPAddress, port: UInt16)]
+    /// How a server is named when the policy refuses it: the `server` parameter, or its resolv.conf line.
+    var serverSetting: String?
+    var expectedRcodes: Set<DNSResponseCode>
+    var expectAddress: IPAddress?
+    var expect: SafeRegex?
+    var timeout: Duration
+    var attempts: Int
+    var useTCP: Bool
+    var edns: EDNS
+
+    init(target: String, values: ParameterValues, config: ResolverConfiguration) throws(ProbeError) {
+        let type = DNSType(name: values.string("type") ?? "A") ?? .a
+        serverSetting = values.string("server")
+        servers = try DNSProbe.servers(serverSetting, config: config).map { (address: $0.0, port: $0.1) }
+        expectedRcodes = try DNSProbe.rcodes(values.string("expectRcode") ?? "NOERROR")
+        timeout = values.duration("timeout") ?? .seconds(config.timeout)
+        attempts = values.integer("attempts") ?? config.attempts
+        useTCP = values.boolean("tcp") ?? false
+        (names, queryType) = try DNSProbe.names(
+            for: target, type: type, reverse: values.boolean("reverse") ?? false, search: values.boolean("search") ?? true, config: config
+        )
+        edns = EDNS(udpPayloadSize: UInt16(values.integer("bufsize") ?? 1232), dnssecOK: values.boolean("dnssec") ?? false)
+        edns.version = 0
+        expectAddress = values.string("expectAddress").flatMap(IPAddress.init)
+        if let pattern = values.string("expect") {
+            do {
+                expect = try SafeRegex(pattern)
+            } catch {
+                throw ProbeError.invalid(parameter: "expect", value: pattern, allowed: "an RE2 regular expression (\(error))")
+            }
+        }
+    }
+}
