@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 public import SondeCore
+import SondeRegex
 
 /// DNS lookups with Sonde's own wire-format client: which server answered what, over UDP or TCP, and which
 /// names the search list made the resolver try.
