@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "TCPProbe", targets: ["TCPProbe"]),
         .library(name: "DNSProbe", targets: ["DNSProbe"]),
         .library(name: "SondePrivileges", targets: ["SondePrivileges"]),
+        .library(name: "SondeHTTP", targets: ["SondeHTTP"]),
         .library(name: "SondeServer", targets: ["SondeServer"]),
         .library(name: "SondeGateway", targets: ["SondeGateway"]),
     ],
@@ -72,11 +73,32 @@ let package = Package(
         // DNS: its own wire-format client (UDP and TCP), resolv.conf semantics, dig-style output.
         .target(name: "DNSProbe", dependencies: ["SondeCore", "SondeIO", "SondeRegex"], swiftSettings: strictSwift),
 
+        // What the sidecar and the gateway share: the service and middleware stack, request context, API errors,
+        // draining, connection hygiene and budgets, settings reading, logging and metrics, OpenAPI pieces.
+        .target(
+            name: "SondeHTTP",
+            dependencies: [
+                "SondeCore",
+                "SondeAuth",
+                "CSondeNet",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
         // The sidecar face: a JSON HTTP API over the registry, with auth, target policy, limits and streaming.
         .target(
             name: "SondeServer",
             dependencies: [
                 "SondeCore",
+                "SondeHTTP",
                 "SondeAuth",
                 "CSondeNet",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -110,7 +132,7 @@ let package = Package(
         .target(
             name: "SondeGateway",
             dependencies: [
-                "SondeCore", "SondeServer", "SondeAgentClient", "SondeAuth",
+                "SondeCore", "SondeHTTP", "SondeAgentClient", "SondeAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,6 +171,7 @@ let package = Package(
                 // scaffold-probe: sonde dependencies
                 "ExternalProbes",
                 "SondePrivileges",
+                "SondeHTTP",
                 "SondeServer",
                 "SondeGateway",
                 "SondeAgentClient",
@@ -177,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "SondeServerTests",
             dependencies: [
-                "SondeServer", "SondeGateway", "SondeAgentClient", "SondeAuth", "SondeICMP", "PingProbe", "TCPProbe", "DNSProbe",
+                "SondeHTTP", "SondeServer", "SondeGateway", "SondeAgentClient", "SondeAuth", "SondeICMP", "PingProbe", "TCPProbe", "DNSProbe",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSwift

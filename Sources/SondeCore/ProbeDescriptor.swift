@@ -14,31 +14,8 @@ public struct ProbeDescriptor: Sendable {
         self.target = target
         self.parameters = parameters
     }
+}
 
-    public func parameter(named name: String) -> ParameterSpec? {
-        parameters.first { $0.name == name }
-    }
-
-    /// Validates caller-supplied values against the declarations and fills in defaults.
-    ///
-    /// - Throws: ``ProbeError`` naming the first unknown parameter or refused value.
-    public func validate(_ given: [String: ParameterValue]) throws(ProbeError) -> ParameterValues {
-        var values = ParameterValues()
-        for name in given.keys.sorted() where parameter(named: name) == nil {
-            let known = parameters.map(\.name).joined(separator: ", ")
-            throw ProbeError(.unknownParameter, "unknown parameter '\(name)' for \(kind) (known: \(known))")
-        }
-        for spec in parameters {
-            if let value = given[spec.name] {
-                do {
-                    values[spec.name] = try spec.validate(value)
-                } catch {
-                    throw ProbeError.invalid(error)
-                }
-            } else if let defaultValue = spec.defaultValue {
-                values[spec.name] = defaultValue
-            }
-        }
-        return values
-    }
+extension ProbeDescriptor: ParameterDeclaration {
+    public var name: String { kind.rawValue }
 }

@@ -4,7 +4,7 @@ import NIOCore
 import SondeAgentClient
 import SondeAuth
 import SondeCore
-import SondeServer
+import SondeHTTP
 
 /// Forwards one request to the sidecar at `srcIP` and streams its answer back unchanged, or says in the API's
 /// error shape why it could not: 400/403 for a `srcIP` it may not call, 502 when the sidecar is absent,

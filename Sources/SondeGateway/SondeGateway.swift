@@ -1,6 +1,6 @@
 public import Hummingbird
 public import Logging
-public import SondeServer
+public import SondeHTTP
 import HTTPTypes
 import NIOCore
 import SondeAgentClient

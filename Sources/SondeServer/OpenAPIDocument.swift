@@ -1,13 +1,14 @@
 import SondeCore
+import SondeHTTP
 
 /// The OpenAPI 3.1 document of this server, generated from the probe registry (each probe's narrowed
 /// parameter declarations become its request schema and query parameters).
 package enum OpenAPIDocument {
     static func make(probes: [ProbeDescriptor], version: String, legacyPingWithoutToken: Bool, modules: [String] = []) -> JSONValue {
         var paths: [(String, JSONValue)] = [
-            ("/v1/probes", ["get": operation(
+            ("/v1/probes", ["get": OpenAPI.operation(
                 id: "listProbes", summary: "Every registered probe with its parameters (type, default, bounds, description)",
-                tag: "probes", responses: [("200", jsonResponse("The probes", ref: "ProbeList"))]
+                tag: "probes", responses: [("200", OpenAPI.jsonResponse("The probes", ref: "ProbeList"))]
             )]),
         ]
         for probe in probes {
@@ -16,12 +17,12 @@ package enum OpenAPIDocument {
         // The compatibility route is ping's: documented while ping is served.
         if probes.contains(where: { $0.kind == LegacyPing.kind }) {
             paths.append(
-                ("/ping/{dstIP}/{count}", ["get": operation(
+                ("/ping/{dstIP}/{count}", ["get": OpenAPI.operation(
                     id: "legacyPing", summary: "Ping as text, for platforms that call GET /ping/{dstIP}/{count} today",
                     tag: "compatibility",
                     parameters: [
-                        pathParameter("dstIP", "Address or host name to ping", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
-                        pathParameter("count", "Echo requests to send, one a second", schema: ["type": "integer", "minimum": 1, "maximum": .integer(LegacyPing.counts.upperBound)]),
+                        OpenAPI.pathParameter("dstIP", "Address or host name to ping", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
+                        OpenAPI.pathParameter("count", "Echo requests to send, one a second", schema: ["type": "integer", "minimum": 1, "maximum": .integer(LegacyPing.counts.upperBound)]),
                     ],
                     responses: [("200", ["description": "ping-style text, line by line as replies arrive", "content": ["text/plain": ["schema": ["type": "string"]]]])],
                     open: legacyPingWithoutToken
@@ -29,35 +30,35 @@ package enum OpenAPIDocument {
             )
         }
         paths += [
-            ("/probe", ["get": operation(
+            ("/probe", ["get": OpenAPI.operation(
                 id: "blackboxProbe", summary: "blackbox_exporter-compatible probe: the module's probe against target, as Prometheus metrics",
                 tag: "prometheus",
                 parameters: [
-                    queryParameter("module", "A module of the modules file", schema: ["type": "string", "enum": .array(modules.map(JSONValue.string))]),
-                    queryParameter("target", "What the module probes", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
+                    OpenAPI.queryParameter("module", "A module of the modules file", schema: ["type": "string", "enum": .array(modules.map(JSONValue.string))]),
+                    OpenAPI.queryParameter("target", "What the module probes", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
                     .object([("name", "debug"), ("in", "query"), ("required", false), ("description", "true: logs, metrics and the module as text"), ("schema", ["type": "string", "enum": ["true", "false"]])]),
                 ],
                 responses: [("200", ["description": "Prometheus text format (probe_success 0 or 1)", "content": ["text/plain": ["schema": ["type": "string"]]]])]
             )]),
-            ("/metrics", ["get": operation(
+            ("/metrics", ["get": OpenAPI.operation(
                 id: "metrics", summary: "Sonde's own metrics: requests, probes, refusals, privileges, process", tag: "prometheus",
                 responses: [("200", ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]])]
             )]),
-            ("/v1/status", ["get": operation(
+            ("/v1/status", ["get": OpenAPI.operation(
                 id: "status", summary: "Privileges (uid, gid, capabilities, NoNewPrivs), ICMP socket mode, limits and policy",
-                tag: "operations", responses: [("200", jsonResponse("The agent's state", schema: ["type": "object"]))]
+                tag: "operations", responses: [("200", OpenAPI.jsonResponse("The agent's state", schema: ["type": "object"]))]
             )]),
-            ("/healthz", ["get": operation(
+            ("/healthz", ["get": OpenAPI.operation(
                 id: "health", summary: "Liveness: the process answers", tag: "operations",
-                responses: [("200", jsonResponse("Alive", ref: "Health"))], open: true
+                responses: [("200", OpenAPI.jsonResponse("Alive", ref: "Health"))], open: true
             )]),
-            ("/readyz", ["get": operation(
+            ("/readyz", ["get": OpenAPI.operation(
                 id: "ready", summary: "Readiness: sockets open, privileges dropped, not shutting down", tag: "operations",
-                responses: [("200", jsonResponse("Ready", ref: "Health")), ("503", jsonResponse("Shutting down", ref: "Error"))], open: true
+                responses: [("200", OpenAPI.jsonResponse("Ready", ref: "Health")), ("503", OpenAPI.jsonResponse("Shutting down", ref: "Error"))], open: true
             )]),
-            ("/openapi.json", ["get": operation(
+            ("/openapi.json", ["get": OpenAPI.operation(
                 id: "openapi", summary: "This document", tag: "operations",
-                responses: [("200", jsonResponse("OpenAPI 3.1", schema: ["type": "object"]))]
+                responses: [("200", OpenAPI.jsonResponse("OpenAPI 3.1", schema: ["type": "object"]))]
             )]),
         ]
         return [
@@ -71,7 +72,7 @@ package enum OpenAPIDocument {
             "paths": .object(paths),
             "components": [
                 "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer"]],
-                "schemas": schemas,
+                "OpenAPI.schemas": OpenAPI.schemas,
             ],
         ]
     }
@@ -93,7 +94,7 @@ package enum OpenAPIDocument {
             ("200", [
                 "description": "The probe ran: its report (success true or false), or its events as they happen, then the report",
                 "content": [
-                    "application/json": ["schema": ["$ref": "#/components/schemas/Report"]],
+                    "application/json": ["schema": ["$ref": "#/components/OpenAPI.schemas/Report"]],
                     "application/x-ndjson": ["schema": ["type": "string", "description": "one JSON event per line, then the report"]],
                     "text/event-stream": ["schema": ["type": "string"]],
                     "text/plain": ["schema": ["type": "string", "description": "the CLI's text output"]],
@@ -102,8 +103,8 @@ package enum OpenAPIDocument {
         ]
         let summary = "\(probe.summary): \(probe.kind)"
         return [
-            "get": operation(id: "\(probe.kind)Get", summary: summary, tag: "probes", parameters: query, responses: responses),
-            "post": operation(
+            "get": OpenAPI.operation(id: "\(probe.kind)Get", summary: summary, tag: "probes", parameters: query, responses: responses),
+            "post": OpenAPI.operation(
                 id: "\(probe.kind)Post", summary: summary, tag: "probes", responses: responses,
                 body: ["type": "object", "required": ["target"], "properties": .object(properties), "additionalProperties": false]
             ),
@@ -137,79 +138,4 @@ package enum OpenAPIDocument {
         }
         return .object(members)
     }
-
-    /// The default answer of every operation: a request error.
-    package static let requestErrors = "A request error: 400 invalid, 401 token, 403 policy, 404, 405, 406, 413, 415, 429 limit (Retry-After), 503 shutting down"
-
-    package static func operation(
-        id: String, summary: String, tag: String, parameters: [JSONValue] = [], responses: [(String, JSONValue)],
-        body: JSONValue? = nil, open: Bool = false, errors: String = requestErrors
-    ) -> JSONValue {
-        var members: [(String, JSONValue)] = [("operationId", .string(id)), ("summary", .string(summary)), ("tags", [.string(tag)])]
-        if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }
-        if let body {
-            members.append(("requestBody", ["required": true, "content": ["application/json": ["schema": body]]]))
-        }
-        if open { members.append(("security", [])) }
-        members.append(("responses", .object(responses + [
-            ("default", jsonResponse(errors, ref: "Error")),
-        ])))
-        return .object(members)
-    }
-
-    package static func queryParameter(_ name: String, _ description: String, schema: JSONValue) -> JSONValue {
-        ["name": .string(name), "in": "query", "required": true, "description": .string(description), "schema": schema]
-    }
-
-    package static func pathParameter(_ name: String, _ description: String, schema: JSONValue) -> JSONValue {
-        ["name": .string(name), "in": "path", "required": true, "description": .string(description), "schema": schema]
-    }
-
-    package static func jsonResponse(_ description: String, ref: String) -> JSONValue {
-        ["description": .string(description), "content": ["application/json": ["schema": ["$ref": .string("#/components/schemas/\(ref)")]]]]
-    }
-
-    package static func jsonResponse(_ description: String, schema: JSONValue) -> JSONValue {
-        ["description": .string(description), "content": ["application/json": ["schema": schema]]]
-    }
-
-    package static let schemas: JSONValue = [
-        "Error": [
-            "type": "object", "required": ["error"],
-            "properties": ["error": [
-                "type": "object", "required": ["code", "message"],
-                "properties": [
-                    "code": ["type": "string", "description": "Stable machine-readable code, e.g. invalid_parameter, target_denied, over_limit"],
-                    "message": ["type": "string", "description": "What was wrong and what is allowed"],
-                    "field": ["type": "string", "description": "The refused field, when there is one"],
-                ],
-            ]],
-        ],
-        "Report": [
-            "type": "object",
-            "required": ["type", "probe", "target", "success", "startedAt", "durationSeconds", "parameters", "summary"],
-            "properties": [
-                "type": ["const": "report"],
-                "probe": ["type": "string"],
-                "target": ["type": "string"],
-                "address": ["type": "string", "description": "The address actually probed"],
-                "success": ["type": "boolean"],
-                "startedAt": ["type": "string", "format": "date-time"],
-                "durationSeconds": ["type": "number"],
-                "parameters": ["type": "object", "description": "The parameters in force, defaults included"],
-                "summary": ["type": "object", "description": "The probe's own statistics"],
-            ],
-        ],
-        "ProbeList": [
-            "type": "object", "required": ["probes"],
-            "properties": ["probes": ["type": "array", "items": [
-                "type": "object", "required": ["kind", "summary", "target", "parameters"],
-                "properties": [
-                    "kind": ["type": "string"], "summary": ["type": "string"], "target": ["type": "string"],
-                    "parameters": ["type": "array", "items": ["type": "object", "required": ["name", "type", "allowed", "summary"]]],
-                ],
-            ]]],
-        ],
-        "Health": ["type": "object", "required": ["status"], "properties": ["status": ["type": "string"]]],
-    ]
 }

@@ -4,6 +4,7 @@ import SondeAuth
 import Hummingbird
 import NIOCore
 import SondeCore
+import SondeHTTP
 import Synchronization
 
 /// Runs probes for the API: looks the probe up, validates against its declaration narrowed by the

@@ -1,3 +1,4 @@
+import SondeHTTP
 import HTTPTypes
 
 /// How a probe's result is delivered, from the request's `Accept` header.

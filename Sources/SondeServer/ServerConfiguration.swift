@@ -1,5 +1,6 @@
 public import Logging
 public import SondeCore
+public import SondeHTTP
 
 /// How `sonde serve` runs: where it listens, who may call it, what it may probe and how much.
 ///
@@ -30,10 +31,6 @@ public struct ServerConfiguration: Sendable {
     /// What one connection may hold before it reaches a route.
     package var connectionLimits: ConnectionLimits
 
-    public enum LogFormat: String, Sendable, CaseIterable {
-        case text, json
-    }
-
     public init(
         host: String = "127.0.0.1",
         port: Int = 8090,
@@ -62,28 +59,11 @@ public struct ServerConfiguration: Sendable {
     }
 
     /// Whether the listening address is a loopback address.
-    public var listensOnLoopbackOnly: Bool { Self.isLoopback(host) }
-
-    /// Whether `host` (a listening address) is loopback: 127.0.0.0/8, ::1 or `localhost`.
-    public static func isLoopback(_ host: String) -> Bool {
-        guard let address = IPAddress(host) else { return host == "localhost" }
-        return IPNetwork("127.0.0.0/8")!.contains(address.unmapped) || address == IPAddress("::1")
-    }
+    public var listensOnLoopbackOnly: Bool { Listener.isLoopback(host) }
 
     /// Refuses a configuration that would expose an unauthenticated probe API to the network.
-    public func checkExposure() throws(ServerConfigurationError) {
-        try Self.checkExposure(host: host, token: token, insecure: insecure)
-    }
-
-    /// Refuses to listen on `host` beyond loopback without a token, unless `insecure` (`sonde serve` and
-    /// `sonde gateway` alike).
-    public static func checkExposure(host: String, token: String?, insecure: Bool) throws(ServerConfigurationError) {
-        if token == nil, !isLoopback(host), !insecure {
-            throw ServerConfigurationError(
-                "refusing to listen on \(host) without a token: set --token-file or SONDE_TOKEN, "
-                    + "listen on loopback (--host 127.0.0.1), or pass --insecure to serve unauthenticated"
-            )
-        }
+    public func checkExposure() throws(SettingsError) {
+        try Listener.checkExposure(host: host, token: token, insecure: insecure)
     }
 }
 
@@ -109,10 +89,4 @@ public struct ServerLimits: Sendable, Equatable {
     public var maxPendingResponseBytes = 1 << 20
 
     public init() {}
-}
-
-/// A configuration that cannot be served, with what to change.
-public struct ServerConfigurationError: Error, Sendable, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

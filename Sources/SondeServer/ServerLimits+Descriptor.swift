@@ -1,4 +1,5 @@
 import SondeCore
+import SondeHTTP
 
 extension ServerLimits {
     /// The probe's declaration with this server's limits folded into its bounds and defaults.

@@ -1,5 +1,6 @@
 internal import Logging
 public import SondeCore
+public import SondeHTTP
 
 /// The declaration of every `sonde serve` setting.
 ///
@@ -8,15 +9,10 @@ public import SondeCore
 /// (`{"maxConcurrent": 32}`), the environment (`SONDE_MAX_CONCURRENT=32`) and the command line
 /// (`--max-concurrent 32`).
 public enum ServerSettings {
-    public static let descriptor = ProbeDescriptor(
-        kind: "serve",
+    public static let declaration = SettingsDeclaration(
+        command: "serve",
         summary: "Serve the probe API over HTTP (the sidecar)",
-        target: "none",
-        parameters: [
-            ParameterSpec("host", .text(maxLength: 64, format: .ipAddress), summary: "Address to listen on (default: 0.0.0.0 with a token, 127.0.0.1 without; :: for IPv6)"),
-            ParameterSpec("port", .integer(1...65_535), default: .integer(8090), summary: "TCP port to listen on"),
-            ParameterSpec("tokenFile", .text(maxLength: 4096, format: .any), summary: "File holding the bearer token callers must send (or set SONDE_TOKEN)"),
-            ParameterSpec("insecure", .boolean, default: .boolean(false), summary: "Allow listening beyond loopback without a token"),
+        settings: [
             ParameterSpec("allow", .text(maxLength: 8192, format: .any), summary: "Only probe addresses in these networks, comma-separated CIDRs (default: all not denied)"),
             ParameterSpec("deny", .text(maxLength: 8192, format: .any), summary: "Never probe addresses in these networks, comma-separated CIDRs, on top of the default denials"),
             ParameterSpec("defaultDeny", .boolean, default: .boolean(true), summary: "Deny cloud metadata endpoints and unspecified addresses (--default-deny=false to lift)"),
@@ -28,28 +24,11 @@ public enum ServerSettings {
             ParameterSpec("minInterval", .seconds(0.002...3600), default: .number(0.2), summary: "Shortest interval between sends within a request, in seconds"),
             ParameterSpec("maxDuration", .seconds(1...86_400), default: .number(60), summary: "Longest a request may run, in seconds (the per-request deadline)"),
             ParameterSpec("maxPayload", .integer(0...65_527), default: .integer(8972), summary: "Largest payload per packet, in bytes"),
-            ParameterSpec("maxBody", .integer(64...16_777_216), default: .integer(16_384), summary: "Largest request body, in bytes; larger gets 413"),
-            ParameterSpec("shutdownGrace", .seconds(0...3600), default: .number(25), summary: "Seconds in-flight probes may take to finish after SIGTERM"),
-            ParameterSpec("logFormat", .choice(ServerConfiguration.LogFormat.allCases.map(\.rawValue)), default: .string("text"), summary: "Request log format"),
-            ParameterSpec("logLevel", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]), default: .string("info"), summary: "Least severe log level written"),
             ParameterSpec("legacyPingWithoutToken", .boolean, default: .boolean(false), summary: "Serve GET /ping/{dstIP}/{count} without a token (policy and limits still apply)"),
             ParameterSpec("modules", .text(maxLength: 4096, format: .any), summary: "YAML file of the modules of GET /probe (default: icmp, icmp_single, tcp_connect, dns)"),
-            ParameterSpec("config", .text(maxLength: 4096, format: .any), summary: "JSON file of settings, keyed by the names above in camelCase"),
-        ] + ProbeRestrictions.settings + ConnectionLimits.settings
+        ] + ListenerSettings.settings(defaultPort: 8090, inFlight: "in-flight probes")
     )
 
-    /// The environment variable of a setting: `maxConcurrent` → `SONDE_MAX_CONCURRENT`.
-    public static func environmentName(of name: String) -> String {
-        var result = "SONDE_"
-        for character in name {
-            if character.isUppercase { result += "_" }
-            result += character.uppercased()
-        }
-        return result
-    }
-
-    /// The token's own environment variable (a token is never a command-line flag: `ps` would show it).
-    public static let tokenVariable = "SONDE_TOKEN"
 
     /// Builds the configuration from its sources, highest precedence last.
     ///
@@ -61,10 +40,10 @@ public enum ServerSettings {
         flags: [String: ParameterValue],
         environment: [String: String],
         readFile: @escaping (String) throws -> [UInt8]
-    ) throws(ServerConfigurationError) -> ServerConfiguration {
-        let reader = SettingsReader(descriptor: descriptor, flags: flags, environment: environment, readFile: readFile)
+    ) throws(SettingsError) -> ServerConfiguration {
+        let reader = SettingsReader(declaration: declaration, flags: flags, environment: environment, readFile: readFile)
         let values = try reader.values()
-        let token = try reader.token(variable: tokenVariable, fileSetting: "tokenFile", values: values)
+        let listener = try ListenerConfiguration(reader: reader, values: values)
 
         var limits = ServerLimits()
         limits.maxConcurrent = values.integer("maxConcurrent") ?? limits.maxConcurrent
@@ -74,7 +53,7 @@ public enum ServerSettings {
         limits.minInterval = values.number("minInterval") ?? limits.minInterval
         limits.maxDuration = values.number("maxDuration") ?? limits.maxDuration
         limits.maxPayloadBytes = values.integer("maxPayload") ?? limits.maxPayloadBytes
-        limits.maxBodyBytes = values.integer("maxBody") ?? limits.maxBodyBytes
+        limits.maxBodyBytes = listener.maxBodyBytes
 
         let policy = AddressPolicy(
             allow: try networks(values.string("allow"), setting: "allow"),
@@ -82,29 +61,28 @@ public enum ServerSettings {
                 + (try networks(values.string("deny"), setting: "deny")),
             allowLocalContent: values.boolean("allowLocalContent") ?? false
         )
-        let logLevel = values.string("logLevel").flatMap(Logger.Level.init(rawValue:)) ?? .info
         let modulesYAML = try reader.text(ofFileIn: "modules", values: values, what: "the modules file")
         var configuration = ServerConfiguration(
-            host: values.string("host") ?? (token == nil ? "127.0.0.1" : "0.0.0.0"),
-            port: values.integer("port") ?? 8090,
-            token: token,
-            insecure: values.boolean("insecure") ?? false,
+            host: listener.host,
+            port: listener.port,
+            token: listener.token,
+            insecure: listener.insecure,
             policy: policy,
             limits: limits,
-            shutdownGrace: values.duration("shutdownGrace") ?? .seconds(25),
-            logFormat: values.string("logFormat").flatMap(ServerConfiguration.LogFormat.init(rawValue:)) ?? .text,
-            logLevel: logLevel,
+            shutdownGrace: listener.shutdownGrace,
+            logFormat: listener.logFormat,
+            logLevel: listener.logLevel,
             legacyPingWithoutToken: values.boolean("legacyPingWithoutToken") ?? false,
             modulesYAML: modulesYAML
         )
-        configuration.connectionLimits = ConnectionLimits(values)
-        configuration.tokenFile = token == nil ? nil : values.string("tokenFile")
-        configuration.restrictions = try ProbeRestrictions(values)
+        configuration.connectionLimits = listener.connectionLimits
+        configuration.tokenFile = listener.tokenFile
+        configuration.restrictions = listener.restrictions
         return configuration
     }
 
     /// Parses `10.0.0.0/8, fd00::/8` into policy entries.
-    static func networks(_ text: String?, setting: String) throws(ServerConfigurationError) -> [AddressPolicy.Entry] {
+    static func networks(_ text: String?, setting: String) throws(SettingsError) -> [AddressPolicy.Entry] {
         try SettingsReader.networks(text, setting: setting).map { .init($0, reason: "--\(setting)") }
     }
 }

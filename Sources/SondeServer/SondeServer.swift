@@ -1,6 +1,7 @@
 public import Hummingbird
 public import Logging
 public import SondeCore
+public import SondeHTTP
 import HTTPTypes
 import NIOCore
 import ServiceLifecycle

@@ -1,4 +1,5 @@
 import Logging
+import SondeHTTP
 import SondeCore
 import SondeGateway
 import SondeServer
@@ -13,7 +14,7 @@ enum GatewayCommand {
     static func configuration(_ arguments: [String]) -> GatewayConfiguration {
         var arguments = arguments
         let checkOnly = ServeCommand.removeCheckFlag(from: &arguments)
-        let flags = ServeCommand.settingFlags(arguments, descriptor: GatewaySettings.descriptor, help: help)
+        let flags = ServeCommand.settingFlags(arguments, declaration: GatewaySettings.declaration, help: help)
         do {
             let configuration = try GatewaySettings.configuration(
                 flags: flags, environment: ServeCommand.environment(), readFile: ServeCommand.readFile
@@ -76,12 +77,12 @@ enum GatewayCommand {
         text/plain for the CLI's text. 502: the sidecar is absent, refused or failed; 504: it was too slow.
 
         OPTIONS (each also as the environment variable shown, or a key of the --config JSON file):
-        \(ServeCommand.optionsHelp(GatewaySettings.descriptor))
+        \(ServeCommand.optionsHelp(GatewaySettings.declaration))
 
         --check: validate the settings (reading the token files), print a summary and exit 0, or exit 2 naming
         what is wrong; nothing is served.
 
-        TOKENS: callers send --token-file's token (or \(ServerSettings.tokenVariable)). The gateway signs each request
+        TOKENS: callers send --token-file's token (or \(SettingsReader.tokenVariable)). The gateway signs each request
         to a sidecar with --agent-token-file's token (or \(GatewaySettings.agentTokenVariable)), which never leaves
         it (--agent-auth signed); --agent-auth bearer sends the token itself, to whatever answers at the pod's address.
 

@@ -23,7 +23,7 @@ struct ProbeCommandLine {
         ("-h, --help", "Show this help"),
     ]
 
-    init(_ arguments: [String], descriptor: ProbeDescriptor) throws(ProbeError) {
+    init(_ arguments: [String], declaration: some ParameterDeclaration) throws(ProbeError) {
         var index = 0
         var optionsEnded = false
         func value(for spec: ParameterSpec, spelled option: String, attached: String?) throws(ProbeError) -> String {
@@ -65,11 +65,11 @@ struct ProbeCommandLine {
                 sendGap = .seconds(seconds)
                 continue
             }
-            if let (spec, flagValue) = Self.flag(argument, in: descriptor) {
+            if let (spec, flagValue) = Self.flag(argument, in: declaration) {
                 given[spec.name] = flagValue
                 continue
             }
-            let (spec, attached) = try Self.option(argument, in: descriptor)
+            let (spec, attached) = try Self.option(argument, in: declaration)
             if case .boolean = spec.type, attached == nil {
                 given[spec.name] = .boolean(true)
                 continue
@@ -87,8 +87,8 @@ struct ProbeCommandLine {
         }
     }
 
-    private static func flag(_ argument: String, in descriptor: ProbeDescriptor) -> (ParameterSpec, ParameterValue)? {
-        for spec in descriptor.parameters {
+    private static func flag(_ argument: String, in declaration: some ParameterDeclaration) -> (ParameterSpec, ParameterValue)? {
+        for spec in declaration.parameters {
             if let flag = spec.commandLine.flags.first(where: { $0.spelling == argument }) {
                 return (spec, flag.value)
             }
@@ -97,7 +97,7 @@ struct ProbeCommandLine {
     }
 
     /// The declaration an option names, and a value attached to it (`-c3`, `--count=3`).
-    private static func option(_ argument: String, in descriptor: ProbeDescriptor) throws(ProbeError) -> (ParameterSpec, String?) {
+    private static func option(_ argument: String, in declaration: some ParameterDeclaration) throws(ProbeError) -> (ParameterSpec, String?) {
         if argument.hasPrefix("--") {
             var name = argument
             var attached: String?
@@ -105,17 +105,17 @@ struct ProbeCommandLine {
                 name = String(argument[..<equals])
                 attached = String(argument[argument.index(after: equals)...])
             }
-            if let spec = descriptor.parameters.first(where: { $0.longOption == name }) { return (spec, attached) }
+            if let spec = declaration.parameters.first(where: { $0.longOption == name }) { return (spec, attached) }
         } else {
             let letter = argument.dropFirst().first
             let rest = String(argument.dropFirst(2))
-            if let spec = descriptor.parameters.first(where: { $0.commandLine.short != nil && $0.commandLine.short == letter }) {
+            if let spec = declaration.parameters.first(where: { $0.commandLine.short != nil && $0.commandLine.short == letter }) {
                 return (spec, rest.isEmpty ? nil : rest)
             }
         }
         throw ProbeError(
             .unknownParameter,
-            "unknown option '\(argument)' for sonde \(descriptor.kind) (see sonde \(descriptor.kind) --help)"
+            "unknown option '\(argument)' for sonde \(declaration.name) (see sonde \(declaration.name) --help)"
         )
     }
 

@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import Prometheus
+import SondeHTTP
 import SondeCore
 import SondePrivileges
 import SondeServer
@@ -17,7 +18,7 @@ enum ServeCommand {
     static func configuration(_ arguments: [String]) -> ServerConfiguration {
         var arguments = arguments
         let checkOnly = removeCheckFlag(from: &arguments)
-        let flags = settingFlags(arguments, descriptor: ServerSettings.descriptor, help: help)
+        let flags = settingFlags(arguments, declaration: ServerSettings.declaration, help: help)
         do {
             let configuration = try ServerSettings.configuration(flags: flags, environment: environment(), readFile: readFile)
             try configuration.checkExposure()
@@ -45,10 +46,10 @@ enum ServeCommand {
 
     /// The settings given on the command line of `sonde serve` or `sonde gateway`; prints help or an error and
     /// exits when there is nothing to run.
-    static func settingFlags(_ arguments: [String], descriptor: ProbeDescriptor, help: () -> String) -> [String: ParameterValue] {
+    static func settingFlags(_ arguments: [String], declaration: SettingsDeclaration, help: () -> String) -> [String: ParameterValue] {
         let commandLine: ProbeCommandLine
         do {
-            commandLine = try ProbeCommandLine(arguments, descriptor: descriptor)
+            commandLine = try ProbeCommandLine(arguments, declaration: declaration)
         } catch {
             Output.error(error.message)
             exit(ExitCode.usage.rawValue)
@@ -58,7 +59,7 @@ enum ServeCommand {
             exit(ExitCode.success.rawValue)
         }
         if let extra = commandLine.targets.first {
-            Output.error("unexpected argument '\(extra)' for sonde \(descriptor.kind): it takes options only (see sonde \(descriptor.kind) --help)")
+            Output.error("unexpected argument '\(extra)' for sonde \(declaration.name): it takes options only (see sonde \(declaration.name) --help)")
             exit(ExitCode.usage.rawValue)
         }
         return commandLine.given
@@ -134,7 +135,7 @@ enum ServeCommand {
     /// Sets up logging (text or JSON lines at `level`) and metrics: Sonde's own and any swift-metrics
     /// instrumentation in the libraries, in one Prometheus registry. Once per process, before serving.
     static func bootstrap(
-        label: String, format: ServerConfiguration.LogFormat, level: Logger.Level
+        label: String, format: LogFormat, level: Logger.Level
     ) -> (Logger, AgentMetrics) {
         LoggingSystem.bootstrap { label in SondeLogHandler(label: label, format: format, level: level) }
         var logger = Logger(label: label)
@@ -163,7 +164,7 @@ enum ServeCommand {
     }
 
     static func help() -> String {
-        let options = optionsHelp(ServerSettings.descriptor)
+        let options = optionsHelp(ServerSettings.declaration)
         return """
             OVERVIEW: Serve the probe API over HTTP: the sidecar each pod runs so the platform can probe from \
             the pod's own network.
@@ -187,7 +188,7 @@ enum ServeCommand {
             --check: validate the settings (reading the token and modules files), print a summary and exit 0, or
             exit 2 naming what is wrong; nothing is served.
 
-            TOKEN: read from --token-file or \(ServerSettings.tokenVariable) (never a flag: ps would show it). Without one,
+            TOKEN: read from --token-file or \(SettingsReader.tokenVariable) (never a flag: ps would show it). Without one,
             Sonde listens on loopback only unless --insecure.
 
             PRIVILEGES:
@@ -197,14 +198,14 @@ enum ServeCommand {
             """
     }
 
-    /// One line per setting of `descriptor`: its flag, summary, environment variable and default.
-    static func optionsHelp(_ descriptor: ProbeDescriptor) -> String {
-        let rows = descriptor.parameters.map { spec -> (String, String) in
+    /// One line per setting of `declaration`: its flag, summary, environment variable and default.
+    static func optionsHelp(_ declaration: SettingsDeclaration) -> String {
+        let rows = declaration.parameters.map { spec -> (String, String) in
             var spelling = spec.longOption
             if spec.type != .boolean { spelling += " <\(spec.type.placeholder)>" }
             var summary = spec.summary
             if case .choice(let words) = spec.type { summary += " [\(words.joined(separator: "|"))]" }
-            summary += " [\(ServerSettings.environmentName(of: spec.name))]"
+            summary += " [\(SettingsReader.environmentName(of: spec.name))]"
             if let value = spec.defaultValue { summary += " (default: \(value))" }
             return (spelling, summary)
         }

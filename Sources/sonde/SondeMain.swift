@@ -1,4 +1,5 @@
 import ExternalProbes
+import SondeHTTP
 import SondeCore
 import SondeAgentClient
 import SondePrivileges
@@ -134,7 +135,7 @@ enum SondeMain {
         let descriptor = probe.descriptor
         let commandLine: ProbeCommandLine
         do {
-            commandLine = try ProbeCommandLine(arguments, descriptor: descriptor)
+            commandLine = try ProbeCommandLine(arguments, declaration: descriptor)
         } catch {
             Output.error(error.message)
             return .usage

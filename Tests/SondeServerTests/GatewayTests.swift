@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import SondeAgentClient
 import SondeCore
+import SondeHTTP
 import SondeGateway
 import SondeServer
 import Testing
@@ -135,7 +136,7 @@ struct GatewaySettingsTests {
 
     @Test("--agents is required and parsed; tokens come from files or the environment, never flags")
     func settings() throws {
-        #expect(throws: ServerConfigurationError.self) { try GatewaySettings.configuration(flags: [:], environment: [:], readFile: noFiles) }
+        #expect(throws: SettingsError.self) { try GatewaySettings.configuration(flags: [:], environment: [:], readFile: noFiles) }
         do {
             _ = try GatewaySettings.configuration(flags: [:], environment: [:], readFile: noFiles)
         } catch {
@@ -157,7 +158,7 @@ struct GatewaySettingsTests {
             #expect(error.description == "invalid network '10.244.0.0/33' in --agents: expected CIDRs such as 10.0.0.0/8 or fd00::/8, comma-separated")
         }
         let open = try GatewaySettings.configuration(flags: ["agents": .string("10.0.0.0/8"), "host": .string("0.0.0.0")], environment: [:], readFile: noFiles)
-        #expect(throws: ServerConfigurationError.self) { try open.checkExposure() }
+        #expect(throws: SettingsError.self) { try open.checkExposure() }
     }
 
     @Test("agent URLs: a sidecar, a sidecar through a gateway, and what is refused")

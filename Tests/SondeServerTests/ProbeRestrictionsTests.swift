@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import SondeCore
+import SondeHTTP
 import SondeGateway
 import SondeServer
 import Testing
@@ -13,7 +14,7 @@ import Testing
 /// separately, for the gateway's callers.
 @Suite("probe and parameter restrictions")
 struct ProbeRestrictionsTests {
-    static func restrictions(probes: String? = nil, deny: String? = nil) throws(ServerConfigurationError) -> ProbeRestrictions {
+    static func restrictions(probes: String? = nil, deny: String? = nil) throws(SettingsError) -> ProbeRestrictions {
         var values: [String: ParameterValue] = [:]
         if let probes { values["probes"] = .string(probes) }
         if let deny { values["denyParameters"] = .string(deny) }
@@ -35,7 +36,7 @@ struct ProbeRestrictionsTests {
             (nil, "tcp.", "invalid value 'tcp.' in --deny-parameters"),
         ]
         for (probes, deny, message) in refused {
-            let error = #expect(throws: ServerConfigurationError.self) { try Self.restrictions(probes: probes, deny: deny) }
+            let error = #expect(throws: SettingsError.self) { try Self.restrictions(probes: probes, deny: deny) }
             #expect(error?.description.hasPrefix(message) == true, "\(error?.description ?? "accepted")")
         }
         let unknown: [(String?, String?, String)] = [
@@ -44,7 +45,7 @@ struct ProbeRestrictionsTests {
             (nil, "udp.port", "invalid value 'udp.…' in --deny-parameters: no probe 'udp' here (expected one of dns, ping, tcp)"),
         ]
         for (probes, deny, message) in unknown {
-            let error = #expect(throws: ServerConfigurationError.self) { try Self.restrictions(probes: probes, deny: deny).check(against: TestServer.registry.descriptors) }
+            let error = #expect(throws: SettingsError.self) { try Self.restrictions(probes: probes, deny: deny).check(against: TestServer.registry.descriptors) }
             #expect(error?.description.hasPrefix(message) == true, "\(error?.description ?? "accepted")")
         }
     }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import SondeCore
+import SondeHTTP
 import SondeServer
 import Testing
 
@@ -44,7 +45,7 @@ struct PrometheusTests {
             ("modules:\n\tx: {probe: tcp}", "tabs are not allowed"),
         ]
         for (yaml, message) in cases {
-            let error = #expect(throws: ServerConfigurationError.self) { try BlackboxModules(yaml: yaml, descriptors: descriptors) }
+            let error = #expect(throws: SettingsError.self) { try BlackboxModules(yaml: yaml, descriptors: descriptors) }
             #expect(error?.description.contains(message) == true, "\(error?.description ?? "")")
         }
     }

@@ -1,4 +1,5 @@
 import SondeCore
+import SondeHTTP
 @testable import SondeServer
 import Synchronization
 import Testing

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import SondeCore
+import SondeHTTP
 import SondeServer
 import Testing
 

@@ -1,4 +1,5 @@
 import SondeCore
+import SondeHTTP
 import SondeServer
 import Testing
 
@@ -56,7 +57,7 @@ struct ServerSettingsTests {
             (["config": .string("/c.json")], [:], ["/c.json": "[1]"], "the config file /c.json is not a JSON object of settings"),
         ]
         for (flags, environment, contents, message) in cases {
-            let error = #expect(throws: ServerConfigurationError.self) {
+            let error = #expect(throws: SettingsError.self) {
                 try ServerSettings.configuration(flags: flags, environment: environment, readFile: files(contents))
             }
             #expect(error?.description.hasPrefix(message) == true, "\(error?.description ?? "")")
@@ -65,8 +66,8 @@ struct ServerSettingsTests {
 
     @Test("listening beyond loopback needs a token or --insecure")
     func exposure() {
-        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration(host: "0.0.0.0").checkExposure() }
-        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration(host: "::").checkExposure() }
+        #expect(throws: SettingsError.self) { try ServerConfiguration(host: "0.0.0.0").checkExposure() }
+        #expect(throws: SettingsError.self) { try ServerConfiguration(host: "::").checkExposure() }
         #expect(throws: Never.self) { try ServerConfiguration(host: "127.0.0.1").checkExposure() }
         #expect(throws: Never.self) { try ServerConfiguration(host: "::1").checkExposure() }
         #expect(throws: Never.self) { try ServerConfiguration(host: "0.0.0.0", token: "0123456789abcdef").checkExposure() }

@@ -8,6 +8,7 @@ import NIOCore
 import PingProbe
 import SondeICMP
 import SondeCore
+import SondeHTTP
 import SondeServer
 import TCPProbe
 

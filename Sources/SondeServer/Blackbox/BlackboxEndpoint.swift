@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import SondeCore
+import SondeHTTP
 
 /// `GET /probe?module=…&target=…[&debug=true]`: blackbox_exporter's probe endpoint over Sonde's probes.
 ///

@@ -1,4 +1,5 @@
 public import SondeCore
+public import SondeHTTP
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -69,28 +70,28 @@ public struct BlackboxModules: Sendable {
     }
 
     /// Parses and checks a modules file against the probes and their (server-narrowed) declarations.
-    public init(yaml: String, descriptors: [ProbeDescriptor]) throws(ServerConfigurationError) {
+    public init(yaml: String, descriptors: [ProbeDescriptor]) throws(SettingsError) {
         let file: File
         do {
             let tree = try ModulesYAML.parse(yaml)
             file = try JSONDecoder().decode(File.self, from: Data(tree.serialized().utf8))
         } catch {
-            throw ServerConfigurationError("the modules file is not valid: \(error) (expected `modules:` mapping names to `probe:` and `parameters:`)")
+            throw SettingsError("the modules file is not valid: \(error) (expected `modules:` mapping names to `probe:` and `parameters:`)")
         }
         try self.init(entries: file.modules, descriptors: descriptors)
     }
 
-    private init(entries: [String: Entry], descriptors: [ProbeDescriptor]) throws(ServerConfigurationError) {
+    private init(entries: [String: Entry], descriptors: [ProbeDescriptor]) throws(SettingsError) {
         var modules: [String: Module] = [:]
         for (name, entry) in entries {
             guard let descriptor = descriptors.first(where: { $0.kind.rawValue == entry.probe }) else {
                 let kinds = descriptors.map(\.kind.rawValue).joined(separator: ", ")
-                throw ServerConfigurationError("module \(name): unknown probe '\(entry.probe)' (expected one of \(kinds))")
+                throw SettingsError("module \(name): unknown probe '\(entry.probe)' (expected one of \(kinds))")
             }
             var timeout: Duration?
             if let text = entry.timeout {
                 guard let parsed = Self.duration(text) else {
-                    throw ServerConfigurationError(
+                    throw SettingsError(
                         "module \(name): invalid timeout '\(text)' (expected 1ms to \(Int(Self.maxTimeoutSeconds))s, e.g. 5s, 500ms or 1m)"
                     )
                 }
@@ -99,11 +100,11 @@ public struct BlackboxModules: Sendable {
             do {
                 _ = try descriptor.validate(entry.parameters ?? [:])
             } catch {
-                throw ServerConfigurationError("module \(name): \(error.message)")
+                throw SettingsError("module \(name): \(error.message)")
             }
             if let parameter = entry.target_parameter {
                 guard descriptor.parameter(named: parameter) != nil, entry.probe_target != nil else {
-                    throw ServerConfigurationError("module \(name): target_parameter '\(parameter)' needs a parameter of \(entry.probe) and a probe_target")
+                    throw SettingsError("module \(name): target_parameter '\(parameter)' needs a parameter of \(entry.probe) and a probe_target")
                 }
             }
             modules[name] = Module(

@@ -1,4 +1,5 @@
 import SondeCore
+import SondeHTTP
 
 /// The part of YAML a modules file needs, read into a ``JSONValue``: block mappings nested by indentation,
 /// `key: value` pairs, flow mappings (`{count: 5, interval: 0.2}`) and flow sequences (`[a, b]`), plain,

@@ -12,8 +12,13 @@ package struct ProbeInput: Sendable {
     package var target: String
     package var given: [String: ParameterValue]
 
+    package init(target: String, given: [String: ParameterValue]) {
+        self.target = target
+        self.given = given
+    }
+
     /// Longest target accepted: a host name is at most 253 bytes; room for a port, brackets and a zone.
-    static let maxTargetLength = 300
+    package static let maxTargetLength = 300
 
     /// From a JSON body: `{"target": "10.0.0.1", "count": 3}`.
     package static func decode(json bytes: [UInt8]) throws(APIError) -> ProbeInput {
@@ -57,7 +62,7 @@ package struct ProbeInput: Sendable {
     }
 
     /// A target of bounded length without spaces or control characters (which would forge output lines).
-    static func checkedTarget(_ target: String?, field: String = "target") throws(APIError) -> String {
+    package static func checkedTarget(_ target: String?, field: String = "target") throws(APIError) -> String {
         guard let target, !target.isEmpty else {
             throw APIError(.badRequest, code: "missing_target", "\(field) is required: the host name or address to probe", field: field)
         }
@@ -75,12 +80,12 @@ package struct ProbeInput: Sendable {
 }
 
 /// One value in a request body: a scalar parameter value, `null`, or something no parameter takes.
-enum JSONField: Decodable {
+package enum JSONField: Decodable {
     case value(ParameterValue)
     case null
     case unsupported(String)
 
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         if let container = try? decoder.singleValueContainer(), container.decodeNil() {
             self = .null
         } else if let value = try? ParameterValue(from: decoder) {

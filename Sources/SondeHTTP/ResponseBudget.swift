@@ -8,12 +8,12 @@ import Synchronization
 /// A probe's event callback cannot wait for a slow reader, so backpressure is a budget: when more than
 /// `budget` bytes are waiting, the run is stopped (``setCancellation(_:)``) and the writer ends the stream
 /// with a `client_too_slow` error after what was already queued. Memory per response is bounded either way.
-final class BoundedChunks: Sendable {
-    enum Chunk: Sendable {
+package final class BoundedChunks: Sendable {
+    package enum Chunk: Sendable {
         case text(String)
         case failed(ProbeError, encoded: String)
 
-        var text: String {
+        package var text: String {
             switch self {
             case .text(let text), .failed(_, let text): text
             }
@@ -31,12 +31,12 @@ final class BoundedChunks: Sendable {
     }
 
     private let state = Mutex(State())
-    let budget: Int
+    package let budget: Int
 
-    init(budget: Int) { self.budget = budget }
+    package init(budget: Int) { self.budget = budget }
 
     /// What stops the producer when the budget is exceeded (called at once if it already was).
-    func setCancellation(_ cancel: @escaping @Sendable () -> Void) {
+    package func setCancellation(_ cancel: @escaping @Sendable () -> Void) {
         let overflowed = state.withLock { state in
             state.cancel = cancel
             return state.overflowed
@@ -46,7 +46,7 @@ final class BoundedChunks: Sendable {
 
     /// Queues `text`; `false` when it was dropped because the budget is exhausted (the run is then stopped).
     @discardableResult
-    func append(_ text: String) -> Bool {
+    package func append(_ text: String) -> Bool {
         let size = text.utf8.count
         var stop: (@Sendable () -> Void)?
         let accepted: Bool = state.withLock { state in
@@ -65,7 +65,7 @@ final class BoundedChunks: Sendable {
     }
 
     /// Queues the reason the run could not go on (not counted against the budget: it is small and final).
-    func fail(_ error: ProbeError, encoded: String) {
+    package func fail(_ error: ProbeError, encoded: String) {
         state.withLock { state in
             guard !state.finished else { return }
             deliver(.failed(error, encoded: encoded), &state)
@@ -73,7 +73,7 @@ final class BoundedChunks: Sendable {
     }
 
     /// No more chunks will come.
-    func finish() {
+    package func finish() {
         let waiter: CheckedContinuation<Chunk?, Never>? = state.withLock { state in
             state.finished = true
             guard state.head == state.queue.count, let waiter = state.waiter else { return nil }
@@ -84,15 +84,15 @@ final class BoundedChunks: Sendable {
     }
 
     /// The writer sent `bytes` of what was pending.
-    func consumed(_ bytes: Int) {
+    package func consumed(_ bytes: Int) {
         state.withLock { $0.pending -= bytes }
     }
 
     /// Whether the run was stopped because too much of its answer waited for the reader.
-    var overflowed: Bool { state.withLock { $0.overflowed } }
+    package var overflowed: Bool { state.withLock { $0.overflowed } }
 
     /// The next chunk, or `nil` once finished and drained. One reader at a time.
-    func next() async -> Chunk? {
+    package func next() async -> Chunk? {
         await withCheckedContinuation { (continuation: CheckedContinuation<Chunk?, Never>) in
             let ready: Chunk?? = state.withLock { state in
                 if state.head < state.queue.count {
@@ -128,7 +128,7 @@ package struct ResponseGuard: Sendable {
     /// How long after a run's deadline its answer may still take to be written.
     package static let writeGrace: Duration = .seconds(10)
 
-    let channel: (any Channel)?
+    package let channel: (any Channel)?
 
     /// No connection to cut (in-process tests).
     package static let none = ResponseGuard(channel: nil)

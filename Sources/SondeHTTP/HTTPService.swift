@@ -1,6 +1,6 @@
-package import HTTPTypes
-package import Hummingbird
-package import Logging
+public import HTTPTypes
+public import Hummingbird
+public import Logging
 import NIOCore
 import SondeCore
 import ServiceLifecycle
@@ -95,10 +95,10 @@ package enum HTTPService {
 }
 
 /// Raises the drain flag when graceful shutdown begins.
-struct DrainService: Service {
-    let state: ServerState
+package struct DrainService: Service {
+    package let state: ServerState
 
-    func run() async throws {
+    package func run() async throws {
         try? await gracefulShutdown()
         state.beginDraining()
     }

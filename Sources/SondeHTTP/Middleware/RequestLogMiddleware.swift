@@ -1,16 +1,16 @@
 import Hummingbird
-internal import Logging
+public import Logging
 
 /// One log line per request, written when the response body is complete (streams included): method,
 /// path, status, duration, client and, for probes, the kind.
 /// It also counts requests in flight, for the memory trimmer and `/v1/status`.
-struct RequestLogMiddleware: RouterMiddleware {
-    typealias Context = SondeRequestContext
-    let logger: Logger
-    let state: ServerState
-    let metrics: AgentMetrics
+package struct RequestLogMiddleware: RouterMiddleware {
+    package typealias Context = SondeRequestContext
+    package let logger: Logger
+    package let state: ServerState
+    package let metrics: AgentMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         state.requestStarted()
         var response: Response

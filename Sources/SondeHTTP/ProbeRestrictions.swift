@@ -33,22 +33,22 @@ public struct ProbeRestrictions: Sendable, Equatable {
     ]
 
     /// Reads `probes` and `denyParameters` from settings values.
-    public init(_ values: ParameterValues) throws(ServerConfigurationError) {
+    public init(_ values: ParameterValues) throws(SettingsError) {
         self.init()
         if let text = values.string("probes") {
             let kinds = Self.items(text)
             guard !kinds.isEmpty else {
-                throw ServerConfigurationError("invalid value '\(text)' for --probes: expected probe kinds separated by commas, e.g. ping,dns")
+                throw SettingsError("invalid value '\(text)' for --probes: expected probe kinds separated by commas, e.g. ping,dns")
             }
             if let bad = kinds.first(where: { !Self.isName($0) }) {
-                throw ServerConfigurationError("invalid value '\(text)' for --probes: '\(bad)' is not a probe kind (lower-case letters, digits, - and _)")
+                throw SettingsError("invalid value '\(text)' for --probes: '\(bad)' is not a probe kind (lower-case letters, digits, - and _)")
             }
             probes = Set(kinds)
         }
         for item in Self.items(values.string("denyParameters") ?? "") {
             let parts = item.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, Self.isName(parts[0]), !parts[1].isEmpty, parts[1].utf8.count <= 64 else {
-                throw ServerConfigurationError(
+                throw SettingsError(
                     "invalid value '\(item)' in --deny-parameters: expected KIND.NAME (a probe kind and one of its parameters), e.g. tcp.send"
                 )
             }
@@ -57,19 +57,19 @@ public struct ProbeRestrictions: Sendable, Equatable {
     }
 
     /// Refuses a kind or parameter that none of `descriptors` has: the settings name what is really there.
-    public func check(against descriptors: [ProbeDescriptor]) throws(ServerConfigurationError) {
+    public func check(against descriptors: [ProbeDescriptor]) throws(SettingsError) {
         let byKind = Dictionary(descriptors.map { ($0.kind.rawValue, $0) }) { first, _ in first }
         let known = byKind.keys.sorted().joined(separator: ", ")
         for kind in (probes ?? []).sorted() where byKind[kind] == nil {
-            throw ServerConfigurationError("invalid value '\(kind)' for --probes: no such probe here (expected some of \(known))")
+            throw SettingsError("invalid value '\(kind)' for --probes: no such probe here (expected some of \(known))")
         }
         for (kind, names) in deniedParameters.sorted(by: { $0.key < $1.key }) {
             guard let descriptor = byKind[kind] else {
-                throw ServerConfigurationError("invalid value '\(kind).…' in --deny-parameters: no probe '\(kind)' here (expected one of \(known))")
+                throw SettingsError("invalid value '\(kind).…' in --deny-parameters: no probe '\(kind)' here (expected one of \(known))")
             }
             let parameters = descriptor.parameters.map(\.name)
             for name in names.sorted() where !parameters.contains(name) {
-                throw ServerConfigurationError(
+                throw SettingsError(
                     "invalid value '\(kind).\(name)' in --deny-parameters: \(kind) has no parameter '\(name)' (it has \(parameters.joined(separator: ", ")))"
                 )
             }

@@ -8,8 +8,8 @@ package final class ConcurrencyLimiter: Sendable {
     }
 
     private let counts = Mutex(Counts())
-    let maxTotal: Int
-    let maxPerClient: Int
+    package let maxTotal: Int
+    package let maxPerClient: Int
 
     package init(maxTotal: Int, maxPerClient: Int) {
         self.maxTotal = maxTotal

@@ -42,7 +42,7 @@ public struct APIError: HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: SondeJSON.line(body) + "\n")))
     }
 
-    struct ErrorBody: Encodable {
+    package struct ErrorBody: Encodable {
         struct Detail: Encodable {
             var code: String
             var message: String

@@ -5,7 +5,7 @@ import SondeCore
 package enum MetricExposition {
     package static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    static func render(_ samples: [MetricSample]) -> String {
+    package static func render(_ samples: [MetricSample]) -> String {
         var order: [String] = []
         var byName: [String: [MetricSample]] = [:]
         for sample in samples {
@@ -27,7 +27,7 @@ package enum MetricExposition {
         return text
     }
 
-    static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         if value.isNaN { return "NaN" }
         if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
@@ -48,7 +48,7 @@ package enum MetricExposition {
     }
 
     /// FNV-1a (32 bit) of the address bytes, as blackbox_exporter's `probe_ip_addr_hash`.
-    static func addressHash(_ address: IPAddress) -> Double {
+    package static func addressHash(_ address: IPAddress) -> Double {
         let bytes: [UInt8] =
             switch address.unmapped {
             case .v4(let v4): v4.bytes

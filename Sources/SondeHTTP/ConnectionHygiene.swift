@@ -41,7 +41,7 @@ package struct ConnectionLimits: Sendable {
     }
 
     /// Hummingbird's HTTP/1 server with these limits, `counter` counting the listener's connections.
-    func server(counter: ConnectionCounter) -> HTTPServerBuilder {
+    package func server(counter: ConnectionCounter) -> HTTPServerBuilder {
         let limit = maxConnections
         return .http1(
             configuration: .init(
@@ -88,11 +88,11 @@ package final class ConnectionCounter: Sendable {
 
 /// Counts the connection while it is open; over the cap, answers its first request `503` with
 /// `Connection: close` instead of passing it on (health checks excepted).
-final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+package final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    package typealias InboundIn = HTTPRequestPart
+    package typealias InboundOut = HTTPRequestPart
+    package typealias OutboundIn = HTTPResponsePart
+    package typealias OutboundOut = HTTPResponsePart
 
     private let counter: ConnectionCounter
     private let limit: Int
@@ -101,28 +101,28 @@ final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// Over the cap, the request being read is a health check, passed on.
     private var passingHealthCheck = false
 
-    init(counter: ConnectionCounter, limit: Int) {
+    package init(counter: ConnectionCounter, limit: Int) {
         self.counter = counter
         self.limit = limit
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { count() }
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         count()
         context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         uncount()
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { uncount() }
+    package func handlerRemoved(context: ChannelHandlerContext) { uncount() }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard overLimit else { return context.fireChannelRead(data) }
         let part = unwrapInboundIn(data)
         guard case .head(let request) = part else {
@@ -146,7 +146,7 @@ final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     /// Paths served even over the cap: the kubelet's probes.
-    static let alwaysServed: Set<String> = ["/healthz", "/readyz"]
+    package static let alwaysServed: Set<String> = ["/healthz", "/readyz"]
 
     private func count() {
         guard !counted else { return }

@@ -44,13 +44,13 @@ public final class AgentMetrics: Sendable {
         MetricNameDescriptor(metricName: name, unitName: unit, helpText: help)
     }
 
-    func request(route: String, status: Int) {
+    package func request(route: String, status: Int) {
         counter("sonde_http_requests", help: "HTTP requests by route and status", labels: [("route", route), ("status", String(status))])
             .increment()
     }
 
     /// A request refused before a probe ran: `auth`, `policy`, `limit`, `invalid`.
-    func rejected(_ reason: String) {
+    package func rejected(_ reason: String) {
         counter("sonde_requests_rejected", help: "Requests refused before a probe ran, by reason", labels: [("reason", reason)])
             .increment()
     }
@@ -63,10 +63,10 @@ public final class AgentMetrics: Sendable {
         return made
     }
 
-    func probeStarted() { inFlight.increment(by: 1) }
+    package func probeStarted() { inFlight.increment(by: 1) }
 
     /// A probe ended: `success`, `failure` (ran, verdict false) or `error` (could not run).
-    func probeFinished(kind: String, outcome: String, duration: Duration) {
+    package func probeFinished(kind: String, outcome: String, duration: Duration) {
         inFlight.decrement(by: 1)
         counter("sonde_probes", help: "Probes run, by kind and outcome", labels: [("kind", kind), ("outcome", outcome)]).increment()
         let histogram: DurationHistogram

@@ -5,11 +5,11 @@ import ServiceLifecycle
 ///
 /// glibc's allocator keeps freed memory in its per-thread arenas; after a spike of concurrent requests a
 /// sidecar would otherwise sit at its high-water mark for good, counted against the pod's memory limit.
-struct MemoryTrimService: Service {
-    let state: ServerState
-    var period: Duration = .seconds(2)
+package struct MemoryTrimService: Service {
+    package let state: ServerState
+    package var period: Duration = .seconds(2)
 
-    func run() async throws {
+    package func run() async throws {
         var seen = state.requestsStarted
         var trimmedAt = seen
         while !Task.isCancelled, !Task.isShuttingDownGracefully {

@@ -36,7 +36,7 @@ public struct SondeRequestContext: RequestContext, RemoteAddressRequestContext {
     public var clientLimitKey: String { Self.limitKey(for: clientAddress) }
 
     /// `address`, or its /64 when it is IPv6 (IPv4-mapped addresses count as the IPv4 address).
-    static func limitKey(for address: String) -> String {
+    package static func limitKey(for address: String) -> String {
         guard let parsed = IPAddress(address)?.unmapped else { return address }
         guard parsed.family == .ipv6 else { return parsed.description }
         return IPNetwork(address: parsed, prefixLength: 64).description

@@ -21,10 +21,10 @@ public final class ServerState: Sendable {
     /// Requests whose response is not yet fully written.
     public var requestsInFlight: Int { running.load(ordering: .relaxed) }
 
-    func requestStarted() {
+    package func requestStarted() {
         started.add(1, ordering: .relaxed)
         running.add(1, ordering: .relaxed)
     }
 
-    func requestFinished() { running.subtract(1, ordering: .relaxed) }
+    package func requestFinished() { running.subtract(1, ordering: .relaxed) }
 }

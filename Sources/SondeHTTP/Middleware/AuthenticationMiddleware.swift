@@ -9,23 +9,23 @@ import SondeAuth
 /// Without a configured token it instead refuses requests whose `Host` is a name other than `localhost`:
 /// an unauthenticated Sonde listens on loopback, and a browser tricked by DNS rebinding into calling it
 /// sends the attacker's host name.
-struct AuthenticationMiddleware: RouterMiddleware {
-    typealias Context = SondeRequestContext
-    let token: [UInt8]?
-    let tokenText: String?
-    let openPaths: @Sendable (String) -> Bool
+package struct AuthenticationMiddleware: RouterMiddleware {
+    package typealias Context = SondeRequestContext
+    package let token: [UInt8]?
+    package let tokenText: String?
+    package let openPaths: @Sendable (String) -> Bool
     /// Signed requests carry their body in the signature: read up to this much of it.
-    let maxBody: Int
-    let nonces = NonceCache()
+    package let maxBody: Int
+    package let nonces = NonceCache()
 
-    init(token: String?, maxBody: Int, openPaths: @escaping @Sendable (String) -> Bool) {
+    package init(token: String?, maxBody: Int, openPaths: @escaping @Sendable (String) -> Bool) {
         self.token = token.map { Array($0.utf8) }
         self.tokenText = token
         self.maxBody = maxBody
         self.openPaths = openPaths
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if openPaths(request.uri.path) { return try await next(request, context) }
         guard let token else {
             guard Self.isLocalOrLiteral(authority: request.head.authority) else {
@@ -80,7 +80,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     /// A token-less Sonde trusts whoever can reach loopback; a browser on the same machine can, on behalf of
     /// any page it shows. Browsers mark such requests: `Sec-Fetch-Site` (`cross-site`, `same-site`), and an
     /// `Origin` that is not this server's own. Programs (curl, Prometheus, the gateway) send neither.
-    static func crossSiteReason(_ headers: HTTPFields, authority: String?) -> String? {
+    package static func crossSiteReason(_ headers: HTTPFields, authority: String?) -> String? {
         if let site = headers[HTTPField.Name("Sec-Fetch-Site")!]?.lowercased(), site == "cross-site" || site == "same-site" {
             return "a request with Sec-Fetch-Site: \(site) is refused"
         }
@@ -92,7 +92,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     /// Compares every byte whatever the first difference, so timing says nothing about the token.
-    static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+    package static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
         var difference = UInt8(truncatingIfNeeded: given.count ^ expected.count)
         for index in 0..<max(given.count, expected.count) {
             let a = index < given.count ? given[index] : 0
@@ -103,7 +103,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     /// `localhost`, an IPv4 literal or a bracketed IPv6 literal, with or without a port.
-    static func isLocalOrLiteral(authority: String?) -> Bool {
+    package static func isLocalOrLiteral(authority: String?) -> Bool {
         guard let authority, !authority.isEmpty else { return true }
         var host = Substring(authority)
         if host.hasPrefix("[") {

@@ -12,10 +12,10 @@ import Foundation
 public struct SondeLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
-    let label: String
-    let format: ServerConfiguration.LogFormat
+    package let label: String
+    package let format: LogFormat
 
-    public init(label: String, format: ServerConfiguration.LogFormat, level: Logger.Level) {
+    public init(label: String, format: LogFormat, level: Logger.Level) {
         self.label = label
         self.format = format
         self.logLevel = level
@@ -36,7 +36,7 @@ public struct SondeLogHandler: LogHandler {
     }
 
     /// One record as text or JSON; fields in name order so lines diff and grep well.
-    static func line(time: Date, level: Logger.Level, message: String, fields: Logger.Metadata, format: ServerConfiguration.LogFormat) -> String {
+    package static func line(time: Date, level: Logger.Level, message: String, fields: Logger.Metadata, format: LogFormat) -> String {
         let names = fields.keys.sorted()
         switch format {
         case .json:

@@ -1,14 +1,14 @@
 import HTTPTypes
 import Hummingbird
-internal import Logging
+public import Logging
 
 /// Turns every error into the API's JSON error shape; anything unexpected becomes a 500 that says nothing
 /// of the inside (the detail goes to the log).
 /// It also counts refusals by reason for `/metrics`.
-struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    let metrics: AgentMetrics
+package struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    package let metrics: AgentMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
