@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-public import FoundationEssentials
-#else
-public import Foundation
-#endif
 public import SondeCore
+
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
 
 /// One thing that happened during a DNS probe.
 ///
@@ -115,10 +116,13 @@ extension DNSSummary: ProbeMetricsReporting {
             MetricSample("probe_dns_queries", Double(queries), help: "Queries sent, retries and search-list names included"),
         ]
         if let rcode, let code = DNSResponseCode(name: rcode) {
-            samples.append(MetricSample("probe_dns_rcode", Double(code.rawValue), help: "Response code of the answer (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, …)"))
+            samples.append(
+                MetricSample("probe_dns_rcode", Double(code.rawValue), help: "Response code of the answer (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, …)"))
         }
         if let queryTimeMs {
-            samples.append(MetricSample("probe_dns_duration_seconds", queryTimeMs / 1000, help: "Duration of the DNS request by phase", labels: ["phase": "request"]))
+            samples.append(
+                MetricSample(
+                    "probe_dns_duration_seconds", queryTimeMs / 1000, help: "Duration of the DNS request by phase", labels: ["phase": "request"]))
         }
         return samples
     }

@@ -70,9 +70,11 @@ public struct DNSFlags: Sendable, Equatable {
 
     /// The set flags as `dig` prints them: `qr rd ra`.
     public var names: [String] {
-        [(response, "qr"), (authoritative, "aa"), (truncated, "tc"), (recursionDesired, "rd"),
-         (recursionAvailable, "ra"), (authenticData, "ad"), (checkingDisabled, "cd")]
-            .filter(\.0).map(\.1)
+        [
+            (response, "qr"), (authoritative, "aa"), (truncated, "tc"), (recursionDesired, "rd"),
+            (recursionAvailable, "ra"), (authenticData, "ad"), (checkingDisabled, "cd"),
+        ]
+        .filter(\.0).map(\.1)
     }
 }
 
@@ -187,9 +189,11 @@ public struct DNSResponseCode: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let notImp = DNSResponseCode(rawValue: 4)
     public static let refused = DNSResponseCode(rawValue: 5)
 
-    static let names = ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
-                        "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI", "RESERVED12", "RESERVED13", "RESERVED14",
-                        "RESERVED15", "BADVERS"]
+    static let names = [
+        "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "YXDOMAIN", "YXRRSET",
+        "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI", "RESERVED12", "RESERVED13", "RESERVED14",
+        "RESERVED15", "BADVERS",
+    ]
 
     public var description: String { Int(rawValue) < Self.names.count ? Self.names[Int(rawValue)] : "RCODE\(rawValue)" }
 

@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 public import SondeCore
 import SondeRegex
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// DNS lookups with Sonde's own wire-format client: which server answered what, over UDP or TCP, and which
 /// names the search list made the resolver try.
@@ -17,17 +18,29 @@ public struct DNSProbe: Probe {
         target: "a domain name (or, with -x, an IP address to look up in reverse)",
         parameters: [
             ParameterSpec("type", .choice(DNSType.named.map(\.0)), default: .string("A"), summary: "Record type to ask for", cli: .init(short: "t")),
-            ParameterSpec("server", .text(maxLength: 64, format: .any), summary: "Ask this server (IP, IP:PORT or [IPv6]:PORT) instead of those in /etc/resolv.conf"),
+            ParameterSpec(
+                "server", .text(maxLength: 64, format: .any),
+                summary: "Ask this server (IP, IP:PORT or [IPv6]:PORT) instead of those in /etc/resolv.conf"),
             ParameterSpec("tcp", .boolean, default: .boolean(false), summary: "Use TCP instead of UDP"),
-            ParameterSpec("reverse", .boolean, default: .boolean(false), summary: "Reverse lookup: the target is an IP address; ask for its PTR record", cli: .init(short: "x")),
-            ParameterSpec("search", .boolean, default: .boolean(true), summary: "Apply the search list and ndots from /etc/resolv.conf (--search=false: ask for the name as given)"),
-            ParameterSpec("timeout", .seconds(0.01...60), summary: "Seconds to wait for each answer (default: resolv.conf's timeout, else 5)", cli: .init(short: "W"), role: .duration),
+            ParameterSpec(
+                "reverse", .boolean, default: .boolean(false), summary: "Reverse lookup: the target is an IP address; ask for its PTR record",
+                cli: .init(short: "x")),
+            ParameterSpec(
+                "search", .boolean, default: .boolean(true),
+                summary: "Apply the search list and ndots from /etc/resolv.conf (--search=false: ask for the name as given)"),
+            ParameterSpec(
+                "timeout", .seconds(0.01...60), summary: "Seconds to wait for each answer (default: resolv.conf's timeout, else 5)",
+                cli: .init(short: "W"), role: .duration),
             ParameterSpec("attempts", .integer(1...5), summary: "Rounds over the servers before giving up (default: resolv.conf's attempts, else 2)"),
             ParameterSpec("bufsize", .integer(512...65_535), default: .integer(1232), summary: "EDNS0 UDP payload size to advertise"),
             ParameterSpec("dnssec", .boolean, default: .boolean(false), summary: "Set the DNSSEC OK (DO) bit"),
-            ParameterSpec("expectRcode", .text(maxLength: 128, format: .any), default: .string("NOERROR"), summary: "Response codes that count as success, comma-separated"),
+            ParameterSpec(
+                "expectRcode", .text(maxLength: 128, format: .any), default: .string("NOERROR"),
+                summary: "Response codes that count as success, comma-separated"),
             ParameterSpec("expectAddress", .text(maxLength: 64, format: .ipAddress), summary: "Succeed only if the answer holds this address"),
-            ParameterSpec("expect", .text(maxLength: 1024, format: .regularExpression), summary: "Succeed only if an answer record's data matches this regular expression"),
+            ParameterSpec(
+                "expect", .text(maxLength: 1024, format: .regularExpression),
+                summary: "Succeed only if an answer record's data matches this regular expression"),
         ]
     )
 
@@ -74,7 +87,9 @@ public struct DNSProbe: Probe {
                         let id = UInt16.random(in: 0...UInt16.max)
                         let query: [UInt8]
                         do {
-                            query = try DNSMessage(id: id, flags: DNSFlags(), questions: [DNSQuestion(name: name, type: plan.queryType)], edns: plan.edns).encoded()
+                            query = try DNSMessage(
+                                id: id, flags: DNSFlags(), questions: [DNSQuestion(name: name, type: plan.queryType)], edns: plan.edns
+                            ).encoded()
                         } catch {
                             throw ProbeError(.invalidTarget, error.description)
                         }
@@ -144,7 +159,9 @@ public struct DNSProbe: Probe {
                 answer: message.answers.map(DNSSummary.Record.init), authority: message.authorities.map(DNSSummary.Record.init),
                 additional: message.additionals.map(DNSSummary.Record.init)
             )
-            summary.edns = message.edns.map { DNSSummary.OPT(udpPayloadSize: Int($0.udpPayloadSize), version: Int($0.version), dnssecOK: $0.dnssecOK) }
+            summary.edns = message.edns.map {
+                DNSSummary.OPT(udpPayloadSize: Int($0.udpPayloadSize), version: Int($0.version), dnssecOK: $0.dnssecOK)
+            }
             summary.queryTimeMs = Double(final.elapsed.inMicroseconds) / 1000
             summary.messageSize = final.bytes
             success = plan.expectedRcodes.contains(message.rcode)
@@ -195,7 +212,9 @@ public struct DNSProbe: Probe {
     }
 
     /// The names to ask and the type: the search list applied, or the PTR name of an address.
-    static func names(for target: String, type: DNSType, reverse: Bool, search: Bool, config: ResolverConfiguration) throws(ProbeError) -> ([String], DNSType) {
+    static func names(for target: String, type: DNSType, reverse: Bool, search: Bool, config: ResolverConfiguration) throws(ProbeError) -> (
+        [String], DNSType
+    ) {
         if reverse {
             guard let address = IPAddress(target) else {
                 throw ProbeError(.invalidTarget, "invalid target '\(target)' for -x: expected an IPv4 or IPv6 address")

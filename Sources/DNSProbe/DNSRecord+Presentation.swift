@@ -40,12 +40,17 @@ extension DNSRecordData {
     static func ipv6(_ bytes: [UInt8]) -> String {
         guard bytes.count == 16 else { return bytes.map { hex($0) }.joined() }
         let groups = (0..<8).map { UInt16(bytes[2 * $0]) << 8 | UInt16(bytes[2 * $0 + 1]) }
-        var bestStart = -1, bestLength = 0, start = -1
+        var bestStart = -1
+        var bestLength = 0
+        var start = -1
         for index in 0...8 {
             if index < 8, groups[index] == 0 {
                 if start < 0 { start = index }
             } else if start >= 0 {
-                if index - start > bestLength, index - start > 1 { bestStart = start; bestLength = index - start }
+                if index - start > bestLength, index - start > 1 {
+                    bestStart = start
+                    bestLength = index - start
+                }
                 start = -1
             }
         }

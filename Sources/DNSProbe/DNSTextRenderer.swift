@@ -16,13 +16,19 @@ final class DNSTextRenderer: ProbeTextRenderer {
         let prefix = options.multiTarget ? "\(options.padded(event.target)) : " : ";; "
         switch event.type {
         case "timeout":
-            return [TextLine("\(prefix)no answer from \(server) (\(event.transport ?? "")) for \(name) within the timeout, attempt \(event.attempt ?? 1)")]
+            return [
+                TextLine("\(prefix)no answer from \(server) (\(event.transport ?? "")) for \(name) within the timeout, attempt \(event.attempt ?? 1)")
+            ]
         case "truncated":
             return [TextLine("\(prefix)truncated answer from \(server) for \(name), retrying over TCP")]
         case "error":
             return [TextLine("\(prefix)\(server) for \(name): \(event.message ?? event.errno ?? "error")")]
         case "response" where options.multiTarget:
-            return [TextLine("\(prefix)\(name) \(event.rcode ?? "?"), \(event.answers ?? 0) answers from \(server) in \(DecimalFormat.rounded(event.timeMs ?? 0, decimals: 3)) ms")]
+            return [
+                TextLine(
+                    "\(prefix)\(name) \(event.rcode ?? "?"), \(event.answers ?? 0) answers from \(server) in \(DecimalFormat.rounded(event.timeMs ?? 0, decimals: 3)) ms"
+                )
+            ]
         default:
             return []
         }
@@ -47,7 +53,9 @@ final class DNSTextRenderer: ProbeTextRenderer {
         }
         add(";; Got answer:")
         add(";; ->>HEADER<<- opcode: \(summary.opcode == 0 ? "QUERY" : "OPCODE\(summary.opcode ?? 0)"), status: \(rcode), id: \(summary.id ?? 0)")
-        add(";; flags: \(summary.flags.joined(separator: " ")); QUERY: \(summary.question.count), ANSWER: \(summary.answerCount), AUTHORITY: \(summary.authorityCount), ADDITIONAL: \(summary.additionalCount + (summary.edns == nil ? 0 : 1))")
+        add(
+            ";; flags: \(summary.flags.joined(separator: " ")); QUERY: \(summary.question.count), ANSWER: \(summary.answerCount), AUTHORITY: \(summary.authorityCount), ADDITIONAL: \(summary.additionalCount + (summary.edns == nil ? 0 : 1))"
+        )
         if let edns = summary.edns {
             add("")
             add(";; OPT PSEUDOSECTION:")

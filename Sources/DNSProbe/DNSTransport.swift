@@ -2,7 +2,7 @@ import SondeCore
 import SondeIO
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Sends one query to one server over UDP or TCP and waits for the matching response.

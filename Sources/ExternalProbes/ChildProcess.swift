@@ -2,7 +2,7 @@ import CSondeSpawn
 import SondeIO
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One run of an external executable: executed directly (no shell), a minimal environment, its own process
@@ -30,7 +30,10 @@ struct ChildProcess {
         case refused(String)
     }
 
-    enum LineVerdict { case more, done, stop(String) }
+    enum LineVerdict {
+        case more, done
+        case stop(String)
+    }
 
     struct Outcome: Sendable {
         var ending: Ending
@@ -61,8 +64,7 @@ struct ChildProcess {
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = Self.environment.map { strdup($0) } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv + envp { free(pointer) }
         }
         let descriptor = file?.descriptor ?? -1
         // Under the plug-in user when Sonde has a launcher; as Sonde's own user otherwise.
@@ -112,8 +114,12 @@ struct ChildProcess {
                     pending.removeSubrange(...newline)
                     switch onLine(line) {
                     case .more: continue
-                    case .done: ending = .exited(status: 0); break reading
-                    case .stop(let reason): ending = .refused(reason); break reading
+                    case .done:
+                        ending = .exited(status: 0)
+                        break reading
+                    case .stop(let reason):
+                        ending = .refused(reason)
+                        break reading
                     }
                 }
                 if pending.count > limits.lineBytes {

@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 public import SondeCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A probe implemented by an executable outside Sonde (any language), found in the probes directory.
 ///
@@ -42,7 +43,9 @@ public struct ExternalProbe: Probe {
         try context.authorize(address, target: host)
         // An address a plug-in takes as a parameter is one more place it may send to: the same policy applies.
         for spec in descriptor.parameters {
-            guard case .text(_, .ipAddress) = spec.type, let text = request.parameters.string(spec.name), let other = IPAddress(text) else { continue }
+            guard case .text(_, .ipAddress) = spec.type, let text = request.parameters.string(spec.name), let other = IPAddress(text) else {
+                continue
+            }
             do {
                 try context.authorize(other, target: text)
             } catch {
@@ -91,14 +94,20 @@ public struct ExternalProbe: Probe {
         case .success(let value): outcome = value
         case .failure(let error):
             if PluginLauncher.installed?.isGone == true {
-                throw ProbeError(.probeFailed, "external probe '\(kind)' could not be started: the plug-in launcher has exited (killed by a plug-in?); restart Sonde to run plug-ins again")
+                throw ProbeError(
+                    .probeFailed,
+                    "external probe '\(kind)' could not be started: the plug-in launcher has exited (killed by a plug-in?); restart Sonde to run plug-ins again"
+                )
             }
             throw ProbeError(.probeFailed, "external probe '\(kind)' could not be started (\(path)): \(ErrorNumber.message(error.code))")
         }
         let stderrNote = outcome.errorTail.isEmpty ? "" : "; it said: " + outcome.errorTail.split(separator: "\n").suffix(3).joined(separator: " | ")
         switch outcome.ending {
         case .deadline:
-            throw ProbeError(.probeFailed, "external probe '\(kind)' did not report within \(DecimalFormat.shortest(((deadline - start).inSeconds * 10).rounded() / 10)) s and was stopped\(stderrNote)")
+            throw ProbeError(
+                .probeFailed,
+                "external probe '\(kind)' did not report within \(DecimalFormat.shortest(((deadline - start).inSeconds * 10).rounded() / 10)) s and was stopped\(stderrNote)"
+            )
         case .overflow(let what), .refused(let what):
             throw ProbeError(.probeFailed, "external probe '\(kind)' \(what) and was stopped\(stderrNote)")
         case .exited(let status):

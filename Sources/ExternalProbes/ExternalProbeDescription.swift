@@ -45,7 +45,9 @@ struct ExternalProbeDescription: Decodable {
         guard kind.utf8.count <= 32, let first = kind.first, first.isLowercase, first.isASCII,
             kind.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" })
         else { throw DescriptionError("kind '\(kind)' is not lowercase letters, digits and dashes (at most 32, starting with a letter)") }
-        guard !reserved.contains(kind) else { throw DescriptionError("kind '\(kind)' is already taken (by a compiled-in probe, a command or another plug-in)") }
+        guard !reserved.contains(kind) else {
+            throw DescriptionError("kind '\(kind)' is already taken (by a compiled-in probe, a command or another plug-in)")
+        }
         guard (1...200).contains(summary.count), (1...200).contains(target.count) else {
             throw DescriptionError("summary and target must be 1 to 200 characters")
         }
@@ -65,7 +67,9 @@ struct ExternalProbeDescription: Decodable {
         let type: ParameterSpec.ValueType
         switch parameter.type {
         case "integer":
-            guard let low = parameter.minimum, let high = parameter.maximum, low <= high, let lower = Int(exactly: low), let upper = Int(exactly: high) else {
+            guard let low = parameter.minimum, let high = parameter.maximum, low <= high, let lower = Int(exactly: low),
+                let upper = Int(exactly: high)
+            else {
                 throw DescriptionError("parameter '\(parameter.name)': an integer needs whole minimum <= maximum")
             }
             type = .integer(lower...upper)
@@ -99,7 +103,8 @@ struct ExternalProbeDescription: Decodable {
         var role: ParameterSpec.Role?
         if let name = parameter.role {
             guard let known = ParameterSpec.Role(rawValue: name) else {
-                throw DescriptionError("parameter '\(parameter.name)': unknown role '\(name)' (repetitions, interval, duration, payloadBytes, content)")
+                throw DescriptionError(
+                    "parameter '\(parameter.name)': unknown role '\(name)' (repetitions, interval, duration, payloadBytes, content)")
             }
             role = known
         }

@@ -1,12 +1,13 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import SondeCore
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Finds the external probes in a directory and asks each to describe itself.
@@ -105,7 +106,8 @@ public enum ExternalProbeLoader {
             guard lstat(parent, &info) == 0 else { return "cannot check \(parent): \(ErrorNumber.message(errno))" }
             guard info.st_mode & S_IFMT == S_IFDIR else { return "\(parent) is not a directory (a symbolic link?)" }
             guard info.st_uid == 0 else { return "\(parent) belongs to uid \(info.st_uid): every directory above the probes must belong to root" }
-            let writable = info.st_mode & (S_IWGRP | S_IWOTH) != 0, sticky = info.st_mode & S_ISVTX != 0
+            let writable = info.st_mode & (S_IWGRP | S_IWOTH) != 0
+            let sticky = info.st_mode & S_ISVTX != 0
             guard !writable || sticky else {
                 return "\(parent) is writable by group or others (mode \(String(info.st_mode & 0o7777, radix: 8))): the probes could be replaced"
             }

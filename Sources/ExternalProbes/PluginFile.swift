@@ -3,7 +3,7 @@ import SondeCore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A plug-in executable held open from the moment it was checked: what runs is that file, whatever its path

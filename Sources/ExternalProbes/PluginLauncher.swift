@@ -4,7 +4,7 @@ import SondeIO
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts plug-ins under a user of their own: a process forked from Sonde while it is still root and
@@ -65,12 +65,13 @@ public final class PluginLauncher: Sendable {
     }
 
     /// Starts the file `descriptor` refers to with its pipes in `child`; 0 or an errno value.
-    func spawn(descriptor: Int32, argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?], child: inout sonde_child) async -> Int32 {
+    func spawn(descriptor: Int32, argv: [UnsafeMutablePointer<CChar>?], envp: [UnsafeMutablePointer<CChar>?], child: inout sonde_child) async -> Int32
+    {
         startReading()
         var ends: [Int32] = [-1, -1, -1]
         let made = sonde_make_pipes(&child, &ends)
         guard made == 0 else { return made }
-        defer { ends.forEach { close($0) } }
+        defer { for end in ends { close(end) } }
         let id = state.withLock { state -> UInt32 in
             defer { state.nextID &+= 1 }
             return state.nextID

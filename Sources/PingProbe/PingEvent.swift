@@ -1,10 +1,11 @@
-#if canImport(FoundationEssentials)
-public import FoundationEssentials
-#else
-public import Foundation
-#endif
 public import SondeCore
 public import SondeICMP
+
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
 
 /// One thing that happened during a ping, as it happened.
 ///
@@ -87,10 +88,15 @@ extension PingSummary: ProbeMetricsReporting {
             MetricSample("probe_icmp_packets_sent", Double(transmitted), help: "Echo requests sent"),
             MetricSample("probe_icmp_packets_received", Double(received), help: "Echo replies received within the timeout (duplicates excluded)"),
             MetricSample("probe_icmp_packets_duplicated", Double(duplicates), help: "Duplicate echo replies"),
-            MetricSample("probe_icmp_packet_loss_ratio", transmitted > 0 ? Double(transmitted - received) / Double(transmitted) : 1, help: "Share of echo requests without a reply (0 to 1)"),
+            MetricSample(
+                "probe_icmp_packet_loss_ratio", transmitted > 0 ? Double(transmitted - received) / Double(transmitted) : 1,
+                help: "Share of echo requests without a reply (0 to 1)"),
         ]
         if let rtt {
-            samples.append(MetricSample("probe_icmp_duration_seconds", rtt.avgMs / 1000, help: "Duration of the ICMP request by phase (rtt: mean round trip)", labels: ["phase": "rtt"]))
+            samples.append(
+                MetricSample(
+                    "probe_icmp_duration_seconds", rtt.avgMs / 1000, help: "Duration of the ICMP request by phase (rtt: mean round trip)",
+                    labels: ["phase": "rtt"]))
             samples += rtt.samples(prefix: "probe_icmp_rtt", what: "round-trip time")
         }
         if let replyHopLimit {

@@ -3,7 +3,7 @@ import SondeCore
 import SondeICMP
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A ping's validated parameters, typed.

@@ -88,7 +88,10 @@ final class PingTextRenderer: ProbeTextRenderer {
             if event.differentAddress == true, let from = event.from { text += " [<- \(from)]" }
             return [TextLine(text)]
         case .duplicate:
-            return [TextLine("\(name) : duplicate for [\(seq)], \(event.bytes ?? 0) bytes, \(Self.fpingTime(microseconds: event.rttMicroseconds ?? 0)) ms")]
+            return [
+                TextLine(
+                    "\(name) : duplicate for [\(seq)], \(event.bytes ?? 0) bytes, \(Self.fpingTime(microseconds: event.rttMicroseconds ?? 0)) ms")
+            ]
         case .timeout:
             return [TextLine("\(name) : [\(seq)], timed out")]
         case .icmpError:

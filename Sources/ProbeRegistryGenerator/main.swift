@@ -2,7 +2,7 @@
 // usage: ProbeRegistryGenerator OUTPUT MODULE...
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A message on standard error, then exit.

@@ -67,7 +67,8 @@ public enum AgentClient {
         let underlying = channel.channel
         let deadline = underlying.eventLoop.scheduleTask(in: .nanoseconds(remaining.inNanoseconds)) {
             head.fail(AgentClientError(.timeout, "\(agent) sent no answer within \(DecimalFormat.shortest(timeout.inSeconds)) s"))
-            feed.finish(throwing: AgentClientError(.timeout, "\(agent) did not finish its answer within \(DecimalFormat.shortest(timeout.inSeconds)) s"))
+            feed.finish(
+                throwing: AgentClientError(.timeout, "\(agent) did not finish its answer within \(DecimalFormat.shortest(timeout.inSeconds)) s"))
             underlying.close(promise: nil)
         }
         feed.onTermination = { _ in underlying.close(promise: nil) }
@@ -102,7 +103,8 @@ public enum AgentClient {
                         case .body(let bytes):
                             guard pending.add(bytes.readableBytes) <= maxPendingBytes else {
                                 throw AgentClientError(
-                                    .badResponse, "more than \(maxPendingBytes) bytes of the answer from \(agent) waited unread: the reader is too slow"
+                                    .badResponse,
+                                    "more than \(maxPendingBytes) bytes of the answer from \(agent) waited unread: the reader is too slow"
                                 )
                             }
                             feed.yield(bytes)
@@ -115,9 +117,11 @@ public enum AgentClient {
                     throw AgentClientError(.badResponse, "\(agent) closed the connection before the end of its answer")
                 }
             } catch {
-                let failure = (error as? AgentClientError) ?? AgentClientError(
-                    .badResponse, headSeen ? "the connection to \(agent) broke: \(error)" : "\(agent) did not answer in HTTP: \(error)"
-                )
+                let failure =
+                    (error as? AgentClientError)
+                    ?? AgentClientError(
+                        .badResponse, headSeen ? "the connection to \(agent) broke: \(error)" : "\(agent) did not answer in HTTP: \(error)"
+                    )
                 head.fail(failure)
                 feed.finish(throwing: failure)
             }

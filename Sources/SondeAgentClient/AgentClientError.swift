@@ -1,10 +1,10 @@
 import NIOCore
 import NIOPosix
+internal import SondeCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-internal import SondeCore
 
 /// Why an exchange with an agent failed, in words that say where to look.
 public struct AgentClientError: Error, Sendable, CustomStringConvertible {
@@ -31,9 +31,9 @@ public struct AgentClientError: Error, Sendable, CustomStringConvertible {
             return
         }
         let errno: Int32? =
-            if let error = error as? IOError { error.errnoCode }
-            else if let error = error as? NIOConnectionError { (error.connectionErrors.first?.error as? IOError)?.errnoCode }
-            else { nil }
+            if let error = error as? IOError { error.errnoCode } else if let error = error as? NIOConnectionError {
+                (error.connectionErrors.first?.error as? IOError)?.errnoCode
+            } else { nil }
         switch errno {
         case ECONNREFUSED?:
             self.init(.unreachable, "\(agent) refused the connection: is sonde serve running there, on port \(agent.port)?")

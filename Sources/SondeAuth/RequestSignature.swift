@@ -1,7 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How the gateway proves to a sidecar that a request comes from it, without handing the shared secret to

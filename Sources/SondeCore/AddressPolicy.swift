@@ -92,7 +92,8 @@ public struct AddressPolicy: Sendable, Equatable {
     public func authorize(_ address: IPAddress, target: String) throws(ProbeError) {
         guard let refusal = refusal(of: address) else { return }
         let resolved = target == address.description ? "" : " (resolved to \(address))"
-        let why = refusal.reason == "not in the allow list"
+        let why =
+            refusal.reason == "not in the allow list"
             ? "it is not in the allow list (\(allow.map(\.network.description).joined(separator: ", ")))"
             : "it is in the denied network \(refusal)"
         throw ProbeError(.targetDenied, "target '\(target)'\(resolved) is denied by this server's policy: \(why)")

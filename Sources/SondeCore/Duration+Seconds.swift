@@ -31,7 +31,8 @@ extension Duration {
     /// `seconds` moved into `range` (NaN to its lower bound), as a duration: for values that are adjusted
     /// rather than refused, such as a scrape-timeout header.
     public static func clampedSeconds(_ seconds: Double, within range: ClosedRange<Double>) -> Duration {
-        let low = max(range.lowerBound, -maxCheckedSeconds), high = min(range.upperBound, maxCheckedSeconds)
+        let low = max(range.lowerBound, -maxCheckedSeconds)
+        let high = min(range.upperBound, maxCheckedSeconds)
         let value = seconds.isNaN ? low : min(max(seconds, low), high)
         return .nanoseconds(Int64((value * 1e9).rounded()))
     }

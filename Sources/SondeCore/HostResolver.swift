@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Which address family a caller will accept for a host name (`-4`, `-6`, or either).
 public enum FamilyPreference: String, Sendable, Codable, CaseIterable {
@@ -89,15 +90,16 @@ public enum HostResolver {
 
     private static func lookUp(_ host: String, family: FamilyPreference) -> LookupOutcome {
         var hints = addrinfo()
-        hints.ai_family = switch family {
-        case .any: AF_UNSPEC
-        case .ipv4: AF_INET
-        case .ipv6: AF_INET6
-        }
+        hints.ai_family =
+            switch family {
+            case .any: AF_UNSPEC
+            case .ipv4: AF_INET
+            case .ipv6: AF_INET6
+            }
         #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+            hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
         #else
-        hints.ai_socktype = SOCK_DGRAM
+            hints.ai_socktype = SOCK_DGRAM
         #endif
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, nil, &hints, &list)

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Encodes an `Encodable` value as one line of compact JSON, exactly as ``SondeJSON/encoder()`` would (sorted

@@ -48,7 +48,8 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
             output += "]"
         case .string(let text): output += JSONLineEncoder.quoted(text)
         case .integer(let value): output += String(value)
-        case .number(let value): output += value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)) : "null"
+        case .number(let value):
+            output += value.isFinite ? (value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)) : "null"
         case .boolean(let value): output += value ? "true" : "false"
         case .null: output += "null"
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Standard output or error, written without buffering: one `write(2)` per call (retried until complete), so

@@ -104,7 +104,9 @@ struct AgentForwarder: Sendable {
                 for try await piece in answer.body {
                     whole += piece.readableBytesView
                     answer.consumed(piece.readableBytes)
-                    guard whole.count <= Self.maxRewrittenBytes else { throw AgentClientError(.badResponse, "its answer exceeds \(Self.maxRewrittenBytes) bytes") }
+                    guard whole.count <= Self.maxRewrittenBytes else {
+                        throw AgentClientError(.badResponse, "its answer exceeds \(Self.maxRewrittenBytes) bytes")
+                    }
                 }
             } catch {
                 metrics.forwarded(outcome: "bad_response")
@@ -112,7 +114,8 @@ struct AgentForwarder: Sendable {
             }
             guard let rewritten = rewrite(whole) else {
                 metrics.forwarded(outcome: "bad_response")
-                throw APIError(.badGateway, code: "agent_bad_response", "the peer at \(agent) is not a Sonde sidecar: its answer is not a probe listing")
+                throw APIError(
+                    .badGateway, code: "agent_bad_response", "the peer at \(agent) is not a Sonde sidecar: its answer is not a probe listing")
             }
             metrics.forwarded(outcome: "ok")
             return Response(status: .ok, headers: responseHeaders, body: .init(byteBuffer: ByteBuffer(bytes: rewritten)))
@@ -151,7 +154,8 @@ struct AgentForwarder: Sendable {
             )
         }
         if let refusal = policy.refusal(of: address) {
-            let why = refusal.reason == "not in the allow list"
+            let why =
+                refusal.reason == "not in the allow list"
                 ? "it is outside the agent networks (--agents \(configuration.agents.map(\.description).joined(separator: ",")))"
                 : "it is in \(refusal)"
             throw APIError(.forbidden, code: "agent_denied", "srcIP \(address) is refused: \(why); this gateway calls sidecars only", field: "srcIP")

@@ -94,14 +94,26 @@ public enum GatewaySettings {
         command: "gateway",
         summary: "Forward the platform's probe requests to the sidecar in a pod",
         settings: [
-            ParameterSpec("agents", .text(maxLength: 8192, format: .any), summary: "Networks the sidecars are in (the pod network), comma-separated CIDRs; any other srcIP gets 403 (required)"),
+            ParameterSpec(
+                "agents", .text(maxLength: 8192, format: .any),
+                summary: "Networks the sidecars are in (the pod network), comma-separated CIDRs; any other srcIP gets 403 (required)"),
             ParameterSpec("agentPort", .integer(1...65_535), default: .integer(8090), summary: "The sidecars' port"),
-            ParameterSpec("agentTokenFile", .text(maxLength: 4096, format: .any), summary: "File holding the sidecars' token (or set SONDE_AGENT_TOKEN)"),
-            ParameterSpec("agentAuth", .choice(GatewayConfiguration.AgentAuthentication.allCases.map(\.rawValue)), default: .string("signed"), summary: "How requests to sidecars are authenticated: signed (HMAC with the token; the token never leaves) or bearer (the token itself)"),
-            ParameterSpec("connectTimeout", .seconds(0.1...60), default: .number(3), summary: "Seconds a sidecar may take to accept the connection; then 504"),
-            ParameterSpec("timeout", .seconds(1...86_400), default: .number(75), summary: "Seconds a forwarded request may take, streamed answer included; no answer by then is 504"),
-            ParameterSpec("maxConcurrent", .integer(1...100_000), default: .integer(256), summary: "Requests forwarded at once over all callers; more get 429"),
-            ParameterSpec("maxConcurrentPerClient", .integer(1...100_000), default: .integer(32), summary: "Requests forwarded at once per caller address; more get 429"),
+            ParameterSpec(
+                "agentTokenFile", .text(maxLength: 4096, format: .any), summary: "File holding the sidecars' token (or set SONDE_AGENT_TOKEN)"),
+            ParameterSpec(
+                "agentAuth", .choice(GatewayConfiguration.AgentAuthentication.allCases.map(\.rawValue)), default: .string("signed"),
+                summary:
+                    "How requests to sidecars are authenticated: signed (HMAC with the token; the token never leaves) or bearer (the token itself)"),
+            ParameterSpec(
+                "connectTimeout", .seconds(0.1...60), default: .number(3), summary: "Seconds a sidecar may take to accept the connection; then 504"),
+            ParameterSpec(
+                "timeout", .seconds(1...86_400), default: .number(75),
+                summary: "Seconds a forwarded request may take, streamed answer included; no answer by then is 504"),
+            ParameterSpec(
+                "maxConcurrent", .integer(1...100_000), default: .integer(256), summary: "Requests forwarded at once over all callers; more get 429"),
+            ParameterSpec(
+                "maxConcurrentPerClient", .integer(1...100_000), default: .integer(32),
+                summary: "Requests forwarded at once per caller address; more get 429"),
         ] + ListenerSettings.settings(defaultPort: 8080, inFlight: "forwarded requests")
     )
 

@@ -1,15 +1,15 @@
+import HTTPTypes
 public import Hummingbird
 public import Logging
-public import SondeHTTP
-import HTTPTypes
 import NIOCore
 import SondeAgentClient
 import SondeCore
+public import SondeHTTP
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The platform's side: one address the platform calls to run a probe from inside any pod, forwarded to the
@@ -50,54 +50,65 @@ public struct SondeGateway: Sendable {
         let maxBody = configuration.maxBodyBytes
         let restrictions = configuration.restrictions
 
-        router.route("/api/v2/ping/srcIP/:srcIP/dstIP/:dstIP/count/:count", [.get: { request, context in
-            let count = context.parameters.get("count") ?? ""
-            guard let value = Int(count), (1...10).contains(value) else {
-                throw APIError(.badRequest, code: "invalid_parameter", "invalid count '\(count)': expected an integer from 1 to 10", field: "count")
-            }
-            let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
-            try restrictions.authorize(kind: "ping", parameters: ["count"])
-            return try await forwarder.forward(
-                to: context.parameters.get("srcIP"), method: "GET",
-                path: "/probes/ping" + AgentForwarder.query([("target", destination), ("count", String(value))]),
-                request: request, client: context.clientLimitKey, connection: context.connection
-            )
-        }])
+        router.route(
+            "/api/v2/ping/srcIP/:srcIP/dstIP/:dstIP/count/:count",
+            [
+                .get: { request, context in
+                    let count = context.parameters.get("count") ?? ""
+                    guard let value = Int(count), (1...10).contains(value) else {
+                        throw APIError(
+                            .badRequest, code: "invalid_parameter", "invalid count '\(count)': expected an integer from 1 to 10", field: "count")
+                    }
+                    let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
+                    try restrictions.authorize(kind: "ping", parameters: ["count"])
+                    return try await forwarder.forward(
+                        to: context.parameters.get("srcIP"), method: "GET",
+                        path: "/probes/ping" + AgentForwarder.query([("target", destination), ("count", String(value))]),
+                        request: request, client: context.clientLimitKey, connection: context.connection
+                    )
+                }
+            ])
         // The sidecar's listing, less what this gateway's callers may not use.
         var listing: (@Sendable ([UInt8]) -> [UInt8]?)?
         if restrictions != ProbeRestrictions() {
             listing = { bytes in Self.published(listing: bytes, restrictions: restrictions) }
         }
-        router.route("/v1/agents/:srcIP/probes", [.get: { [listing] request, context in
-            try await forwarder.forward(
-                to: context.parameters.get("srcIP"), method: "GET", path: "/probes", request: request, client: context.clientLimitKey,
-                connection: context.connection, rewrite: listing
-            )
-        }])
-        router.route("/v1/agents/:srcIP/probes/:kind", [
-            .get: { request, context in
-                let kind = try AgentForwarder.kind(context.parameters.get("kind"))
-                let items = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
-                try restrictions.authorize(kind: kind, parameters: items.map(\.0).filter { $0 != "target" })
-                let query = AgentForwarder.query(items)
-                return try await forwarder.forward(
-                    to: context.parameters.get("srcIP"), method: "GET", path: "/probes/\(kind)" + query, request: request,
-                    client: context.clientLimitKey, connection: context.connection
-                )
-            },
-            .post: { request, context in
-                let kind = try AgentForwarder.kind(context.parameters.get("kind"))
-                let body = try await HTTPService.jsonBody(of: request, upTo: maxBody)
-                if restrictions != ProbeRestrictions() {
-                    try restrictions.authorize(kind: kind, parameters: [])
-                    try restrictions.authorize(kind: kind, parameters: try ProbeInput.decode(json: Array(buffer: body)).given.keys)
+        router.route(
+            "/v1/agents/:srcIP/probes",
+            [
+                .get: { [listing] request, context in
+                    try await forwarder.forward(
+                        to: context.parameters.get("srcIP"), method: "GET", path: "/probes", request: request, client: context.clientLimitKey,
+                        connection: context.connection, rewrite: listing
+                    )
                 }
-                return try await forwarder.forward(
-                    to: context.parameters.get("srcIP"), method: "POST", path: "/probes/\(kind)", request: request,
-                    body: Array(buffer: body), client: context.clientLimitKey, connection: context.connection
-                )
-            },
-        ])
+            ])
+        router.route(
+            "/v1/agents/:srcIP/probes/:kind",
+            [
+                .get: { request, context in
+                    let kind = try AgentForwarder.kind(context.parameters.get("kind"))
+                    let items = request.uri.queryParameters.map { (String($0.key), String($0.value)) }
+                    try restrictions.authorize(kind: kind, parameters: items.map(\.0).filter { $0 != "target" })
+                    let query = AgentForwarder.query(items)
+                    return try await forwarder.forward(
+                        to: context.parameters.get("srcIP"), method: "GET", path: "/probes/\(kind)" + query, request: request,
+                        client: context.clientLimitKey, connection: context.connection
+                    )
+                },
+                .post: { request, context in
+                    let kind = try AgentForwarder.kind(context.parameters.get("kind"))
+                    let body = try await HTTPService.jsonBody(of: request, upTo: maxBody)
+                    if restrictions != ProbeRestrictions() {
+                        try restrictions.authorize(kind: kind, parameters: [])
+                        try restrictions.authorize(kind: kind, parameters: try ProbeInput.decode(json: Array(buffer: body)).given.keys)
+                    }
+                    return try await forwarder.forward(
+                        to: context.parameters.get("srcIP"), method: "POST", path: "/probes/\(kind)", request: request,
+                        body: Array(buffer: body), client: context.clientLimitKey, connection: context.connection
+                    )
+                },
+            ])
         let openAPI = GatewayOpenAPI.make(version: version, configuration: configuration).serialized() + "\n"
         router.addOperationalRoutes(state: state, metrics: metrics, openAPI: openAPI)
         return router

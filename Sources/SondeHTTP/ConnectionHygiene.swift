@@ -7,7 +7,7 @@ import SondeCore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What a listener allows one connection before the request gets to a route: these bound what a caller
@@ -29,8 +29,12 @@ package struct ConnectionLimits: Sendable {
 
     /// The listener settings `sonde serve` and `sonde gateway` share, declared once.
     package static let settings: [ParameterSpec] = [
-        ParameterSpec("maxConnections", .integer(1...1_000_000), default: .integer(1024), summary: "Connections open at once; one more gets 503 (health checks excepted)"),
-        ParameterSpec("idleTimeout", .seconds(0.5...3600), default: .number(15), summary: "Seconds a connection may wait before sending a complete request head (or the next one); then it is closed"),
+        ParameterSpec(
+            "maxConnections", .integer(1...1_000_000), default: .integer(1024),
+            summary: "Connections open at once; one more gets 503 (health checks excepted)"),
+        ParameterSpec(
+            "idleTimeout", .seconds(0.5...3600), default: .number(15),
+            summary: "Seconds a connection may wait before sending a complete request head (or the next one); then it is closed"),
     ]
 
     /// The limits from validated settings (see ``settings``).

@@ -2,8 +2,8 @@ public import HTTPTypes
 public import Hummingbird
 public import Logging
 import NIOCore
-import SondeCore
 import ServiceLifecycle
+import SondeCore
 import UnixSignals
 
 /// What Sonde's HTTP faces (the sidecar and the gateway) share: one middleware stack, routes that answer 405
@@ -120,14 +120,24 @@ extension Router where Context == SondeRequestContext {
 
     /// `GET /metrics`, `/healthz`, `/readyz` (503 once draining) and `/openapi.json` (the document as given).
     package func addOperationalRoutes(state: ServerState, metrics: AgentMetrics, openAPI: String) {
-        route("/metrics", [.get: { _, _ in
-            Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
-        }])
+        route(
+            "/metrics",
+            [
+                .get: { _, _ in
+                    Response(
+                        status: .ok, headers: [.contentType: MetricExposition.contentType],
+                        body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+                }
+            ])
         route("/healthz", [.get: { _, _ in HTTPService.json(#"{"status":"ok"}"#) }])
-        route("/readyz", [.get: { _, _ in
-            if state.isDraining { throw APIError.shuttingDown }
-            return HTTPService.json(#"{"status":"ready"}"#)
-        }])
+        route(
+            "/readyz",
+            [
+                .get: { _, _ in
+                    if state.isDraining { throw APIError.shuttingDown }
+                    return HTTPService.json(#"{"status":"ready"}"#)
+                }
+            ])
         route("/openapi.json", [.get: { _, _ in HTTPService.json(openAPI) }])
     }
 

@@ -11,14 +11,21 @@ public enum ListenerSettings {
     ///   - inFlight: what the shutdown grace lets finish ("in-flight probes", "forwarded requests").
     public static func settings(defaultPort: Int, inFlight: String) -> [ParameterSpec] {
         [
-            ParameterSpec("host", .text(maxLength: 64, format: .ipAddress), summary: "Address to listen on (default: 0.0.0.0 with a token, 127.0.0.1 without; :: for IPv6)"),
+            ParameterSpec(
+                "host", .text(maxLength: 64, format: .ipAddress),
+                summary: "Address to listen on (default: 0.0.0.0 with a token, 127.0.0.1 without; :: for IPv6)"),
             ParameterSpec("port", .integer(1...65_535), default: .integer(defaultPort), summary: "TCP port to listen on"),
-            ParameterSpec("tokenFile", .text(maxLength: 4096, format: .any), summary: "File holding the bearer token callers must send (or set SONDE_TOKEN)"),
+            ParameterSpec(
+                "tokenFile", .text(maxLength: 4096, format: .any), summary: "File holding the bearer token callers must send (or set SONDE_TOKEN)"),
             ParameterSpec("insecure", .boolean, default: .boolean(false), summary: "Allow listening beyond loopback without a token"),
-            ParameterSpec("maxBody", .integer(64...16_777_216), default: .integer(16_384), summary: "Largest request body, in bytes; larger gets 413"),
+            ParameterSpec(
+                "maxBody", .integer(64...16_777_216), default: .integer(16_384), summary: "Largest request body, in bytes; larger gets 413"),
             ParameterSpec("shutdownGrace", .seconds(0...3600), default: .number(25), summary: "Seconds \(inFlight) may take to finish after SIGTERM"),
-            ParameterSpec("logFormat", .choice(LogFormat.allCases.map(\.rawValue)), default: .string(LogFormat.text.rawValue), summary: "Request log format"),
-            ParameterSpec("logLevel", .choice(Logger.Level.allCases.map(\.rawValue)), default: .string(Logger.Level.info.rawValue), summary: "Least severe log level written"),
+            ParameterSpec(
+                "logFormat", .choice(LogFormat.allCases.map(\.rawValue)), default: .string(LogFormat.text.rawValue), summary: "Request log format"),
+            ParameterSpec(
+                "logLevel", .choice(Logger.Level.allCases.map(\.rawValue)), default: .string(Logger.Level.info.rawValue),
+                summary: "Least severe log level written"),
             ParameterSpec("config", .text(maxLength: 4096, format: .any), summary: "JSON file of settings, keyed by the names above in camelCase"),
         ] + ProbeRestrictions.settings + ConnectionLimits.settings
     }

@@ -4,7 +4,8 @@ public import SondeCore
 /// the schemas both use.
 package enum OpenAPI {
     /// The default answer of every operation: a request error.
-    package static let requestErrors = "A request error: 400 invalid, 401 token, 403 policy, 404, 405, 406, 413, 415, 429 limit (Retry-After), 503 shutting down"
+    package static let requestErrors =
+        "A request error: 400 invalid, 401 token, 403 policy, 404, 405, 406, 413, 415, 429 limit (Retry-After), 503 shutting down"
 
     package static func operation(
         id: String, summary: String, tag: String, parameters: [JSONValue] = [], responses: [(String, JSONValue)],
@@ -16,9 +17,14 @@ package enum OpenAPI {
             members.append(("requestBody", ["required": true, "content": ["application/json": ["schema": body]]]))
         }
         if open { members.append(("security", [])) }
-        members.append(("responses", .object(responses + [
-            ("default", jsonResponse(errors, ref: "Error")),
-        ])))
+        members.append(
+            (
+                "responses",
+                .object(
+                    responses + [
+                        ("default", jsonResponse(errors, ref: "Error"))
+                    ])
+            ))
         return .object(members)
     }
 
@@ -41,14 +47,16 @@ package enum OpenAPI {
     package static let schemas: JSONValue = [
         "Error": [
             "type": "object", "required": ["error"],
-            "properties": ["error": [
-                "type": "object", "required": ["code", "message"],
-                "properties": [
-                    "code": ["type": "string", "description": "Stable machine-readable code, e.g. invalid_parameter, target_denied, over_limit"],
-                    "message": ["type": "string", "description": "What was wrong and what is allowed"],
-                    "field": ["type": "string", "description": "The refused field, when there is one"],
-                ],
-            ]],
+            "properties": [
+                "error": [
+                    "type": "object", "required": ["code", "message"],
+                    "properties": [
+                        "code": ["type": "string", "description": "Stable machine-readable code, e.g. invalid_parameter, target_denied, over_limit"],
+                        "message": ["type": "string", "description": "What was wrong and what is allowed"],
+                        "field": ["type": "string", "description": "The refused field, when there is one"],
+                    ],
+                ]
+            ],
         ],
         "Report": [
             "type": "object",
@@ -67,13 +75,18 @@ package enum OpenAPI {
         ],
         "ProbeList": [
             "type": "object", "required": ["probes"],
-            "properties": ["probes": ["type": "array", "items": [
-                "type": "object", "required": ["kind", "summary", "target", "parameters"],
-                "properties": [
-                    "kind": ["type": "string"], "summary": ["type": "string"], "target": ["type": "string"],
-                    "parameters": ["type": "array", "items": ["type": "object", "required": ["name", "type", "allowed", "summary"]]],
-                ],
-            ]]],
+            "properties": [
+                "probes": [
+                    "type": "array",
+                    "items": [
+                        "type": "object", "required": ["kind", "summary", "target", "parameters"],
+                        "properties": [
+                            "kind": ["type": "string"], "summary": ["type": "string"], "target": ["type": "string"],
+                            "parameters": ["type": "array", "items": ["type": "object", "required": ["name", "type", "allowed", "summary"]]],
+                        ],
+                    ],
+                ]
+            ],
         ],
         "Health": ["type": "object", "required": ["status"], "properties": ["status": ["type": "string"]]],
     ]

@@ -2,9 +2,9 @@ import Hummingbird
 import SondeCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A probe request as the caller sent it: the target and the raw parameter values, not yet validated.

@@ -1,9 +1,9 @@
 public import SondeCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Reads settings declared as parameters (``ServerSettings``, the gateway's) from their sources, lowest

@@ -4,7 +4,7 @@ import SondeIO
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The shared ICMP machinery of the process: one socket per address family (plus one per non-default
@@ -512,13 +512,18 @@ private final class EngineCore: Sendable {
                 }
                 let offender = info.has_offender != 0 ? IPAddress(info.offender) : nil
                 let mtu = Self.carriesMTU(family: socket.family, type: info.ee_type, code: info.ee_code) ? info.ee_info : 0
-                return (observer, .icmpError(
-                    sequence: pending.sequence, from: offender ?? pending.destination, family: socket.family,
-                    type: info.ee_type, code: info.ee_code, mtu: mtu
-                ))
+                return (
+                    observer,
+                    .icmpError(
+                        sequence: pending.sequence, from: offender ?? pending.destination, family: socket.family,
+                        type: info.ee_type, code: info.ee_code, mtu: mtu
+                    )
+                )
             }
             guard let from else { return nil }
-            switch ICMPParser.parse(bytes, family: socket.family, includesIPHeader: socket.deliversIPHeader, controlTTL: info.ttl >= 0 ? Int(info.ttl) : nil) {
+            switch ICMPParser.parse(
+                bytes, family: socket.family, includesIPHeader: socket.deliversIPHeader, controlTTL: info.ttl >= 0 ? Int(info.ttl) : nil)
+            {
             case .unrelated:
                 return nil
             case .error(let report):
@@ -527,10 +532,13 @@ private final class EngineCore: Sendable {
                     report.originalDestination.map({ $0.isSameHost(as: pending.destination) }) ?? true,
                     let observer = state.sessions[pending.session]?.observer
                 else { return nil }
-                return (observer, .icmpError(
-                    sequence: pending.sequence, from: from, family: socket.family,
-                    type: report.type, code: report.code, mtu: report.mtu
-                ))
+                return (
+                    observer,
+                    .icmpError(
+                        sequence: pending.sequence, from: from, family: socket.family,
+                        type: report.type, code: report.code, mtu: report.mtu
+                    )
+                )
             case .echoReply(let identifier, let wire, let data, let checksumValid, let ttl, let icmpLength):
                 guard socket.mode == .datagram || identifier == socket.identifier,
                     var pending = slot.pending[wire],

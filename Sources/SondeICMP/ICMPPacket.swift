@@ -179,8 +179,10 @@ package enum ICMPParser {
     package static func isError(_ type: UInt8, family: AddressFamily) -> Bool {
         switch family {
         case .ipv4:
-            [ICMPType.V4.destinationUnreachable, ICMPType.V4.sourceQuench, ICMPType.V4.redirect,
-             ICMPType.V4.timeExceeded, ICMPType.V4.parameterProblem].contains(type)
+            [
+                ICMPType.V4.destinationUnreachable, ICMPType.V4.sourceQuench, ICMPType.V4.redirect,
+                ICMPType.V4.timeExceeded, ICMPType.V4.parameterProblem,
+            ].contains(type)
         case .ipv6:
             (1...4).contains(type)
         }

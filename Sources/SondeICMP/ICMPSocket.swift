@@ -2,7 +2,7 @@ import CSondeNet
 import SondeCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How an ICMP socket was obtained.
@@ -92,7 +92,8 @@ package final class ICMPSocket: Sendable {
             throw unavailable(family, datagramError, mode: .datagram)
         }
         // The kernel picks the identifier when the socket is bound to "port" 0; read it back.
-        var (address, length) = (family == .ipv4 ? IPAddress.v4(IPv4Address(value: 0)) : .v6(IPv6Address(bytes: Array(repeating: 0, count: 16)))).socketAddress()
+        var (address, length) = (family == .ipv4 ? IPAddress.v4(IPv4Address(value: 0)) : .v6(IPv6Address(bytes: Array(repeating: 0, count: 16))))
+            .socketAddress()
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }

@@ -1,7 +1,7 @@
 import CSondeNet
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An epoll set with a wake-up event, for an event loop that runs on a thread of its own.
@@ -71,11 +71,14 @@ public final class Poller: Sendable {
         }
         let context = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
-        if pthread_create(&thread, nil, { context in
-            guard let context else { return nil }
-            Unmanaged<Box>.fromOpaque(context).takeRetainedValue().body()
-            return nil
-        }, context) == 0 {
+        if pthread_create(
+            &thread, nil,
+            { context in
+                guard let context else { return nil }
+                Unmanaged<Box>.fromOpaque(context).takeRetainedValue().body()
+                return nil
+            }, context) == 0
+        {
             pthread_detach(thread)
         } else {
             Unmanaged<Box>.fromOpaque(context).release()

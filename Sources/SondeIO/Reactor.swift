@@ -2,7 +2,7 @@ import CSondeNet
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Waits for file descriptors to become ready, for probes that drive their own non-blocking sockets.

@@ -1,7 +1,7 @@
 import CLibcap
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How Sonde came to hold the right to send ICMP, after ``PrivilegeDrop/drop(to:keepNetRaw:)``.

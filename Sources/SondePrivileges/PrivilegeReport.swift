@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What privileges a thread holds, read from `/proc/thread-self/status`: the same figures an operator reads

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The account Sonde switches to when started as root: `NAME`, `UID` or `UID:GID` (default `nobody`).

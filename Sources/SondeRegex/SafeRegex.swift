@@ -59,7 +59,8 @@ public final class SafeRegex: @unchecked Sendable {
             guard sonde_re2_search(compiled, text.baseAddress, text.count, &offsets, groups) == 1 else { return nil }
             var captures: [[UInt8]?] = []
             for index in 0...groupCount {
-                let start = Int(offsets[2 * index]), end = Int(offsets[2 * index + 1])
+                let start = Int(offsets[2 * index])
+                let end = Int(offsets[2 * index + 1])
                 guard start >= 0, end >= start, end <= text.count else {
                     captures.append(nil)
                     continue

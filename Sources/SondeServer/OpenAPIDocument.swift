@@ -6,10 +6,15 @@ import SondeHTTP
 package enum OpenAPIDocument {
     static func make(probes: [ProbeDescriptor], version: String, legacyPingWithoutToken: Bool, modules: [String] = []) -> JSONValue {
         var paths: [(String, JSONValue)] = [
-            ("/v1/probes", ["get": OpenAPI.operation(
-                id: "listProbes", summary: "Every registered probe with its parameters (type, default, bounds, description)",
-                tag: "probes", responses: [("200", OpenAPI.jsonResponse("The probes", ref: "ProbeList"))]
-            )]),
+            (
+                "/v1/probes",
+                [
+                    "get": OpenAPI.operation(
+                        id: "listProbes", summary: "Every registered probe with its parameters (type, default, bounds, description)",
+                        tag: "probes", responses: [("200", OpenAPI.jsonResponse("The probes", ref: "ProbeList"))]
+                    )
+                ]
+            )
         ]
         for probe in probes {
             paths.append(("/v1/probes/\(probe.kind)", probePath(probe)))
@@ -17,56 +22,121 @@ package enum OpenAPIDocument {
         // The compatibility route is ping's: documented while ping is served.
         if probes.contains(where: { $0.kind == LegacyPing.kind }) {
             paths.append(
-                ("/ping/{dstIP}/{count}", ["get": OpenAPI.operation(
-                    id: "legacyPing", summary: "Ping as text, for platforms that call GET /ping/{dstIP}/{count} today",
-                    tag: "compatibility",
-                    parameters: [
-                        OpenAPI.pathParameter("dstIP", "Address or host name to ping", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
-                        OpenAPI.pathParameter("count", "Echo requests to send, one a second", schema: ["type": "integer", "minimum": 1, "maximum": .integer(LegacyPing.counts.upperBound)]),
-                    ],
-                    responses: [("200", ["description": "ping-style text, line by line as replies arrive", "content": ["text/plain": ["schema": ["type": "string"]]]])],
-                    open: legacyPingWithoutToken
-                )])
+                (
+                    "/ping/{dstIP}/{count}",
+                    [
+                        "get": OpenAPI.operation(
+                            id: "legacyPing", summary: "Ping as text, for platforms that call GET /ping/{dstIP}/{count} today",
+                            tag: "compatibility",
+                            parameters: [
+                                OpenAPI.pathParameter(
+                                    "dstIP", "Address or host name to ping",
+                                    schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
+                                OpenAPI.pathParameter(
+                                    "count", "Echo requests to send, one a second",
+                                    schema: ["type": "integer", "minimum": 1, "maximum": .integer(LegacyPing.counts.upperBound)]),
+                            ],
+                            responses: [
+                                (
+                                    "200",
+                                    [
+                                        "description": "ping-style text, line by line as replies arrive",
+                                        "content": ["text/plain": ["schema": ["type": "string"]]],
+                                    ]
+                                )
+                            ],
+                            open: legacyPingWithoutToken
+                        )
+                    ]
+                )
             )
         }
         paths += [
-            ("/probe", ["get": OpenAPI.operation(
-                id: "blackboxProbe", summary: "blackbox_exporter-compatible probe: the module's probe against target, as Prometheus metrics",
-                tag: "prometheus",
-                parameters: [
-                    OpenAPI.queryParameter("module", "A module of the modules file", schema: ["type": "string", "enum": .array(modules.map(JSONValue.string))]),
-                    OpenAPI.queryParameter("target", "What the module probes", schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
-                    .object([("name", "debug"), ("in", "query"), ("required", false), ("description", "true: logs, metrics and the module as text"), ("schema", ["type": "string", "enum": ["true", "false"]])]),
-                ],
-                responses: [("200", ["description": "Prometheus text format (probe_success 0 or 1)", "content": ["text/plain": ["schema": ["type": "string"]]]])]
-            )]),
-            ("/metrics", ["get": OpenAPI.operation(
-                id: "metrics", summary: "Sonde's own metrics: requests, probes, refusals, privileges, process", tag: "prometheus",
-                responses: [("200", ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]])]
-            )]),
-            ("/v1/status", ["get": OpenAPI.operation(
-                id: "status", summary: "Privileges (uid, gid, capabilities, NoNewPrivs), ICMP socket mode, limits and policy",
-                tag: "operations", responses: [("200", OpenAPI.jsonResponse("The agent's state", schema: ["type": "object"]))]
-            )]),
-            ("/healthz", ["get": OpenAPI.operation(
-                id: "health", summary: "Liveness: the process answers", tag: "operations",
-                responses: [("200", OpenAPI.jsonResponse("Alive", ref: "Health"))], open: true
-            )]),
-            ("/readyz", ["get": OpenAPI.operation(
-                id: "ready", summary: "Readiness: sockets open, privileges dropped, not shutting down", tag: "operations",
-                responses: [("200", OpenAPI.jsonResponse("Ready", ref: "Health")), ("503", OpenAPI.jsonResponse("Shutting down", ref: "Error"))], open: true
-            )]),
-            ("/openapi.json", ["get": OpenAPI.operation(
-                id: "openapi", summary: "This document", tag: "operations",
-                responses: [("200", OpenAPI.jsonResponse("OpenAPI 3.1", schema: ["type": "object"]))]
-            )]),
+            (
+                "/probe",
+                [
+                    "get": OpenAPI.operation(
+                        id: "blackboxProbe", summary: "blackbox_exporter-compatible probe: the module's probe against target, as Prometheus metrics",
+                        tag: "prometheus",
+                        parameters: [
+                            OpenAPI.queryParameter(
+                                "module", "A module of the modules file", schema: ["type": "string", "enum": .array(modules.map(JSONValue.string))]),
+                            OpenAPI.queryParameter(
+                                "target", "What the module probes",
+                                schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
+                            .object([
+                                ("name", "debug"), ("in", "query"), ("required", false),
+                                ("description", "true: logs, metrics and the module as text"),
+                                ("schema", ["type": "string", "enum": ["true", "false"]]),
+                            ]),
+                        ],
+                        responses: [
+                            (
+                                "200",
+                                [
+                                    "description": "Prometheus text format (probe_success 0 or 1)",
+                                    "content": ["text/plain": ["schema": ["type": "string"]]],
+                                ]
+                            )
+                        ]
+                    )
+                ]
+            ),
+            (
+                "/metrics",
+                [
+                    "get": OpenAPI.operation(
+                        id: "metrics", summary: "Sonde's own metrics: requests, probes, refusals, privileges, process", tag: "prometheus",
+                        responses: [("200", ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]])]
+                    )
+                ]
+            ),
+            (
+                "/v1/status",
+                [
+                    "get": OpenAPI.operation(
+                        id: "status", summary: "Privileges (uid, gid, capabilities, NoNewPrivs), ICMP socket mode, limits and policy",
+                        tag: "operations", responses: [("200", OpenAPI.jsonResponse("The agent's state", schema: ["type": "object"]))]
+                    )
+                ]
+            ),
+            (
+                "/healthz",
+                [
+                    "get": OpenAPI.operation(
+                        id: "health", summary: "Liveness: the process answers", tag: "operations",
+                        responses: [("200", OpenAPI.jsonResponse("Alive", ref: "Health"))], open: true
+                    )
+                ]
+            ),
+            (
+                "/readyz",
+                [
+                    "get": OpenAPI.operation(
+                        id: "ready", summary: "Readiness: sockets open, privileges dropped, not shutting down", tag: "operations",
+                        responses: [
+                            ("200", OpenAPI.jsonResponse("Ready", ref: "Health")), ("503", OpenAPI.jsonResponse("Shutting down", ref: "Error")),
+                        ], open: true
+                    )
+                ]
+            ),
+            (
+                "/openapi.json",
+                [
+                    "get": OpenAPI.operation(
+                        id: "openapi", summary: "This document", tag: "operations",
+                        responses: [("200", OpenAPI.jsonResponse("OpenAPI 3.1", schema: ["type": "object"]))]
+                    )
+                ]
+            ),
         ]
         return [
             "openapi": "3.1.0",
             "info": [
                 "title": "Sonde",
                 "version": .string(version),
-                "description": "Network probes run from inside this pod's network namespace. A probe that ran answers 200 with success true or false; request errors answer {\"error\": {\"code\", \"message\"}}.",
+                "description":
+                    "Network probes run from inside this pod's network namespace. A probe that ran answers 200 with success true or false; request errors answer {\"error\": {\"code\", \"message\"}}.",
             ],
             "security": [["bearerAuth": []]],
             "paths": .object(paths),
@@ -78,28 +148,37 @@ package enum OpenAPIDocument {
     }
 
     private static func probePath(_ probe: ProbeDescriptor) -> JSONValue {
-        let targetSchema: JSONValue = ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength), "pattern": "^[^\\s\\x00-\\x1f\\x7f]+$", "description": .string(probe.target)]
+        let targetSchema: JSONValue = [
+            "type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength), "pattern": "^[^\\s\\x00-\\x1f\\x7f]+$",
+            "description": .string(probe.target),
+        ]
         var properties: [(String, JSONValue)] = [("target", targetSchema)]
-        var query: [JSONValue] = [.object([
-            ("name", "target"), ("in", "query"), ("required", true), ("description", .string(probe.target)), ("schema", targetSchema),
-        ])]
+        var query: [JSONValue] = [
+            .object([
+                ("name", "target"), ("in", "query"), ("required", true), ("description", .string(probe.target)), ("schema", targetSchema),
+            ])
+        ]
         for spec in probe.parameters {
             properties.append((spec.name, schema(for: spec)))
-            query.append(.object([
-                ("name", .string(spec.name)), ("in", "query"), ("required", false), ("description", .string(spec.summary)),
-                ("schema", schema(for: spec)),
-            ]))
+            query.append(
+                .object([
+                    ("name", .string(spec.name)), ("in", "query"), ("required", false), ("description", .string(spec.summary)),
+                    ("schema", schema(for: spec)),
+                ]))
         }
         let responses: [(String, JSONValue)] = [
-            ("200", [
-                "description": "The probe ran: its report (success true or false), or its events as they happen, then the report",
-                "content": [
-                    "application/json": ["schema": ["$ref": "#/components/OpenAPI.schemas/Report"]],
-                    "application/x-ndjson": ["schema": ["type": "string", "description": "one JSON event per line, then the report"]],
-                    "text/event-stream": ["schema": ["type": "string"]],
-                    "text/plain": ["schema": ["type": "string", "description": "the CLI's text output"]],
-                ],
-            ]),
+            (
+                "200",
+                [
+                    "description": "The probe ran: its report (success true or false), or its events as they happen, then the report",
+                    "content": [
+                        "application/json": ["schema": ["$ref": "#/components/OpenAPI.schemas/Report"]],
+                        "application/x-ndjson": ["schema": ["type": "string", "description": "one JSON event per line, then the report"]],
+                        "text/event-stream": ["schema": ["type": "string"]],
+                        "text/plain": ["schema": ["type": "string", "description": "the CLI's text output"]],
+                    ],
+                ]
+            )
         ]
         let summary = "\(probe.summary): \(probe.kind)"
         return [

@@ -1,8 +1,8 @@
 import HTTPTypes
-internal import Logging
-import SondeAuth
 import Hummingbird
+internal import Logging
 import NIOCore
+import SondeAuth
 import SondeCore
 import SondeHTTP
 import Synchronization
@@ -103,9 +103,15 @@ struct ProbeService: Sendable {
                 samples.append(MetricSample("probe_dns_lookup_time_seconds", lookup, help: "Returns the time taken for probe dns lookup in seconds"))
             }
             let address = report.address.flatMap(IPAddress.init)
-            samples.append(MetricSample("probe_ip_protocol", address.map { $0.unmapped.family == .ipv4 ? 4 : 6 } ?? 0, help: "Specifies whether probe ip protocol is IP4 or IP6"))
+            samples.append(
+                MetricSample(
+                    "probe_ip_protocol", address.map { $0.unmapped.family == .ipv4 ? 4 : 6 } ?? 0,
+                    help: "Specifies whether probe ip protocol is IP4 or IP6"))
             if let address {
-                samples.append(MetricSample("probe_ip_addr_hash", MetricExposition.addressHash(address), help: "Specifies the hash of IP address. It's useful to detect if the IP address changes."))
+                samples.append(
+                    MetricSample(
+                        "probe_ip_addr_hash", MetricExposition.addressHash(address),
+                        help: "Specifies the hash of IP address. It's useful to detect if the IP address changes."))
             }
             if let reporting = report.summary as? any ProbeMetricsReporting { samples += reporting.metricSamples }
             log.append(SondeJSON.line(report))
@@ -113,10 +119,13 @@ struct ProbeService: Sendable {
         } catch {
             if error.code == .targetDenied || error.code == .socketUnavailable { throw APIError(error) }
             log.append("probe could not run: \(error.message)")
-            return ([
-                MetricSample("probe_success", 0, help: "Whether the probe succeeded"),
-                MetricSample("probe_duration_seconds", (ContinuousClock.now - start).inSeconds, help: "How long the probe took to complete in seconds"),
-            ], log.lines)
+            return (
+                [
+                    MetricSample("probe_success", 0, help: "Whether the probe succeeded"),
+                    MetricSample(
+                        "probe_duration_seconds", (ContinuousClock.now - start).inSeconds, help: "How long the probe took to complete in seconds"),
+                ], log.lines
+            )
         }
     }
 
@@ -217,7 +226,11 @@ struct ProbeService: Sendable {
         buffer.setCancellation { run.cancel() }
         // Wait for the first chunk before answering: a refusal (bad target, denied address) must still be an
         // HTTP error status, which is only possible before the response head is sent.
-        let first = await withTaskCancellationHandler { await buffer.next() } onCancel: { run.cancel() }
+        let first = await withTaskCancellationHandler {
+            await buffer.next()
+        } onCancel: {
+            run.cancel()
+        }
         if case .failed(let error, _)? = first {
             permit.release()
             throw APIError(error)
@@ -245,7 +258,8 @@ struct ProbeService: Sendable {
                     if buffer.overflowed {
                         let error = StreamError(
                             code: "client_too_slow",
-                            message: "the probe was stopped: more than \(limits.maxPendingResponseBytes) bytes of its answer were waiting for this client to read them"
+                            message:
+                                "the probe was stopped: more than \(limits.maxPendingResponseBytes) bytes of its answer were waiting for this client to read them"
                         )
                         try await writer.write(ByteBuffer(string: encoder.encode(error)))
                     }

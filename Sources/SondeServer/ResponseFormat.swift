@@ -1,5 +1,5 @@
-import SondeHTTP
 import HTTPTypes
+import SondeHTTP
 
 /// How a probe's result is delivered, from the request's `Accept` header.
 enum ResponseFormat: String, Sendable, CaseIterable {

@@ -13,22 +13,41 @@ public enum ServerSettings {
         command: "serve",
         summary: "Serve the probe API over HTTP (the sidecar)",
         settings: [
-            ParameterSpec("allow", .text(maxLength: 8192, format: .any), summary: "Only probe addresses in these networks, comma-separated CIDRs (default: all not denied)"),
-            ParameterSpec("deny", .text(maxLength: 8192, format: .any), summary: "Never probe addresses in these networks, comma-separated CIDRs, on top of the default denials"),
-            ParameterSpec("defaultDeny", .boolean, default: .boolean(true), summary: "Deny cloud metadata endpoints and unspecified addresses (--default-deny=false to lift)"),
-            ParameterSpec("allowLocalContent", .boolean, default: .boolean(false), summary: "Allow payloads and returned content (tcp send, expect, banner) towards this pod's own addresses: loopback and its interfaces"),
-            ParameterSpec("maxConcurrent", .integer(1...10_000), default: .integer(64), summary: "Probes running at once over all callers; more get 429"),
-            ParameterSpec("maxConcurrentPerClient", .integer(1...10_000), default: .integer(8), summary: "Probes running at once per client address; more get 429"),
+            ParameterSpec(
+                "allow", .text(maxLength: 8192, format: .any),
+                summary: "Only probe addresses in these networks, comma-separated CIDRs (default: all not denied)"),
+            ParameterSpec(
+                "deny", .text(maxLength: 8192, format: .any),
+                summary: "Never probe addresses in these networks, comma-separated CIDRs, on top of the default denials"),
+            ParameterSpec(
+                "defaultDeny", .boolean, default: .boolean(true),
+                summary: "Deny cloud metadata endpoints and unspecified addresses (--default-deny=false to lift)"),
+            ParameterSpec(
+                "allowLocalContent", .boolean, default: .boolean(false),
+                summary:
+                    "Allow payloads and returned content (tcp send, expect, banner) towards this pod's own addresses: loopback and its interfaces"),
+            ParameterSpec(
+                "maxConcurrent", .integer(1...10_000), default: .integer(64), summary: "Probes running at once over all callers; more get 429"),
+            ParameterSpec(
+                "maxConcurrentPerClient", .integer(1...10_000), default: .integer(8),
+                summary: "Probes running at once per client address; more get 429"),
             ParameterSpec("maxCount", .integer(1...1_000_000), default: .integer(100), summary: "Most packets or attempts per request"),
-            ParameterSpec("defaultCount", .integer(1...1_000_000), default: .integer(5), summary: "Packets or attempts when a request gives no count"),
-            ParameterSpec("minInterval", .seconds(0.002...3600), default: .number(0.2), summary: "Shortest interval between sends within a request, in seconds"),
-            ParameterSpec("maxDuration", .seconds(1...86_400), default: .number(60), summary: "Longest a request may run, in seconds (the per-request deadline)"),
+            ParameterSpec(
+                "defaultCount", .integer(1...1_000_000), default: .integer(5), summary: "Packets or attempts when a request gives no count"),
+            ParameterSpec(
+                "minInterval", .seconds(0.002...3600), default: .number(0.2), summary: "Shortest interval between sends within a request, in seconds"),
+            ParameterSpec(
+                "maxDuration", .seconds(1...86_400), default: .number(60), summary: "Longest a request may run, in seconds (the per-request deadline)"
+            ),
             ParameterSpec("maxPayload", .integer(0...65_527), default: .integer(8972), summary: "Largest payload per packet, in bytes"),
-            ParameterSpec("legacyPingWithoutToken", .boolean, default: .boolean(false), summary: "Serve GET /ping/{dstIP}/{count} without a token (policy and limits still apply)"),
-            ParameterSpec("modules", .text(maxLength: 4096, format: .any), summary: "YAML file of the modules of GET /probe (default: icmp, icmp_single, tcp_connect, dns)"),
+            ParameterSpec(
+                "legacyPingWithoutToken", .boolean, default: .boolean(false),
+                summary: "Serve GET /ping/{dstIP}/{count} without a token (policy and limits still apply)"),
+            ParameterSpec(
+                "modules", .text(maxLength: 4096, format: .any),
+                summary: "YAML file of the modules of GET /probe (default: icmp, icmp_single, tcp_connect, dns)"),
         ] + ListenerSettings.settings(defaultPort: 8090, inFlight: "in-flight probes")
     )
-
 
     /// Builds the configuration from its sources, highest precedence last.
     ///

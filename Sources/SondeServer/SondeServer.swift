@@ -1,10 +1,10 @@
+import HTTPTypes
 public import Hummingbird
 public import Logging
-public import SondeCore
-public import SondeHTTP
-import HTTPTypes
 import NIOCore
 import ServiceLifecycle
+public import SondeCore
+public import SondeHTTP
 import UnixSignals
 
 /// The sidecar face: the probe registry behind a JSON HTTP API.
@@ -68,56 +68,76 @@ public struct SondeServer: Sendable {
         }()
         let state = self.state
         let maxBody = configuration.limits.maxBodyBytes
-        let openAPI = OpenAPIDocument.make(
-            probes: service.published, version: version, legacyPingWithoutToken: legacyOpen, modules: modules.modules.keys.sorted()
-        ).serialized() + "\n"
+        let openAPI =
+            OpenAPIDocument.make(
+                probes: service.published, version: version, legacyPingWithoutToken: legacyOpen, modules: modules.modules.keys.sorted()
+            ).serialized() + "\n"
         let listing = SondeJSON.line(ProbeListingResponse(probes: service.published.map(ProbeListing.init))) + "\n"
 
         router.route("/v1/probes", [.get: { _, _ in HTTPService.json(listing) }])
-        router.route("/v1/probes/:kind", [
-            .get: { request, context in
-                let format = try negotiate(request)
-                let input = try ProbeInput.decode(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
-                return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientLimitKey, connection: context.connection)
-            },
-            .post: { request, context in
-                let format = try negotiate(request)
-                let body = try await HTTPService.jsonBody(of: request, upTo: maxBody)
-                let input = try ProbeInput.decode(json: Array(buffer: body))
-                return try await service.respond(kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientLimitKey, connection: context.connection)
-            },
-        ])
-        router.route("/ping/:dstIP/:count", [.get: { request, context in
-            let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
-            let input = try LegacyPing.input(destination: destination, count: context.parameters.get("count") ?? "")
-            return try await service.respond(kind: LegacyPing.kind.rawValue, input: input, format: .text, client: context.clientLimitKey, connection: context.connection)
-        }])
+        router.route(
+            "/v1/probes/:kind",
+            [
+                .get: { request, context in
+                    let format = try negotiate(request)
+                    let input = try ProbeInput.decode(query: request.uri.queryParameters.map { (String($0.key), String($0.value)) })
+                    return try await service.respond(
+                        kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientLimitKey,
+                        connection: context.connection)
+                },
+                .post: { request, context in
+                    let format = try negotiate(request)
+                    let body = try await HTTPService.jsonBody(of: request, upTo: maxBody)
+                    let input = try ProbeInput.decode(json: Array(buffer: body))
+                    return try await service.respond(
+                        kind: context.parameters.get("kind") ?? "", input: input, format: format, client: context.clientLimitKey,
+                        connection: context.connection)
+                },
+            ])
+        router.route(
+            "/ping/:dstIP/:count",
+            [
+                .get: { request, context in
+                    let destination = context.parameters.get("dstIP").flatMap(\.percentDecoded) ?? ""
+                    let input = try LegacyPing.input(destination: destination, count: context.parameters.get("count") ?? "")
+                    return try await service.respond(
+                        kind: LegacyPing.kind.rawValue, input: input, format: .text, client: context.clientLimitKey, connection: context.connection)
+                }
+            ])
         let modules = self.modules
-        router.route("/probe", [.get: { request, context in
-            try await BlackboxEndpoint.respond(to: request, modules: modules, service: service, client: context.clientLimitKey)
-        }])
+        router.route(
+            "/probe",
+            [
+                .get: { request, context in
+                    try await BlackboxEndpoint.respond(to: request, modules: modules, service: service, client: context.clientLimitKey)
+                }
+            ])
         router.addOperationalRoutes(state: state, metrics: metrics, openAPI: openAPI)
         let status = self.status
         let configuration = self.configuration
         let version = self.version
-        router.route("/v1/status", [.get: { _, _ in
-            let document: JSONValue = [
-                "version": .string(version),
-                "process": status(),
-                "runningProbes": .integer(service.limiter.running),
-                "requestsInFlight": .integer(state.requestsInFlight),
-                "requestsServed": .integer(state.requestsStarted),
-                "draining": .boolean(state.isDraining),
-                "limits": configuration.limits.json,
-                "policy": [
-                    "allow": .array(configuration.policy.allow.map { .string($0.description) }),
-                    "deny": .array(configuration.policy.deny.map { .string($0.description) }),
-                    "localContent": .string(configuration.policy.allowLocalContent ? "allowed" : "refused"),
-                ],
-                "authentication": configuration.token == nil ? "none (loopback only)" : "bearer token",
-            ]
-            return HTTPService.json(document.serialized() + "\n")
-        }])
+        router.route(
+            "/v1/status",
+            [
+                .get: { _, _ in
+                    let document: JSONValue = [
+                        "version": .string(version),
+                        "process": status(),
+                        "runningProbes": .integer(service.limiter.running),
+                        "requestsInFlight": .integer(state.requestsInFlight),
+                        "requestsServed": .integer(state.requestsStarted),
+                        "draining": .boolean(state.isDraining),
+                        "limits": configuration.limits.json,
+                        "policy": [
+                            "allow": .array(configuration.policy.allow.map { .string($0.description) }),
+                            "deny": .array(configuration.policy.deny.map { .string($0.description) }),
+                            "localContent": .string(configuration.policy.allowLocalContent ? "allowed" : "refused"),
+                        ],
+                        "authentication": configuration.token == nil ? "none (loopback only)" : "bearer token",
+                    ]
+                    return HTTPService.json(document.serialized() + "\n")
+                }
+            ])
         return router
     }
 

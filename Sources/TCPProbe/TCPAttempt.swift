@@ -3,7 +3,7 @@ import SondeIO
 import SondeRegex
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One connection attempt: non-blocking connect timed by the reactor, then the optional banner read and

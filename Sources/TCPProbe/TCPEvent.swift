@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-public import FoundationEssentials
-#else
-public import Foundation
-#endif
 public import SondeCore
+
+#if canImport(FoundationEssentials)
+    public import FoundationEssentials
+#else
+    public import Foundation
+#endif
 
 /// One thing that happened during a TCP connect probe.
 ///
@@ -81,7 +82,9 @@ extension TCPSummary: ProbeMetricsReporting {
             MetricSample("probe_failed_due_to_regex", expectFailures > 0 ? 1 : 0, help: "Whether an expected reply did not match"),
             MetricSample("probe_tcp_attempts", Double(attempts), help: "Connection attempts made"),
             MetricSample("probe_tcp_connections", Double(connected), help: "Attempts that connected"),
-            MetricSample("probe_tcp_failure_ratio", attempts > 0 ? Double(attempts - connected) / Double(attempts) : 1, help: "Share of attempts that did not connect (0 to 1)"),
+            MetricSample(
+                "probe_tcp_failure_ratio", attempts > 0 ? Double(attempts - connected) / Double(attempts) : 1,
+                help: "Share of attempts that did not connect (0 to 1)"),
         ]
         if let connect { samples += connect.samples(prefix: "probe_tcp_connect", what: "time to connect") }
         return samples

@@ -1,9 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 public import SondeCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// TCP connect ("telnet"): is anything listening at HOST:PORT, how long does the handshake take, and
 /// optionally does it talk (banner, send/expect).
@@ -15,17 +16,35 @@ public struct TCPConnectProbe: Probe {
         summary: "TCP connect: is the port open, refused or filtered, and how long the handshake takes",
         target: "HOST:PORT or [IPv6]:PORT",
         parameters: [
-            ParameterSpec("count", .integer(1...100_000), default: .integer(1), summary: "Connection attempts to make", cli: .init(short: "c"), role: .repetitions),
-            ParameterSpec("interval", .seconds(0.01...3600), default: .number(1), summary: "Seconds between the starts of attempts", cli: .init(short: "i"), role: .interval),
-            ParameterSpec("timeout", .seconds(0.001...600), default: .number(3), summary: "Seconds to wait for the handshake; no answer by then counts as filtered", cli: .init(short: "W"), role: .duration),
-            ParameterSpec("deadline", .seconds(0.001...86_400), summary: "Stop after this many seconds, whatever else happens", cli: .init(short: "w"), role: .duration),
+            ParameterSpec(
+                "count", .integer(1...100_000), default: .integer(1), summary: "Connection attempts to make", cli: .init(short: "c"),
+                role: .repetitions),
+            ParameterSpec(
+                "interval", .seconds(0.01...3600), default: .number(1), summary: "Seconds between the starts of attempts", cli: .init(short: "i"),
+                role: .interval),
+            ParameterSpec(
+                "timeout", .seconds(0.001...600), default: .number(3),
+                summary: "Seconds to wait for the handshake; no answer by then counts as filtered", cli: .init(short: "W"), role: .duration),
+            ParameterSpec(
+                "deadline", .seconds(0.001...86_400), summary: "Stop after this many seconds, whatever else happens", cli: .init(short: "w"),
+                role: .duration),
             ParameterSpec("source", .text(maxLength: 64, format: .ipAddress), summary: "Connect from this local address", cli: .init(short: "s")),
             FamilyPreference.parameter,
-            ParameterSpec("banner", .boolean, default: .boolean(false), summary: "After connecting, read the server's first line (or first banner-bytes bytes)", cli: .init(short: "b"), role: .content),
-            ParameterSpec("bannerBytes", .integer(1...TCPAttempt.maxBannerBytes), default: .integer(256), summary: "Most bytes to read as the banner"),
-            ParameterSpec("send", .text(maxLength: 4096, format: .any), summary: "After connecting, send this text (escapes: \\r \\n \\t \\\\ \\xHH)", role: .content),
-            ParameterSpec("expect", .text(maxLength: 1024, format: .regularExpression), summary: "After connecting (and sending), expect a reply matching this RE2 regular expression (within the first 64 KiB)", role: .content),
-            ParameterSpec("readTimeout", .seconds(0.001...600), default: .number(2), summary: "Seconds to wait for the banner or the expected reply", role: .duration),
+            ParameterSpec(
+                "banner", .boolean, default: .boolean(false), summary: "After connecting, read the server's first line (or first banner-bytes bytes)",
+                cli: .init(short: "b"), role: .content),
+            ParameterSpec(
+                "bannerBytes", .integer(1...TCPAttempt.maxBannerBytes), default: .integer(256), summary: "Most bytes to read as the banner"),
+            ParameterSpec(
+                "send", .text(maxLength: 4096, format: .any), summary: "After connecting, send this text (escapes: \\r \\n \\t \\\\ \\xHH)",
+                role: .content),
+            ParameterSpec(
+                "expect", .text(maxLength: 1024, format: .regularExpression),
+                summary: "After connecting (and sending), expect a reply matching this RE2 regular expression (within the first 64 KiB)",
+                role: .content),
+            ParameterSpec(
+                "readTimeout", .seconds(0.001...600), default: .number(2), summary: "Seconds to wait for the banner or the expected reply",
+                role: .duration),
         ]
     )
 
@@ -51,7 +70,8 @@ public struct TCPConnectProbe: Probe {
         try context.authorize(address, target: target.host)
         let source = values.string("source").flatMap(IPAddress.init)
         if let source, source.family != address.family {
-            throw ProbeError.invalid(parameter: "source", value: source.description, allowed: "an address of the target's family (\(address.family.rawValue))")
+            throw ProbeError.invalid(
+                parameter: "source", value: source.description, allowed: "an address of the target's family (\(address.family.rawValue))")
         }
         let plan = try TCPAttempt.Plan(values, source: source)
         let count = values.integer("count") ?? 1

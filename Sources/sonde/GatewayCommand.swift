@@ -1,11 +1,11 @@
 import Logging
-import SondeHTTP
 import SondeCore
 import SondeGateway
+import SondeHTTP
 import SondeServer
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `sonde gateway`: the platform's side. Its settings (and token files) are read before the privilege drop;

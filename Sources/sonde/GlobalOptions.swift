@@ -1,7 +1,7 @@
 import SondePrivileges
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Options every `sonde` command takes, read before anything else happens (the privilege drop needs them
@@ -23,7 +23,10 @@ struct GlobalOptions {
         ("--plugin-user <name|uid[:gid]>", "Account external probes run as when started as root (default: 65533:65533); it must differ from --user"),
         ("-v, --verbose", "Report uid/gid, capabilities, NoNewPrivs and the ICMP socket mode on standard error"),
         ("--probes-dir <dir>", "External probes to load (default /etc/sonde/probes.d if it exists; or SONDE_PROBES_DIR)"),
-        ("--agent <url>", "Run the probe on the sidecar at http://HOST:PORT, or through a gateway at http://GW:PORT/v1/agents/POD-IP (token from SONDE_TOKEN)"),
+        (
+            "--agent <url>",
+            "Run the probe on the sidecar at http://HOST:PORT, or through a gateway at http://GW:PORT/v1/agents/POD-IP (token from SONDE_TOKEN)"
+        ),
     ]
 
     /// Removes the global options from `arguments` and returns them.
@@ -48,9 +51,13 @@ struct GlobalOptions {
             } else if argument == "--plugin-user" {
                 index += 1
                 guard index < arguments.count else { throw GlobalOptionError(PrivilegeError.invalidUser("", option: "--plugin-user")) }
-                options.pluginUser = try GlobalOptionError.wrap { () throws(PrivilegeError) in try UnprivilegedUser(arguments[index], option: "--plugin-user") }
+                options.pluginUser = try GlobalOptionError.wrap { () throws(PrivilegeError) in
+                    try UnprivilegedUser(arguments[index], option: "--plugin-user")
+                }
             } else if argument.hasPrefix("--plugin-user=") {
-                options.pluginUser = try GlobalOptionError.wrap { () throws(PrivilegeError) in try UnprivilegedUser(String(argument.dropFirst("--plugin-user=".count)), option: "--plugin-user") }
+                options.pluginUser = try GlobalOptionError.wrap { () throws(PrivilegeError) in
+                    try UnprivilegedUser(String(argument.dropFirst("--plugin-user=".count)), option: "--plugin-user")
+                }
             } else if argument == "--probes-dir" {
                 index += 1
                 guard index < arguments.count else { throw GlobalOptionError(description: "option --probes-dir needs a value: a directory") }
@@ -64,7 +71,9 @@ struct GlobalOptions {
             } else if argument.hasPrefix("--probes-dir=") {
                 options.probesDirectory = String(argument.dropFirst("--probes-dir=".count))
             } else if argument.hasPrefix("--user=") {
-                options.user = try GlobalOptionError.wrap { () throws(PrivilegeError) in try UnprivilegedUser(String(argument.dropFirst("--user=".count))) }
+                options.user = try GlobalOptionError.wrap { () throws(PrivilegeError) in
+                    try UnprivilegedUser(String(argument.dropFirst("--user=".count)))
+                }
             } else {
                 remaining.append(argument)
             }

@@ -42,11 +42,21 @@ struct ProbeCommandLine {
                 continue
             }
             switch argument {
-            case "--": optionsEnded = true; continue
-            case "-h", "--help": showHelp = true; continue
-            case "--json": json = true; continue
-            case "-q", "--quiet": quiet = true; continue
-            case "-O": reportOutstanding = true; continue
+            case "--":
+                optionsEnded = true
+                continue
+            case "-h", "--help":
+                showHelp = true
+                continue
+            case "--json":
+                json = true
+                continue
+            case "-q", "--quiet":
+                quiet = true
+                continue
+            case "-O":
+                reportOutstanding = true
+                continue
             case "-n", "--numeric": continue
             default: break
             }

@@ -3,7 +3,7 @@ import SondeCore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs one probe from the command line against one or more targets, printing text or NDJSON as events

@@ -22,7 +22,9 @@ enum Registration {
     /// on an agent). Call single-threaded, before the privilege drop.
     static func openStartupResources(command: String?, serving: Bool, local: Bool) -> Opened {
         let wanted = Set(
-            GeneratedProbeModules.startupNeeds.filter { wants($0, command: command, serving: serving, local: local) }.flatMap { $0.resources.map(ObjectIdentifier.init) }
+            GeneratedProbeModules.startupNeeds.filter { wants($0, command: command, serving: serving, local: local) }.flatMap {
+                $0.resources.map(ObjectIdentifier.init)
+            }
         )
         var seen: Set<ObjectIdentifier> = []
         var result = Opened(resources: [], opened: [])
@@ -40,7 +42,9 @@ enum Registration {
 
     /// Whether any start-up resource would be opened for `command` (so CAP_NET_RAW is raised first).
     static func needsStartupResources(command: String?, serving: Bool, local: Bool) -> Bool {
-        GeneratedProbeModules.startupNeeds.contains { needs in !needs.resources.isEmpty && wants(needs, command: command, serving: serving, local: local) }
+        GeneratedProbeModules.startupNeeds.contains { needs in
+            !needs.resources.isEmpty && wants(needs, command: command, serving: serving, local: local)
+        }
     }
 
     private static func wants(_ needs: StartupNeeds, command: String?, serving: Bool, local: Bool) -> Bool {

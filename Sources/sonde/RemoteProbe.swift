@@ -3,9 +3,9 @@ import SondeAgentClient
 import SondeCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A probe run on an agent (`sonde --agent http://10.1.2.3:8090 ping 10.0.0.1`): the same declaration, events,
@@ -98,7 +98,10 @@ struct RemoteProbe<Local: Probe>: Probe {
     }
 
     private struct RemoteErrorBody: Decodable {
-        struct Detail: Decodable { var code: String; var message: String }
+        struct Detail: Decodable {
+            var code: String
+            var message: String
+        }
         var error: Detail
     }
 }

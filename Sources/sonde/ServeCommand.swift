@@ -1,13 +1,13 @@
 import Logging
 import Metrics
 import Prometheus
-import SondeHTTP
 import SondeCore
+import SondeHTTP
 import SondePrivileges
 import SondeServer
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `sonde serve`: the sidecar. Its settings are read before the privilege drop (a mounted token file may
@@ -73,10 +73,12 @@ enum ServeCommand {
         let (logger, metrics) = bootstrap(label: "sonde", format: configuration.logFormat, level: configuration.logLevel)
         let reports = opened.resources.map(\.report)
         let startPrivileges = PrivilegeReport.current()
-        metrics.setInfo("sonde_privileges_info", help: "What the process holds after the drop (always 1)", labels: [
-            ("mode", mode.rawValue), ("uid", String(startPrivileges.uid)), ("cap_eff", startPrivileges.effective),
-            ("no_new_privs", startPrivileges.noNewPrivs ? "1" : "0"),
-        ])
+        metrics.setInfo(
+            "sonde_privileges_info", help: "What the process holds after the drop (always 1)",
+            labels: [
+                ("mode", mode.rawValue), ("uid", String(startPrivileges.uid)), ("cap_eff", startPrivileges.effective),
+                ("no_new_privs", startPrivileges.noNewPrivs ? "1" : "0"),
+            ])
         for metric in reports.flatMap(\.infoMetrics) {
             for labels in metric.series { metrics.setInfo(metric.name, help: metric.help, labels: labels) }
         }
@@ -121,7 +123,8 @@ enum ServeCommand {
                 "probes": "\(registry.kinds.map(\.rawValue).filter(configuration.restrictions.allows).joined(separator: ","))",
                 "restrictions": "\(configuration.restrictions.summary.isEmpty ? "none" : configuration.restrictions.summary)",
                 "privilegeMode": "\(mode.rawValue)", "privileges": "\(privileges)", "resources": "\(opened.summary)",
-                "allow": "\(configuration.policy.allow.isEmpty ? "all" : configuration.policy.allow.map(\.network.description).joined(separator: ","))",
+                "allow":
+                    "\(configuration.policy.allow.isEmpty ? "all" : configuration.policy.allow.map(\.network.description).joined(separator: ","))",
                 "deny": "\(configuration.policy.deny.map(\.network.description).joined(separator: ","))",
                 "maxConcurrent": "\(configuration.limits.maxConcurrent)", "maxCount": "\(configuration.limits.maxCount)",
                 "maxDuration": "\(configuration.limits.maxDuration)",

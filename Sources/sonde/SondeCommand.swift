@@ -12,8 +12,10 @@ enum CommandTable {
     static let commands: [Command] = [
         Command(name: "probes", summary: "List the probes and their parameters (--json: as JSON)", help: { ProbesCommand.help }),
         Command(name: "serve", summary: "Serve the probe API over HTTP: the sidecar (sonde serve --help)", help: ServeCommand.help),
-        Command(name: "gateway", summary: "Forward the platform's requests to the sidecar in a pod (sonde gateway --help)", help: GatewayCommand.help),
-        Command(name: "healthcheck", summary: "Exit 0 when a Sonde answers GET /healthz: for container health checks", help: { HealthcheckCommand.help }),
+        Command(
+            name: "gateway", summary: "Forward the platform's requests to the sidecar in a pod (sonde gateway --help)", help: GatewayCommand.help),
+        Command(
+            name: "healthcheck", summary: "Exit 0 when a Sonde answers GET /healthz: for container health checks", help: { HealthcheckCommand.help }),
         Command(name: "help", summary: "sonde help <command>: the help of a command or probe", help: { "USAGE: sonde help <command>" }),
         Command(name: "version", summary: "Print the version (also sonde --version)", help: { "USAGE: sonde version" }),
     ]
@@ -45,7 +47,8 @@ enum CommandTable {
                 return .success
             }
             guard let command = commands.first(where: { $0.name == topic }) else {
-                Output.error("no help for '\(topic)': expected a probe (\(kinds(registry))) or a command (\(commands.map(\.name).joined(separator: ", ")))")
+                Output.error(
+                    "no help for '\(topic)': expected a probe (\(kinds(registry))) or a command (\(commands.map(\.name).joined(separator: ", ")))")
                 return .usage
             }
             Output.write(command.help())

@@ -1,12 +1,12 @@
 import ExternalProbes
-import SondeHTTP
-import SondeCore
 import SondeAgentClient
+import SondeCore
+import SondeHTTP
 import SondePrivileges
 import SondeServer
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `sonde`: run a probe (`sonde ping …`), list probes (`sonde probes`).
@@ -104,7 +104,8 @@ enum SondeMain {
             }
         }
         if let first = arguments.first, !first.hasPrefix("-"), !CommandTable.commands.contains(where: { $0.name == first }) {
-            Output.error("unknown command '\(first)': expected a probe (\(CommandTable.kinds(registry))), serve, gateway or probes (see sonde --help)")
+            Output.error(
+                "unknown command '\(first)': expected a probe (\(CommandTable.kinds(registry))), serve, gateway or probes (see sonde --help)")
             exit(ExitCode.usage.rawValue)
         }
         exit(CommandTable.run(arguments, registry: registry).rawValue)

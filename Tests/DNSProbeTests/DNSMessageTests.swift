@@ -1,6 +1,7 @@
-@testable import DNSProbe
 import SondeTestSupport
 import Testing
+
+@testable import DNSProbe
 
 @Suite("DNS wire format")
 struct DNSMessageTests {
@@ -42,7 +43,9 @@ struct DNSMessageTests {
         DNSRecord(name: "_ldap._tcp.test.", type: .srv, recordClass: 1, ttl: 60, data: .srv(priority: 1, weight: 5, port: 389, target: "dc.test.")),
         DNSRecord(name: "test.", type: .ns, recordClass: 1, ttl: 60, data: .name("ns1.test.")),
         DNSRecord(name: "7.0.0.10.in-addr.arpa.", type: .ptr, recordClass: 1, ttl: 60, data: .name("www.test.")),
-        DNSRecord(name: "test.", type: .soa, recordClass: 1, ttl: 60, data: .soa(mname: "ns1.test.", rname: "hostmaster.test.", serial: 2026112401, refresh: 3600, retry: 600, expire: 86400, minimum: 60)),
+        DNSRecord(
+            name: "test.", type: .soa, recordClass: 1, ttl: 60,
+            data: .soa(mname: "ns1.test.", rname: "hostmaster.test.", serial: 2_026_112_401, refresh: 3600, retry: 600, expire: 86400, minimum: 60)),
         DNSRecord(name: "test.", type: .caa, recordClass: 1, ttl: 60, data: .caa(flags: 0, tag: "issue", value: Array("letsencrypt.org".utf8))),
         DNSRecord(name: "test.", type: DNSType(rawValue: 65280), recordClass: 1, ttl: 60, data: .unknown([1, 2, 3])),
     ]
@@ -86,7 +89,10 @@ struct DNSMessageTests {
         ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 5, 0x61] as [UInt8], "label runs past the end"),
         ([0, 1, 0x81, 0x80, 0, 1] as [UInt8], "message ends early"),
         ([0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 1, 0, 1] as [UInt8], "unsupported label type 0x40"),
-        ([0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5] as [UInt8], "A record data must be 4 bytes, not 5"),
+        (
+            [0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5] as [UInt8],
+            "A record data must be 4 bytes, not 5"
+        ),
         ([0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 16, 0, 1, 0, 0, 0, 0, 0, 3, 5, 0x61, 0x62] as [UInt8], "TXT string runs past its record"),
     ])
     func malformedMessagesAreRefusedWithTheReason(bytes: [UInt8], reason: String) {
@@ -149,7 +155,9 @@ extension DNSMessage {
     /// The same message with names as the decoder prints them (trailing dot).
     func withFullyQualifiedNames() -> DNSMessage {
         var copy = self
-        copy.questions = questions.map { DNSQuestion(name: $0.name.hasSuffix(".") ? $0.name : $0.name + ".", type: $0.type, recordClass: $0.recordClass) }
+        copy.questions = questions.map {
+            DNSQuestion(name: $0.name.hasSuffix(".") ? $0.name : $0.name + ".", type: $0.type, recordClass: $0.recordClass)
+        }
         return copy
     }
 }

@@ -1,6 +1,7 @@
-@testable import DNSProbe
 import SondeCore
 import Testing
+
+@testable import DNSProbe
 
 @Suite("resolv.conf and names")
 struct ResolverTests {
@@ -20,16 +21,18 @@ struct ResolverTests {
 
     @Test func theSearchListComesFirstBelowNdots() {
         let config = ResolverConfiguration(parsing: Self.pod)
-        #expect(config.candidates(for: "kubernetes.default") == [
-            "kubernetes.default.shop.svc.cluster.local.", "kubernetes.default.svc.cluster.local.",
-            "kubernetes.default.cluster.local.", "kubernetes.default.",
-        ])
+        #expect(
+            config.candidates(for: "kubernetes.default") == [
+                "kubernetes.default.shop.svc.cluster.local.", "kubernetes.default.svc.cluster.local.",
+                "kubernetes.default.cluster.local.", "kubernetes.default.",
+            ])
         #expect(config.candidates(for: "a.b.c.d.e.f").first == "a.b.c.d.e.f.")
         #expect(config.candidates(for: "example.com.") == ["example.com."])
     }
 
     @Test func defaultsWhenTheFileSaysNothing() {
-        let config = ResolverConfiguration(parsing: "domain corp.example\nnameserver 1.1.1.1\nnameserver 2.2.2.2\nnameserver 3.3.3.3\nnameserver 4.4.4.4\noptions ndots:99")
+        let config = ResolverConfiguration(
+            parsing: "domain corp.example\nnameserver 1.1.1.1\nnameserver 2.2.2.2\nnameserver 3.3.3.3\nnameserver 4.4.4.4\noptions ndots:99")
         #expect(config.nameservers.count == 3, "glibc uses three at most")
         #expect(config.search == ["corp.example"])
         #expect(config.ndots == 15)

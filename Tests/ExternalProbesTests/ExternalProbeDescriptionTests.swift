@@ -1,8 +1,8 @@
 import Foundation
+import SondeCore
 import Testing
 
 @testable import ExternalProbes
-import SondeCore
 
 @Suite("external probe descriptions and trust")
 struct ExternalProbeDescriptionTests {
@@ -12,7 +12,8 @@ struct ExternalProbeDescriptionTests {
 
     @Test("a description becomes the same declaration a compiled-in probe makes")
     func declaration() throws {
-        let description = try decode(#"""
+        let description = try decode(
+            #"""
             {"kind": "http", "summary": "HTTP GET", "target": "HOST:PORT", "targetAddress": "hostPort",
              "parameters": [
                {"name": "count", "type": "integer", "minimum": 1, "maximum": 10, "default": 2, "summary": "Requests", "role": "repetitions", "short": "c"},
@@ -43,7 +44,10 @@ struct ExternalProbeDescriptionTests {
             ("x", #"[{"name": "n", "type": "integer", "minimum": 5, "maximum": 1, "summary": "s"}]"#, "an integer needs whole minimum <= maximum"),
             ("x", #"[{"name": "n", "type": "text", "summary": "s"}]"#, "text needs maxLength"),
             ("x", #"[{"name": "n", "type": "float", "summary": "s"}]"#, "unknown type 'float'"),
-            ("x", #"[{"name": "n", "type": "integer", "minimum": 1, "maximum": 3, "default": 9, "summary": "s"}]"#, "default 9 is not an integer from 1 to 3"),
+            (
+                "x", #"[{"name": "n", "type": "integer", "minimum": 1, "maximum": 3, "default": 9, "summary": "s"}]"#,
+                "default 9 is not an integer from 1 to 3"
+            ),
             ("x", #"[{"name": "n", "type": "boolean", "role": "speed", "summary": "s"}]"#, "unknown role 'speed'"),
         ]
         for (kind, parameters, message) in cases {
@@ -66,10 +70,13 @@ struct ExternalProbeDescriptionTests {
         #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFREG | 0o757), isDirectory: false)?.contains("writable by group or others") == true)
         #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFREG | 0o644), isDirectory: false)?.contains("not executable") == true)
         #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFLNK | 0o777), isDirectory: false)?.contains("symbolic link") == true)
-        #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFREG | 0o755, owner: 4242), isDirectory: false)?.contains("owned by uid 4242") == true)
+        #expect(
+            ExternalProbeLoader.trustProblem(status(mode: S_IFREG | 0o755, owner: 4242), isDirectory: false)?.contains("owned by uid 4242") == true)
         #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFDIR | 0o777), isDirectory: true)?.contains("writable by group or others") == true)
         #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFDIR | 0o755), isDirectory: true) == nil)
         // The directory must be root's even when its owner is the user Sonde runs as.
-        #expect(ExternalProbeLoader.trustProblem(status(mode: S_IFDIR | 0o755, owner: geteuid() == 0 ? 4242 : geteuid()), isDirectory: true)?.contains("must belong to root") == true)
+        #expect(
+            ExternalProbeLoader.trustProblem(status(mode: S_IFDIR | 0o755, owner: geteuid() == 0 ? 4242 : geteuid()), isDirectory: true)?.contains(
+                "must belong to root") == true)
     }
 }

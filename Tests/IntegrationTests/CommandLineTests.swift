@@ -23,7 +23,10 @@ struct CommandLineTests {
         (["10.0.0.256"], "sonde: invalid target '10.0.0.256': not a valid IPv4 address, and a host name cannot end in a number"),
         (["fe80::1%no-such-if0"], "sonde: invalid target 'fe80::1%no-such-if0': not a valid IP address (IPv6 zones must name an existing interface)"),
         (["-6", "127.0.0.1"], "sonde: '127.0.0.1' is an IPv4 address, but ipv6 was requested"),
-        (["-I", "no-such-if0", "127.0.0.1"], "sonde: invalid value 'no-such-if0' for -I/--interface: expected an existing interface name or a local address"),
+        (
+            ["-I", "no-such-if0", "127.0.0.1"],
+            "sonde: invalid value 'no-such-if0' for -I/--interface: expected an existing interface name or a local address"
+        ),
         ([], "sonde: missing target for ping: expected host name or IPv4/IPv6 address (IPv6 may carry a zone: fe80::1%eth0) (see sonde ping --help)"),
     ])
     func badInputGetsOneLineAndExitTwo(arguments: [String], message: String) async throws {
@@ -37,9 +40,15 @@ struct CommandLineTests {
         (["db"], "sonde: invalid target 'db': expected HOST:PORT or [IPv6]:PORT"),
         (["db:70000"], "sonde: invalid port '70000' in 'db:70000': expected 1 to 65535"),
         (["fd00::1:443"], "sonde: invalid target 'fd00::1:443': write an IPv6 address in brackets, e.g. [fd00::1]:443"),
-        (["--expect", "(", "db:80"], "sonde: invalid value '(' for --expect: expected an RE2 regular expression of at most 1024 characters (missing ): ()"),
+        (
+            ["--expect", "(", "db:80"],
+            "sonde: invalid value '(' for --expect: expected an RE2 regular expression of at most 1024 characters (missing ): ()"
+        ),
         // Backreferences need backtracking: RE2 refuses them, so no pattern can take exponential time.
-        (["--expect", #"(a)\1"#, "db:80"], #"sonde: invalid value '(a)\1' for --expect: expected an RE2 regular expression of at most 1024 characters (invalid escape sequence: \1)"#),
+        (
+            ["--expect", #"(a)\1"#, "db:80"],
+            #"sonde: invalid value '(a)\1' for --expect: expected an RE2 regular expression of at most 1024 characters (invalid escape sequence: \1)"#
+        ),
         (["-s", "db", "db:80"], "sonde: invalid value 'db' for -s/--source: expected an IPv4 or IPv6 address"),
         (["-c", "0", "db:80"], "sonde: invalid value '0' for -c/--count: expected an integer from 1 to 100000"),
         (["-6", "127.0.0.1:80"], "sonde: '127.0.0.1' is an IPv4 address, but ipv6 was requested"),
@@ -53,11 +62,23 @@ struct CommandLineTests {
 
     @Test(arguments: [
         (["a..b"], "sonde: invalid name 'a..b': empty label (two dots in a row, or a leading dot)"),
-        ([String(repeating: "x", count: 64) + ".test"], "sonde: invalid name '\(String(repeating: "x", count: 64)).test': label '\(String(repeating: "x", count: 64))' is 64 bytes, at most 63 are allowed"),
-        ([Array(repeating: String(repeating: "y", count: 50), count: 6).joined(separator: ".")], "sonde: invalid name '\(Array(repeating: String(repeating: "y", count: 50), count: 6).joined(separator: "."))': 305 characters, at most 253 are allowed"),
-        (["-t", "BOGUS", "x.test"], "sonde: invalid value 'BOGUS' for -t/--type: expected one of A, AAAA, CNAME, MX, TXT, SRV, NS, PTR, SOA, CAA, ANY"),
+        (
+            [String(repeating: "x", count: 64) + ".test"],
+            "sonde: invalid name '\(String(repeating: "x", count: 64)).test': label '\(String(repeating: "x", count: 64))' is 64 bytes, at most 63 are allowed"
+        ),
+        (
+            [Array(repeating: String(repeating: "y", count: 50), count: 6).joined(separator: ".")],
+            "sonde: invalid name '\(Array(repeating: String(repeating: "y", count: 50), count: 6).joined(separator: "."))': 305 characters, at most 253 are allowed"
+        ),
+        (
+            ["-t", "BOGUS", "x.test"],
+            "sonde: invalid value 'BOGUS' for -t/--type: expected one of A, AAAA, CNAME, MX, TXT, SRV, NS, PTR, SOA, CAA, ANY"
+        ),
         (["--server", "dns.example", "x.test"], "sonde: invalid value 'dns.example' for --server: expected an IP address, IP:PORT or [IPv6]:PORT"),
-        (["--server", "10.0.0.1:99999", "x.test"], "sonde: invalid value '10.0.0.1:99999' for --server: expected an IP address, IP:PORT or [IPv6]:PORT"),
+        (
+            ["--server", "10.0.0.1:99999", "x.test"],
+            "sonde: invalid value '10.0.0.1:99999' for --server: expected an IP address, IP:PORT or [IPv6]:PORT"
+        ),
         (["-x", "not-an-ip"], "sonde: invalid target 'not-an-ip' for -x: expected an IPv4 or IPv6 address"),
     ])
     func badDNSInputGetsOneLineAndExitTwo(arguments: [String], message: String) async throws {
@@ -104,7 +125,9 @@ struct CommandLineTests {
         #expect(serve.status == 0 && serve.output.contains("--max-concurrent"), "\(serve.output)")
         let unknown = try await sonde("help", "nope")
         #expect(unknown.status == 2)
-        #expect(unknown.error.hasPrefix("sonde: no help for 'nope': expected a probe (dns, ping, tcp) or a command (probes, serve, gateway"), "\(unknown.error)")
+        #expect(
+            unknown.error.hasPrefix("sonde: no help for 'nope': expected a probe (dns, ping, tcp) or a command (probes, serve, gateway"),
+            "\(unknown.error)")
         let option = try await sonde("probes", "--bogus")
         #expect(option.status == 2)
         #expect(option.error == "sonde: unknown option '--bogus' for sonde probes: it takes --json only (see sonde probes --help)\n")
@@ -123,8 +146,9 @@ struct CommandLineTests {
         #expect(count["option"] as? String == "-c/--count")
         let interval = try #require(parameters.first { $0["name"] as? String == "interval" })
         #expect(interval["default"] as? Double == 1)
-        #expect(Set(parameters.compactMap { $0["name"] as? String }) == [
-            "count", "interval", "timeout", "deadline", "size", "ttl", "tos", "pmtuDiscovery", "interface", "family",
-        ])
+        #expect(
+            Set(parameters.compactMap { $0["name"] as? String }) == [
+                "count", "interval", "timeout", "deadline", "size", "ttl", "tos", "pmtuDiscovery", "interface", "family",
+            ])
     }
 }

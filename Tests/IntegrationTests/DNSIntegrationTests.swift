@@ -52,10 +52,11 @@ struct DNSIntegrationTests {
         #expect(answers(run) == ["A 10.77.2.8"])
         let longer = try await dns("www.test")
         let triedLonger = (longer.summary["namesTried"] as? [[String: String]] ?? []).map { "\($0["name"] ?? "") \($0["result"] ?? "")" }
-        #expect(triedLonger == [
-            "www.test.shop.svc.cluster.local. NXDOMAIN", "www.test.svc.cluster.local. NXDOMAIN",
-            "www.test.cluster.local. NXDOMAIN", "www.test. NOERROR",
-        ])
+        #expect(
+            triedLonger == [
+                "www.test.shop.svc.cluster.local. NXDOMAIN", "www.test.svc.cluster.local. NXDOMAIN",
+                "www.test.cluster.local. NXDOMAIN", "www.test. NOERROR",
+            ])
         #expect(longer.status == 0)
         let text = try await Sonde.run(["dns", "www.test"], in: network.client)
         #expect(text.output.contains(";; names tried: www.test.shop.svc.cluster.local. (NXDOMAIN), "))

@@ -38,7 +38,9 @@ struct ExternalProbeIntegrationTests {
     func commandLine() async throws {
         let listing = try await Sonde.run(["--probes-dir", directory, "probes", "--json"], in: network.client)
         #expect(listing.status == 0)
-        let kinds = ((try? JSONSerialization.jsonObject(with: Data(listing.output.utf8))) as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+        let kinds = ((try? JSONSerialization.jsonObject(with: Data(listing.output.utf8))) as? [[String: Any]] ?? []).compactMap {
+            $0["kind"] as? String
+        }
         #expect(kinds == ["crash", "dns", "escape", "flood", "garbage", "hang", "http", "ping", "privileges", "tcp"])
         #expect(listing.error.contains("skipped \(directory)/writable: writable by group or others (mode 777)"))
         #expect(listing.error.contains("skipped \(directory)/linked: a symbolic link"))
@@ -56,7 +58,8 @@ struct ExternalProbeIntegrationTests {
         // A real HTTP server inside the client namespace, for the shipped http probe.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-www-\(getpid())").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        _ = system("ip netns exec \(network.client) python3 -m http.server 18780 --bind :: --directory \(folder) >/dev/null 2>&1 & echo $! > \(folder).pid")
+        _ = system(
+            "ip netns exec \(network.client) python3 -m http.server 18780 --bind :: --directory \(folder) >/dev/null 2>&1 & echo $! > \(folder).pid")
         defer { _ = system("kill $(cat \(folder).pid) 2>/dev/null; rm -rf \(folder) \(folder).pid") }
 
         // The token comes from a root-only file, read before the drop; a file the plug-in user could read is refused.

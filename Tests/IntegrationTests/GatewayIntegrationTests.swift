@@ -5,7 +5,9 @@ import Testing
 /// namespace, a sidecar (`sonde serve`) in the client namespace, the targets in the echo namespace — and the
 /// platform calling the gateway from the echo namespace. Replies with ttl=63 prove the probe ran in the
 /// sidecar's namespace (one hop from the targets), not in the gateway's (ttl=64).
-@Suite("sonde gateway, forwarding to the sidecar in a pod", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)), .serialized)
+@Suite(
+    "sonde gateway, forwarding to the sidecar in a pod", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)),
+    .serialized)
 struct GatewayIntegrationTests {
     let network: TestNetwork
     static let sidecarToken = "sidecar-token-0123456789abcdef"
@@ -45,7 +47,8 @@ struct GatewayIntegrationTests {
         let text = try await gateway.request("GET", "/api/v2/ping/srcIP/10.77.1.1/dstIP/10.77.2.2/count/2", accept: "text/plain")
         #expect(text.status == 200)
         #expect(text.lines.first?.text == "PING 10.77.2.2 (10.77.2.2) 56(84) bytes of data.", "\(text.body)")
-        #expect(text.lines.filter { $0.text.hasPrefix("64 bytes from 10.77.2.2: icmp_seq=") && $0.text.contains(" ttl=63 ") }.count == 2, "\(text.body)")
+        #expect(
+            text.lines.filter { $0.text.hasPrefix("64 bytes from 10.77.2.2: icmp_seq=") && $0.text.contains(" ttl=63 ") }.count == 2, "\(text.body)")
         #expect(text.body.contains("2 packets transmitted, 2 received, 0% packet loss"))
 
         // Streamed through the gateway as each reply arrives, not at the end.
@@ -81,7 +84,9 @@ struct GatewayIntegrationTests {
             "--agent", "http://10.77.2.254:18411/v1/agents/10.77.1.1", "ping", "-c", "2", "-i", "0.2", "10.77.2.2",
         ])
         #expect(cli.status == 0, "\(cli.error) \(cli.output)")
-        #expect(cli.output.hasPrefix("PING 10.77.2.2 (10.77.2.2) 56(84) bytes of data.\n64 bytes from 10.77.2.2: icmp_seq=1 ttl=63 time="), "\(cli.output)")
+        #expect(
+            cli.output.hasPrefix("PING 10.77.2.2 (10.77.2.2) 56(84) bytes of data.\n64 bytes from 10.77.2.2: icmp_seq=1 ttl=63 time="),
+            "\(cli.output)")
         #expect(cli.output.contains("2 packets transmitted, 2 received, 0% packet loss"))
 
         let metrics = try await gateway.request("GET", "/metrics")
@@ -123,28 +128,37 @@ struct GatewayIntegrationTests {
         // Nothing listens on 10.77.1.254 (the router itself): refused, 502.
         let refused = try await gateway.request("GET", "/api/v2/ping/srcIP/10.77.1.254/dstIP/10.77.2.2/count/1")
         #expect(refused.status == 502, "\(refused.body)")
-        #expect(error(refused) == ("agent_unreachable", "the sidecar: http://10.77.1.254:18420 refused the connection: is sonde serve running there, on port 18420?"))
+        #expect(
+            error(refused) == (
+                "agent_unreachable", "the sidecar: http://10.77.1.254:18420 refused the connection: is sonde serve running there, on port 18420?"
+            ))
 
         // 10.77.3.40 drops every SYN (nftables): no connection within --connect-timeout, 504.
         // 10.77.3.41 accepts the connection (kernel backlog) but never answers: 504 after --timeout.
         let faults = network.faults
-        #expect(system("""
-            ip -n \(faults) addr add 10.77.3.40/24 dev f0 && ip -n \(faults) addr add 10.77.3.41/24 dev f0 && \
-            ip netns exec \(faults) nft add table inet sondegw && \
-            ip netns exec \(faults) nft add chain inet sondegw input '{ type filter hook input priority 0; }' && \
-            ip netns exec \(faults) nft add rule inet sondegw input ip daddr 10.77.3.40 tcp dport 18420 drop
-            """) == 0)
+        #expect(
+            system(
+                """
+                ip -n \(faults) addr add 10.77.3.40/24 dev f0 && ip -n \(faults) addr add 10.77.3.41/24 dev f0 && \
+                ip netns exec \(faults) nft add table inet sondegw && \
+                ip netns exec \(faults) nft add chain inet sondegw input '{ type filter hook input priority 0; }' && \
+                ip netns exec \(faults) nft add rule inet sondegw input ip daddr 10.77.3.40 tcp dport 18420 drop
+                """) == 0)
         // Ends by itself after 20 s at the latest.
         let pidFile = NSTemporaryDirectory() + "sonde-silent-\(getpid()).pid"
-        _ = system("""
+        _ = system(
+            """
             ip netns exec \(faults) python3 -c 'import socket,time; s=socket.socket(); s.bind(("10.77.3.41",18420)); s.listen(8); time.sleep(20)' \
             >/dev/null 2>&1 & echo $! > \(pidFile)
             """)
         defer {
-            if let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+            if let pid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            ) {
                 kill(pid, SIGKILL)
             }
-            _ = system("ip netns exec \(faults) nft delete table inet sondegw; ip -n \(faults) addr del 10.77.3.40/24 dev f0; ip -n \(faults) addr del 10.77.3.41/24 dev f0")
+            _ = system(
+                "ip netns exec \(faults) nft delete table inet sondegw; ip -n \(faults) addr del 10.77.3.40/24 dev f0; ip -n \(faults) addr del 10.77.3.41/24 dev f0"
+            )
         }
         // The silent listener is up when the kernel lists it (not after a guessed delay).
         var listening = false

@@ -117,7 +117,8 @@ struct HostileCallerTests {
 
         let opened = try await sidecar(port: 18_504, ["--allow-local-content"])
         let reply = try await opened.request(
-            "POST", "/v1/probes/tcp", body: #"{"target": "127.0.0.1:18504", "send": "GET /healthz HTTP/1.0\\r\\n\\r\\n", "expect": "^HTTP/1.[01] 200"}"#
+            "POST", "/v1/probes/tcp",
+            body: #"{"target": "127.0.0.1:18504", "send": "GET /healthz HTTP/1.0\\r\\n\\r\\n", "expect": "^HTTP/1.[01] 200"}"#
         )
         #expect(reply.status == 200 && reply.body.contains("\"success\":true"), "\(reply.body)")
         // Misuse leaves a trace: the probe, where it went, and a digest of what was sent — not the payload itself.
@@ -152,7 +153,8 @@ struct HostileCallerTests {
         #expect(try await server.request("GET", "/v1/probes").status == 200, "under the cap again")
 
         // A body that arrives a byte a second (from an authenticated caller) is cut off, with 408.
-        let trickle = try await attack(["trickle", "10.77.1.1", "18505", "/v1/probes/ping", "20", ServeIntegrationTests.token], in: network.client, timeout: 40)
+        let trickle = try await attack(
+            ["trickle", "10.77.1.1", "18505", "/v1/probes/ping", "20", ServeIntegrationTests.token], in: network.client, timeout: 40)
         #expect((trickle["status"] as? String)?.hasPrefix("HTTP/1.1 408") == true, "\(trickle)")
         #expect((trickle["afterSeconds"] as? Double ?? 99) < 15, "\(trickle)")
         #expect(server.process.isRunning)
@@ -221,7 +223,8 @@ struct HostileCallerTests {
     func restrictions() async throws {
         let unknown = try await Sonde.run(["serve", "--port", "18530", "--probes", "ping,nosuch"], in: network.client)
         #expect(unknown.status == 2, "\(unknown.error)")
-        #expect(unknown.error.contains("invalid value 'nosuch' for --probes: no such probe here (expected some of dns, ping, tcp)"), "\(unknown.error)")
+        #expect(
+            unknown.error.contains("invalid value 'nosuch' for --probes: no such probe here (expected some of dns, ping, tcp)"), "\(unknown.error)")
         let gatewaySetting = try await Sonde.run(["gateway", "--agents", "10.77.1.0/24", "--deny-parameters", "send"], in: network.router)
         #expect(gatewaySetting.status == 2, "\(gatewaySetting.error)")
         #expect(gatewaySetting.error.contains("invalid value 'send' in --deny-parameters: expected KIND.NAME"), "\(gatewaySetting.error)")

@@ -300,7 +300,8 @@ struct PingIntegrationTests {
         let text = ping.output.value
         #expect(status == 0, "\(ping.errors.value)")
         #expect(text.components(separatedBy: "ping statistics ---").count == 2)
-        let transmitted = text.split(separator: "\n").first { $0.contains("packets transmitted") }
+        let transmitted =
+            text.split(separator: "\n").first { $0.contains("packets transmitted") }
             .flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
         #expect(transmitted >= 3, "the statistics count what was seen sent: \(text)")
     }
@@ -312,7 +313,9 @@ struct PingIntegrationTests {
         #expect(byDevice.count("received") == 1)
         let foreign = try await Sonde.run(["ping", "-c", "1", "-I", "10.77.2.2", Family.v4.echo()], in: network.client)
         #expect(foreign.status == 2)
-        #expect(foreign.error == "sonde: invalid value '10.77.2.2' for -I/--interface: expected an address of this host (Cannot assign requested address)\n")
+        #expect(
+            foreign.error
+                == "sonde: invalid value '10.77.2.2' for -I/--interface: expected an address of this host (Cannot assign requested address)\n")
     }
 
     @Test func hostNamesHonourTheFamilyAndAreShownWithTheAddress() async throws {

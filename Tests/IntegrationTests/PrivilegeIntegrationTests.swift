@@ -76,13 +76,18 @@ struct PrivilegeIntegrationTests {
     @Test func theConfiguredUserAndGroup() async throws {
         let run = try await inspect([], ["--user", "4321:8765", "-v"])
         expectNetRawOnly(run.threads, uid: "4321", gid: "8765")
-        #expect(run.error.contains("privileges: mode=root-dropped uid=4321 gid=8765 effective=cap_net_raw permitted=cap_net_raw bounding=cap_net_raw inheritable=none ambient=none no_new_privs=1 icmp: ipv4=raw ipv6=raw"))
+        #expect(
+            run.error.contains(
+                "privileges: mode=root-dropped uid=4321 gid=8765 effective=cap_net_raw permitted=cap_net_raw bounding=cap_net_raw inheritable=none ambient=none no_new_privs=1 icmp: ipv4=raw ipv6=raw"
+            ))
         expectBothFamiliesAnswered(run.output)
     }
 
     @Test func startedUnprivilegedWithOnlyNetRaw() async throws {
-        let setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all,+net_raw",
-                       "--ambient-caps=-all,+net_raw", "--bounding-set=-all,+net_raw"]
+        let setpriv = [
+            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all,+net_raw",
+            "--ambient-caps=-all,+net_raw", "--bounding-set=-all,+net_raw",
+        ]
         let run = try await inspect(setpriv, ["-v"])
         #expect(run.threads.allSatisfy { $0["Groups"] == "" || $0["Groups"] == nil })
         for thread in run.threads {

@@ -50,16 +50,17 @@ struct PrometheusIntegrationTests {
                 static_configs: [{targets: ['127.0.0.1:\(port)']}]
 
             """
-            + blackbox("icmp", module: "icmp", targets: ["10.77.2.2", "10.77.2.9", "fd00:77:2::2"])
-            + blackbox("tcp", module: "tcp_connect", targets: ["10.77.2.2:2222", "10.77.2.2:2223"])
-            + blackbox("dns", module: "dns_www", targets: ["10.77.2.2"])
+                + blackbox("icmp", module: "icmp", targets: ["10.77.2.2", "10.77.2.9", "fd00:77:2::2"])
+                + blackbox("tcp", module: "tcp_connect", targets: ["10.77.2.2:2222", "10.77.2.2:2223"])
+                + blackbox("dns", module: "dns_www", targets: ["10.77.2.2"])
     }
 
     /// One instant query; the value of each series by its `instance` label (or the job's when there is none).
     func query(_ expression: String) async throws -> [String: Double] {
         let encoded = expression.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? expression
         let result = try await Shell.captureAsync(
-            ["ip", "netns", "exec", network.client, "curl", "-s", "http://127.0.0.1:\(Self.prometheusPort)/api/v1/query?query=\(encoded)"], timeout: 10
+            ["ip", "netns", "exec", network.client, "curl", "-s", "http://127.0.0.1:\(Self.prometheusPort)/api/v1/query?query=\(encoded)"],
+            timeout: 10
         )
         let json = (try? JSONSerialization.jsonObject(with: Data(result.output.utf8))) as? [String: Any]
         let series = ((json?["data"] as? [String: Any])?["result"] as? [[String: Any]]) ?? []
@@ -86,21 +87,28 @@ struct PrometheusIntegrationTests {
         // second echo request to it — a known share, whatever else the ICMP socket carries.
         let router = network.router
         #expect(system("ip -n \(network.echo) addr add 10.77.2.9/24 dev e0") == 0)
-        #expect(system("""
-            ip netns exec \(router) nft add table inet sondeloss && \
-            ip netns exec \(router) nft add chain inet sondeloss forward '{ type filter hook forward priority 0; }' && \
-            ip netns exec \(router) nft add rule inet sondeloss forward ip daddr 10.77.2.9 icmp type echo-request numgen inc mod 2 == 1 drop
-            """) == 0)
+        #expect(
+            system(
+                """
+                ip netns exec \(router) nft add table inet sondeloss && \
+                ip netns exec \(router) nft add chain inet sondeloss forward '{ type filter hook forward priority 0; }' && \
+                ip netns exec \(router) nft add rule inet sondeloss forward ip daddr 10.77.2.9 icmp type echo-request numgen inc mod 2 == 1 drop
+                """) == 0)
         defer {
             _ = system("ip netns exec \(router) nft delete table inet sondeloss; ip -n \(network.echo) addr del 10.77.2.9/24 dev e0")
         }
 
-        let server = try ServeIntegrationTests.Server(namespace: network.client, port: Self.port, arguments: ["--modules", folder + "/modules.yml", "--min-interval", "0.05"])
+        let server = try ServeIntegrationTests.Server(
+            namespace: network.client, port: Self.port, arguments: ["--modules", folder + "/modules.yml", "--min-interval", "0.05"])
         try await server.waitUntilServing()
 
         // promtool lints what each endpoint serves.
-        for path in ["/metrics", "/probe?module=icmp&target=10.77.2.2", "/probe?module=tcp_connect&target=10.77.2.2:2222", "/probe?module=dns_www&target=10.77.2.2"] {
-            let lint = system("""
+        for path in [
+            "/metrics", "/probe?module=icmp&target=10.77.2.2", "/probe?module=tcp_connect&target=10.77.2.2:2222",
+            "/probe?module=dns_www&target=10.77.2.2",
+        ] {
+            let lint = system(
+                """
                 ip netns exec \(network.client) curl -sf -H 'Authorization: Bearer \(ServeIntegrationTests.token)' \
                 'http://127.0.0.1:\(Self.port)\(path)' > \(folder)/lint.txt && promtool check metrics < \(folder)/lint.txt > \(folder)/lint.out 2>&1
                 """)
@@ -115,7 +123,9 @@ struct PrometheusIntegrationTests {
         let widened = try await server.request("GET", "/probe?module=icmp&target=10.77.2.2&count=100000&interval=0.002")
         #expect(widened.body.contains("probe_icmp_packets_sent 8"), "URL parameters never widen a module: \(widened.body)")
 
-        _ = system("ip netns exec \(network.client) prometheus --config.file=\(folder)/prometheus.yml --storage.tsdb.path=\(folder)/data --web.listen-address=127.0.0.1:\(Self.prometheusPort) --log.level=warn > \(folder)/prometheus.log 2>&1 & echo $! > \(folder)/prometheus.pid")
+        _ = system(
+            "ip netns exec \(network.client) prometheus --config.file=\(folder)/prometheus.yml --storage.tsdb.path=\(folder)/data --web.listen-address=127.0.0.1:\(Self.prometheusPort) --log.level=warn > \(folder)/prometheus.log 2>&1 & echo $! > \(folder)/prometheus.pid"
+        )
 
         // Two scrape rounds, at most 30 s.
         var success: [String: Double] = [:]

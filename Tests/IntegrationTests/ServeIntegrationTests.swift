@@ -58,7 +58,8 @@ struct ServeIntegrationTests {
         }
 
         func request(
-            _ method: String, _ path: String, body: String? = nil, accept: String? = nil, token: Bool = true, bearer: String = ServeIntegrationTests.token,
+            _ method: String, _ path: String, body: String? = nil, accept: String? = nil, token: Bool = true,
+            bearer: String = ServeIntegrationTests.token,
             headers: [String] = []
         ) async throws -> Reply {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Support/http_client.py")

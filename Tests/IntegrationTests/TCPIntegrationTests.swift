@@ -88,7 +88,8 @@ struct TCPIntegrationTests {
     }
 
     @Test func severalTargetsAtOnce() async throws {
-        let run = try await Sonde.run(["tcp", "-q", "-c", "2", "-i", "0.05", Family.v4.echo(2222), Family.v6.echo(2222), Family.v4.echo(2)], in: network.client)
+        let run = try await Sonde.run(
+            ["tcp", "-q", "-c", "2", "-i", "0.05", Family.v4.echo(2222), Family.v6.echo(2222), Family.v4.echo(2)], in: network.client)
         #expect(run.status == 1, "one of them is refused")
         #expect(run.output.contains("10.77.2.2:2222      : attempts/connected/%failed = 2/2/0%, min/avg/max = "))
         #expect(run.output.contains("[fd00:77:2::2]:2222 : attempts/connected/%failed = 2/2/0%, min/avg/max = "))

@@ -1,11 +1,12 @@
-@testable import PingProbe
-@testable import SondeICMP
 import SondeCore
 import Synchronization
 import Testing
 
+@testable import PingProbe
+@testable import SondeICMP
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The shared engine on loopback: many runs at once over one socket per family, wrap-around, cancellation.

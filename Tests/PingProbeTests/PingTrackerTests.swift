@@ -1,7 +1,9 @@
-@testable import PingProbe
 import FoundationEssentials
 import SondeCore
 import Testing
+
+@testable import PingProbe
+@testable import SondeICMP
 
 @Suite("Ping accounting")
 struct PingTrackerTests {
@@ -13,10 +15,11 @@ struct PingTrackerTests {
     }
 
     static func reply(_ sequence: Int, rtt: Int = 500, duplicate: Bool = false) -> EchoObservation {
-        .reply(EchoReply(
-            sequence: sequence, from: .v4(IPv4Address(10, 0, 0, 1)), bytes: 64, ttl: 64, rttMicroseconds: rtt,
-            duplicate: duplicate, differentAddress: false, truncated: false, wrongData: nil
-        ))
+        .reply(
+            EchoReply(
+                sequence: sequence, from: .v4(IPv4Address(10, 0, 0, 1)), bytes: 64, ttl: 64, rttMicroseconds: rtt,
+                duplicate: duplicate, differentAddress: false, truncated: false, wrongData: nil
+            ))
     }
 
     @Test func everyRequestEndsExactlyOnce() throws {
@@ -73,7 +76,9 @@ struct PingTrackerTests {
 
 @Suite("Ping text output")
 struct PingTextTests {
-    @Test(arguments: [(123, "0.123"), (1234, "1.23"), (1235, "1.24"), (9994, "9.99"), (9995, "10.0"), (99_949, "99.9"), (99_950, "100"), (1_503_157, "1503")])
+    @Test(arguments: [
+        (123, "0.123"), (1234, "1.23"), (1235, "1.24"), (9994, "9.99"), (9995, "10.0"), (99_949, "99.9"), (99_950, "100"), (1_503_157, "1503"),
+    ])
     func replyTimesRoundLikeIputils(microseconds: Int, text: String) {
         #expect(PingTextRenderer.pingTime(microseconds: microseconds) == text)
     }
@@ -91,12 +96,13 @@ struct PingTextTests {
             probe: "ping", target: "db", address: "10.0.0.7", success: true, startedAt: .init(timeIntervalSince1970: 0),
             durationSeconds: 2, parameters: .init(), summary: summary
         )
-        #expect(renderer.lines(for: report).map(\.text) == [
-            "",
-            "--- db ping statistics ---",
-            "3 packets transmitted, 2 received, +1 duplicates, 33.3333% packet loss, time 2002ms",
-            "rtt min/avg/max/mdev = 0.055/0.191/0.327/0.136 ms",
-        ])
+        #expect(
+            renderer.lines(for: report).map(\.text) == [
+                "",
+                "--- db ping statistics ---",
+                "3 packets transmitted, 2 received, +1 duplicates, 33.3333% packet loss, time 2002ms",
+                "rtt min/avg/max/mdev = 0.055/0.191/0.327/0.136 ms",
+            ])
         var start = PingEvent(.start, target: "db")
         start.address = "10.0.0.7"
         start.dataBytes = 56

@@ -29,7 +29,9 @@ struct AddressPolicyTests {
     @Test("the defaults deny cloud metadata and unspecified addresses, however they are written")
     func defaults() {
         let policy = AddressPolicy()
-        for denied in ["169.254.169.254", "fd00:ec2::254", "::ffff:169.254.169.254", "::ffff:a9fe:a9fe", "0.0.0.0", "::", "169.254.170.2", "100.100.100.200"] {
+        for denied in [
+            "169.254.169.254", "fd00:ec2::254", "::ffff:169.254.169.254", "::ffff:a9fe:a9fe", "0.0.0.0", "::", "169.254.170.2", "100.100.100.200",
+        ] {
             #expect(policy.refusal(of: IPAddress(denied)!) != nil, "\(denied)")
         }
         for allowed in ["10.96.0.10", "127.0.0.1", "::1", "169.254.169.253", "fd00:77::1", "8.8.8.8"] {
@@ -48,6 +50,8 @@ struct AddressPolicyTests {
         #expect(policy.refusal(of: IPAddress("10.0.0.5")!)?.reason == "the database")
         let error = #expect(throws: ProbeError.self) { try policy.authorize(IPAddress("10.0.0.5")!, target: "db") }
         #expect(error?.code == .targetDenied)
-        #expect(error?.message == "target 'db' (resolved to 10.0.0.5) is denied by this server's policy: it is in the denied network 10.0.0.5/32 (the database)")
+        #expect(
+            error?.message
+                == "target 'db' (resolved to 10.0.0.5) is denied by this server's policy: it is in the denied network 10.0.0.5/32 (the database)")
     }
 }

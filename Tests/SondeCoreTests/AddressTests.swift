@@ -11,7 +11,10 @@ struct AddressTests {
         #expect(IPAddress("fd00::1%") == nil)
         #expect(IPAddress("fe80::1%no-such-if0") == nil)
         let zoned = try #require(IPAddress("fe80::1%lo"))
-        guard case .v6(let v6) = zoned else { Issue.record("not IPv6"); return }
+        guard case .v6(let v6) = zoned else {
+            Issue.record("not IPv6")
+            return
+        }
         #expect(v6.scopeID != 0)
         #expect(v6.isLinkLocal)
         #expect(zoned.description == "fe80::1%lo")

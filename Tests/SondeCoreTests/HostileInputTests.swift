@@ -38,7 +38,9 @@ struct HostileInputTests {
         // Invalid UTF-8 and NUL bytes in the input are just bytes.
         #expect(try SafeRegex("a.b").matches([0x61, 0x00, 0x62]))
         #expect(try SafeRegex("ok").matches([0xff, 0xfe, 0x6f, 0x6b]))
-        for (pattern, reason) in [(#"(a)\1"#, "invalid escape sequence"), ("(?=a)", "invalid perl operator"), ("(", "missing )"), ("a{1001}", "invalid repetition size")] {
+        for (pattern, reason) in [
+            (#"(a)\1"#, "invalid escape sequence"), ("(?=a)", "invalid perl operator"), ("(", "missing )"), ("a{1001}", "invalid repetition size"),
+        ] {
             #expect(throws: SafeRegexError.self, "\(pattern)") { try SafeRegex(pattern) }
             do {
                 _ = try SafeRegex(pattern)

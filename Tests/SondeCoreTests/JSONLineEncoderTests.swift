@@ -49,7 +49,8 @@ struct JSONLineEncoderTests {
             text: "a/b \"quoted\" back\\slash", integer: -42, small: -8, huge: .max, negative: .min, number: 0.1 + 0.2, single: 1.5,
             flag: true, time: Date(timeIntervalSince1970: 1_795_000_000.123_9), missing: nil, present: 7,
             inner: Inner(name: "x", values: [1, 2.5, -0.0], flag: nil), list: [Inner(name: "é", values: [], flag: false)],
-            table: ["b": 2, "a": 1, "B": 3, "aa": 4, "": 5], shapes: [.point, .circle(radius: 2), .labelled("l", Inner(name: "", values: [1e-7], flag: true))],
+            table: ["b": 2, "a": 1, "B": 3, "aa": 4, "": 5],
+            shapes: [.point, .circle(radius: 2), .labelled("l", Inner(name: "", values: [1e-7], flag: true))],
             nested: [[1, nil], [], [nil]], empty: [:],
             json: ["z": 1, "a": [true, .null, "s", .number(2.5)], "m": ["k": "v"]]
         )

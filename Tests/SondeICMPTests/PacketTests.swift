@@ -1,7 +1,8 @@
-@testable import SondeICMP
 import SondeCore
 import SondeTestSupport
 import Testing
+
+@testable import SondeICMP
 
 @Suite("ICMP packets")
 struct PacketTests {
@@ -31,7 +32,7 @@ struct PacketTests {
 
     @Test(arguments: [0, 1, 7, 8, 15, 16, 56, 57, 1472, 65507])
     func ipv4RequestsCarryAValidChecksumAndTheirFields(dataLength: Int) {
-        let request = EchoRequest(family: .ipv4, identifier: 0xbeef, sequence: 0x1234, token: 0xa1b2c3d4, counter: 77, dataLength: dataLength)
+        let request = EchoRequest(family: .ipv4, identifier: 0xbeef, sequence: 0x1234, token: 0xa1b2_c3d4, counter: 77, dataLength: dataLength)
         let bytes = request.encoded()
         #expect(bytes.count == 8 + dataLength)
         #expect(bytes[0] == 8 && bytes[1] == 0)
@@ -79,9 +80,13 @@ struct PacketTests {
         let request = EchoRequest(family: .ipv4, identifier: 7, sequence: 9, token: 1, counter: 2, dataLength: 56).encoded()
         let icmp = Self.reply(from: request)
         let packet = Self.ipv4Header(source: [10, 0, 0, 2], destination: [10, 0, 0, 1], ttl: 61, payloadLength: icmp.count, options: 8) + icmp
-        guard case .echoReply(let identifier, let sequence, let data, let valid, let ttl, let length) =
-            ICMPParser.parse(packet, family: .ipv4, includesIPHeader: true, controlTTL: nil)
-        else { Issue.record("not parsed as a reply"); return }
+        guard
+            case .echoReply(let identifier, let sequence, let data, let valid, let ttl, let length) =
+                ICMPParser.parse(packet, family: .ipv4, includesIPHeader: true, controlTTL: nil)
+        else {
+            Issue.record("not parsed as a reply")
+            return
+        }
         #expect(identifier == 7 && sequence == 9 && valid && ttl == 61 && length == 64 && data.count == 56)
     }
 
@@ -90,20 +95,25 @@ struct PacketTests {
         icmp[3] ^= 0xff
         let packet = Self.ipv4Header(source: [10, 0, 0, 2], destination: [10, 0, 0, 1], ttl: 64, payloadLength: icmp.count) + icmp
         guard case .echoReply(_, _, _, let valid, _, _) = ICMPParser.parse(packet, family: .ipv4, includesIPHeader: true, controlTTL: nil) else {
-            Issue.record("not parsed as a reply"); return
+            Issue.record("not parsed as a reply")
+            return
         }
         #expect(!valid)
     }
 
     @Test func parsesTheEchoQuotedInAnIPv4TimeExceeded() {
         let request = EchoRequest(family: .ipv4, identifier: 0x4242, sequence: 513, token: 1, counter: 2, dataLength: 56).encoded()
-        let quoted = Self.ipv4Header(source: [10, 0, 0, 1], destination: [10, 9, 9, 9], ttl: 1, payloadLength: request.count, options: 4) + request.prefix(8)
+        let quoted =
+            Self.ipv4Header(source: [10, 0, 0, 1], destination: [10, 9, 9, 9], ttl: 1, payloadLength: request.count, options: 4) + request.prefix(8)
         let error = [11, 0, 0, 0, 0, 0, 0, 0] + quoted
         let outer = Self.ipv4Header(source: [10, 0, 0, 254], destination: [10, 0, 0, 1], ttl: 64, payloadLength: error.count) + error
         let parsed = ICMPParser.parse(outer, family: .ipv4, includesIPHeader: true, controlTTL: nil)
-        #expect(parsed == .error(ICMPErrorReport(
-            family: .ipv4, type: 11, code: 0, mtu: 0, originalDestination: IPAddress("10.9.9.9"), identifier: 0x4242, sequence: 513
-        )))
+        #expect(
+            parsed
+                == .error(
+                    ICMPErrorReport(
+                        family: .ipv4, type: 11, code: 0, mtu: 0, originalDestination: IPAddress("10.9.9.9"), identifier: 0x4242, sequence: 513
+                    )))
     }
 
     @Test func readsTheMTUOfFragmentationNeeded() {
@@ -111,7 +121,8 @@ struct PacketTests {
         let quoted = Self.ipv4Header(source: [10, 0, 0, 1], destination: [10, 9, 9, 9], ttl: 63, payloadLength: request.count) + request.prefix(8)
         let error = [3, 4, 0, 0, 0, 0, 0x05, 0x78] + quoted
         guard case .error(let report) = ICMPParser.parse(error, family: .ipv4, includesIPHeader: false, controlTTL: nil) else {
-            Issue.record("not parsed as an error"); return
+            Issue.record("not parsed as an error")
+            return
         }
         #expect(report.mtu == 1400)
     }
@@ -125,9 +136,13 @@ struct PacketTests {
         inner.replaceSubrange(24..<40, with: IPv6Address("fd00:77:5::1")!.bytes)
         let message = [2, 0, 0, 0, 0, 0, 0x05, 0x78] + inner + request.prefix(48)
         let parsed = ICMPParser.parse(message, family: .ipv6, includesIPHeader: false, controlTTL: 64)
-        #expect(parsed == .error(ICMPErrorReport(
-            family: .ipv6, type: 2, code: 0, mtu: 1400, originalDestination: IPAddress("fd00:77:5::1"), identifier: 0x0102, sequence: 0xfffe
-        )))
+        #expect(
+            parsed
+                == .error(
+                    ICMPErrorReport(
+                        family: .ipv6, type: 2, code: 0, mtu: 1400, originalDestination: IPAddress("fd00:77:5::1"), identifier: 0x0102,
+                        sequence: 0xfffe
+                    )))
     }
 
     @Test func ignoresWhatIsNotOurs() {
@@ -137,7 +152,10 @@ struct PacketTests {
         // An error quoting a UDP datagram, not an echo request.
         var quoted = Self.ipv4Header(source: [10, 0, 0, 1], destination: [10, 9, 9, 9], ttl: 1, payloadLength: 8)
         quoted[9] = 17
-        #expect(ICMPParser.parse([11, 0, 0, 0, 0, 0, 0, 0] + quoted + [0, 53, 0, 53, 0, 8, 0, 0], family: .ipv4, includesIPHeader: false, controlTTL: nil) == .unrelated)
+        #expect(
+            ICMPParser.parse(
+                [11, 0, 0, 0, 0, 0, 0, 0] + quoted + [0, 53, 0, 53, 0, 8, 0, 0], family: .ipv4, includesIPHeader: false, controlTTL: nil)
+                == .unrelated)
     }
 
     /// Random packets, reproducible: the seed is printed (SONDE_TEST_SEED replays it).

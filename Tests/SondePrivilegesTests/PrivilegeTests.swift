@@ -25,7 +25,10 @@ struct PrivilegeTests {
         #expect(report.bounding == Capabilities.netRawOnly)
         #expect(report.inheritable == Capabilities.none && report.ambient == Capabilities.none)
         #expect(report.noNewPrivs)
-        #expect(report.description == "uid=65534 gid=65534 effective=cap_net_raw permitted=cap_net_raw bounding=cap_net_raw inheritable=none ambient=none no_new_privs=1")
+        #expect(
+            report.description
+                == "uid=65534 gid=65534 effective=cap_net_raw permitted=cap_net_raw bounding=cap_net_raw inheritable=none ambient=none no_new_privs=1"
+        )
     }
 
     @Test func namesCapabilitySets() {

@@ -39,7 +39,9 @@ struct APIContractTests {
                 #expect(paths[path] != nil, "\(path) missing")
             }
             let post = (paths["/v1/probes/tcp"] as? [String: Any])?["post"] as? [String: Any]
-            let schema = (((post?["requestBody"] as? [String: Any])?["content"] as? [String: Any])?["application/json"] as? [String: Any])?["schema"] as? [String: Any]
+            let schema =
+                (((post?["requestBody"] as? [String: Any])?["content"] as? [String: Any])?["application/json"] as? [String: Any])?["schema"]
+                as? [String: Any]
             let properties = schema?["properties"] as? [String: Any] ?? [:]
             #expect(Set(properties.keys).isSuperset(of: ["target", "count", "timeout", "banner", "send", "expect"]))
             #expect((properties["count"] as? [String: Any])?["maximum"] as? Int == 42)
@@ -72,23 +74,44 @@ struct APIContractTests {
             let headers = TestServer.authorized
             let json = headers + [.contentType: "application/json"]
             let cases: [(String, HTTPRequest.Method, HTTPFields, ByteBuffer?, HTTPResponse.Status, String, String)] = [
-                ("/v1/probes/tcp?target=127.0.0.1:1&count=0", .get, headers, nil, .badRequest, "invalid_parameter", "invalid value '0' for count: expected an integer from 1 to 100"),
+                (
+                    "/v1/probes/tcp?target=127.0.0.1:1&count=0", .get, headers, nil, .badRequest, "invalid_parameter",
+                    "invalid value '0' for count: expected an integer from 1 to 100"
+                ),
                 ("/v1/probes/tcp?target=127.0.0.1:1&colour=red", .get, headers, nil, .badRequest, "unknown_parameter", "unknown parameter 'colour'"),
                 ("/v1/probes/tcp?count=1", .get, headers, nil, .badRequest, "missing_target", "target is required"),
                 ("/v1/probes/tcp?target=a%20b", .get, headers, nil, .badRequest, "invalid_target", "without spaces"),
                 ("/v1/probes/tcp?target=127.0.0.1", .get, headers, nil, .badRequest, "invalid_target", "expected HOST:PORT"),
                 ("/v1/probes/tcp?target=127.0.0.1:1&count=1&count=2", .get, headers, nil, .badRequest, "invalid_parameter", "count is given twice"),
-                ("/v1/probes/tcp?target=127.0.0.1:1&count=100&interval=1", .get, headers, nil, .badRequest, "invalid_parameter", "longer than this server allows per request (60 s)"),
+                (
+                    "/v1/probes/tcp?target=127.0.0.1:1&count=100&interval=1", .get, headers, nil, .badRequest, "invalid_parameter",
+                    "longer than this server allows per request (60 s)"
+                ),
                 ("/v1/probes/tcp", .post, json, ByteBuffer(string: "[1,2]"), .badRequest, "invalid_body", "JSON object"),
                 ("/v1/probes/tcp", .post, json, ByteBuffer(string: "{\"target\": 5}"), .badRequest, "invalid_target", "target must be a string"),
-                ("/v1/probes/tcp", .post, json, ByteBuffer(string: "{\"target\": \"127.0.0.1:1\", \"count\": {\"a\": 1}}"), .badRequest, "invalid_parameter", "count must be a number, string or boolean, not an object"),
-                ("/v1/probes/tcp", .post, headers + [.contentType: "text/plain"], ByteBuffer(string: "{}"), .unsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json"),
-                ("/v1/probes/tcp", .post, json, ByteBuffer(repeating: UInt8(ascii: " "), count: 20_000), .contentTooLarge, "body_too_large", "16384 bytes"),
+                (
+                    "/v1/probes/tcp", .post, json, ByteBuffer(string: "{\"target\": \"127.0.0.1:1\", \"count\": {\"a\": 1}}"), .badRequest,
+                    "invalid_parameter", "count must be a number, string or boolean, not an object"
+                ),
+                (
+                    "/v1/probes/tcp", .post, headers + [.contentType: "text/plain"], ByteBuffer(string: "{}"), .unsupportedMediaType,
+                    "unsupported_media_type", "Content-Type must be application/json"
+                ),
+                (
+                    "/v1/probes/tcp", .post, json, ByteBuffer(repeating: UInt8(ascii: " "), count: 20_000), .contentTooLarge, "body_too_large",
+                    "16384 bytes"
+                ),
                 ("/v1/probes/nosuch?target=x", .get, headers, nil, .notFound, "unknown_probe", "expected one of dns, ping, tcp"),
                 ("/v2/anything", .get, headers, nil, .notFound, "not_found", "no route GET /v2/anything"),
                 ("/v1/probes", .delete, headers, nil, .methodNotAllowed, "method_not_allowed", "use GET"),
-                ("/v1/probes/tcp?target=127.0.0.1:1", .get, headers + [.accept: "image/png"], nil, .notAcceptable, "not_acceptable", "application/x-ndjson"),
-                ("/ping/127.0.0.1/11", .get, headers, nil, .badRequest, "invalid_parameter", "invalid value '11' for count: expected an integer from 1 to 10"),
+                (
+                    "/v1/probes/tcp?target=127.0.0.1:1", .get, headers + [.accept: "image/png"], nil, .notAcceptable, "not_acceptable",
+                    "application/x-ndjson"
+                ),
+                (
+                    "/ping/127.0.0.1/11", .get, headers, nil, .badRequest, "invalid_parameter",
+                    "invalid value '11' for count: expected an integer from 1 to 10"
+                ),
             ]
             for (uri, method, headers, body, status, code, message) in cases {
                 let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
@@ -102,7 +125,8 @@ struct APIContractTests {
         }
     }
 
-    @Test("the compatibility route answers ping's own text", .enabled(if: TestServer.canPing, "no ICMP socket: run as root or allow ping_group_range"))
+    @Test(
+        "the compatibility route answers ping's own text", .enabled(if: TestServer.canPing, "no ICMP socket: run as root or allow ping_group_range"))
     func legacyPing() async throws {
         try await TestServer.application(TestServer.make()).test(.router) { client in
             let response = try await client.execute(uri: "/ping/127.0.0.1/2", method: .get, headers: TestServer.authorized)

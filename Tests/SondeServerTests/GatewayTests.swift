@@ -6,8 +6,8 @@ import Logging
 import NIOCore
 import SondeAgentClient
 import SondeCore
-import SondeHTTP
 import SondeGateway
+import SondeHTTP
 import SondeServer
 import Testing
 
@@ -30,7 +30,9 @@ struct GatewayTests {
     static var authorized: HTTPFields { [.authorization: "Bearer \(token)"] }
 
     /// Runs `body` against a gateway whose sidecar is a live Sonde on loopback.
-    func withGateway(agentToken: String? = TestServer.token, _ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void) async throws {
+    func withGateway(agentToken: String? = TestServer.token, _ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void)
+        async throws
+    {
         try await TestServer.application(TestServer.make()).test(.live) { sidecar in
             try await Self.gateway(agentPort: sidecar.port!, agentToken: agentToken).test(.router) { client in
                 try await body(client, sidecar.port!)
@@ -54,7 +56,8 @@ struct GatewayTests {
             #expect(tcp.object["success"] as? Bool == true, "\(String(buffer: tcp.body))")
 
             // The query is decoded and encoded again on its way: the sidecar sees the caller's value.
-            let spaced = try await client.execute(uri: "/v1/agents/127.0.0.1/probes/tcp?target=a%20b:80&count=1", method: .get, headers: Self.authorized)
+            let spaced = try await client.execute(
+                uri: "/v1/agents/127.0.0.1/probes/tcp?target=a%20b:80&count=1", method: .get, headers: Self.authorized)
             #expect(spaced.status == .badRequest)
             #expect(spaced.errorCode == "invalid_target")
             #expect(spaced.errorMessage.contains("without spaces"), "\(spaced.errorMessage)")
@@ -67,7 +70,8 @@ struct GatewayTests {
             #expect(streamed.lines.last?["type"] as? String == "report")
             #expect(streamed.lines.count >= 3)
 
-            let denied = try await client.execute(uri: "/api/v2/ping/srcIP/127.0.0.1/dstIP/169.254.169.254/count/1", method: .get, headers: Self.authorized)
+            let denied = try await client.execute(
+                uri: "/api/v2/ping/srcIP/127.0.0.1/dstIP/169.254.169.254/count/1", method: .get, headers: Self.authorized)
             #expect(denied.status == .forbidden)
             #expect(denied.errorCode == "target_denied")
         }
@@ -78,7 +82,9 @@ struct GatewayTests {
         try await withGateway { client, _ in
             let outside = try await client.execute(uri: "/v1/agents/10.1.2.3/probes", method: .get, headers: Self.authorized)
             #expect(outside.status == .forbidden)
-            #expect(outside.errorMessage == "srcIP 10.1.2.3 is refused: it is outside the agent networks (--agents 127.0.0.0/8); this gateway calls sidecars only")
+            #expect(
+                outside.errorMessage
+                    == "srcIP 10.1.2.3 is refused: it is outside the agent networks (--agents 127.0.0.0/8); this gateway calls sidecars only")
             let metadata = try await client.execute(uri: "/v1/agents/169.254.169.254/probes", method: .get, headers: Self.authorized)
             #expect(metadata.status == .forbidden)
             for srcIP in ["localhost", "127.0.0.1%25lo", "999.1.1.1", "127.0.0.1:22"] {
@@ -92,7 +98,8 @@ struct GatewayTests {
             #expect(count.status == .badRequest)
             #expect(count.errorMessage == "invalid count '0': expected an integer from 1 to 10")
             let text = try await client.execute(
-                uri: "/v1/agents/127.0.0.1/probes/tcp", method: .post, headers: Self.authorized + [.contentType: "text/plain"], body: ByteBuffer(string: "x")
+                uri: "/v1/agents/127.0.0.1/probes/tcp", method: .post, headers: Self.authorized + [.contentType: "text/plain"],
+                body: ByteBuffer(string: "x")
             )
             #expect(text.status == .unsupportedMediaType)
             let large = try await client.execute(
@@ -124,7 +131,8 @@ struct GatewayTests {
             let absent = try await client.execute(uri: "/v1/agents/127.0.0.1/probes", method: .get, headers: Self.authorized)
             #expect(absent.status == .badGateway)
             #expect(absent.errorCode == "agent_unreachable")
-            #expect(absent.errorMessage == "the sidecar: http://127.0.0.1:\(port) refused the connection: is sonde serve running there, on port \(port)?")
+            #expect(
+                absent.errorMessage == "the sidecar: http://127.0.0.1:\(port) refused the connection: is sonde serve running there, on port \(port)?")
         }
     }
 }
@@ -144,7 +152,10 @@ struct GatewaySettingsTests {
         }
         let configuration = try GatewaySettings.configuration(
             flags: ["agentPort": .integer(9000)],
-            environment: ["SONDE_AGENTS": "10.244.0.0/16, fd00:10:244::/56", "SONDE_TOKEN": "platform-token-0123456789", "SONDE_AGENT_TOKEN": "sidecar-token-0123456789"],
+            environment: [
+                "SONDE_AGENTS": "10.244.0.0/16, fd00:10:244::/56", "SONDE_TOKEN": "platform-token-0123456789",
+                "SONDE_AGENT_TOKEN": "sidecar-token-0123456789",
+            ],
             readFile: noFiles
         )
         #expect(configuration.agents.map(\.description) == ["10.244.0.0/16", "fd00:10:244::/56"])
@@ -155,9 +166,11 @@ struct GatewaySettingsTests {
             _ = try GatewaySettings.configuration(flags: [:], environment: ["SONDE_AGENTS": "10.244.0.0/33"], readFile: noFiles)
             Issue.record("an invalid network was accepted")
         } catch {
-            #expect(error.description == "invalid network '10.244.0.0/33' in --agents: expected CIDRs such as 10.0.0.0/8 or fd00::/8, comma-separated")
+            #expect(
+                error.description == "invalid network '10.244.0.0/33' in --agents: expected CIDRs such as 10.0.0.0/8 or fd00::/8, comma-separated")
         }
-        let open = try GatewaySettings.configuration(flags: ["agents": .string("10.0.0.0/8"), "host": .string("0.0.0.0")], environment: [:], readFile: noFiles)
+        let open = try GatewaySettings.configuration(
+            flags: ["agents": .string("10.0.0.0/8"), "host": .string("0.0.0.0")], environment: [:], readFile: noFiles)
         #expect(throws: SettingsError.self) { try open.checkExposure() }
     }
 

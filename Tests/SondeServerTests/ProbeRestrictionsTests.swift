@@ -5,8 +5,8 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import SondeCore
-import SondeHTTP
 import SondeGateway
+import SondeHTTP
 import SondeServer
 import Testing
 
@@ -45,7 +45,9 @@ struct ProbeRestrictionsTests {
             (nil, "udp.port", "invalid value 'udp.…' in --deny-parameters: no probe 'udp' here (expected one of dns, ping, tcp)"),
         ]
         for (probes, deny, message) in unknown {
-            let error = #expect(throws: SettingsError.self) { try Self.restrictions(probes: probes, deny: deny).check(against: TestServer.registry.descriptors) }
+            let error = #expect(throws: SettingsError.self) {
+                try Self.restrictions(probes: probes, deny: deny).check(against: TestServer.registry.descriptors)
+            }
             #expect(error?.description.hasPrefix(message) == true, "\(error?.description ?? "accepted")")
         }
     }
@@ -80,7 +82,8 @@ struct ProbeRestrictionsTests {
             #expect(!tcpParameters.isEmpty && !tcpParameters.contains("send") && !tcpParameters.contains("expect"), "\(tcpParameters)")
             let openAPI = try await client.execute(uri: "/openapi.json", method: .get, headers: TestServer.authorized)
             let paths = openAPI.object["paths"] as? [String: Any] ?? [:]
-            #expect(paths["/v1/probes/ping"] == nil && paths["/ping/{dstIP}/{count}"] == nil && paths["/v1/probes/tcp"] != nil, "\(paths.keys.sorted())")
+            #expect(
+                paths["/v1/probes/ping"] == nil && paths["/ping/{dstIP}/{count}"] == nil && paths["/v1/probes/tcp"] != nil, "\(paths.keys.sorted())")
             let get = (paths["/v1/probes/tcp"] as? [String: Any])?["get"] as? [String: Any] ?? [:]
             let documented = (get["parameters"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
             #expect(documented.contains("count") && !documented.contains("send") && !documented.contains("expect"), "\(documented)")
@@ -98,11 +101,14 @@ struct ProbeRestrictionsTests {
             var logger = Logger(label: "gateway-test")
             logger.logLevel = .error
             try await SondeGateway(configuration: configuration, version: "test").makeApplication(logger: logger).test(.router) { client in
-                let dns = try await client.execute(uri: "/v1/agents/127.0.0.1/probes/dns?target=example.test", method: .get, headers: GatewayTests.authorized)
+                let dns = try await client.execute(
+                    uri: "/v1/agents/127.0.0.1/probes/dns?target=example.test", method: .get, headers: GatewayTests.authorized)
                 #expect(dns.status == .forbidden && dns.errorMessage == "probe 'dns' is disabled here (--probes tcp)", "\(dns.object)")
-                let legacy = try await client.execute(uri: "/api/v2/ping/srcIP/127.0.0.1/dstIP/127.0.0.1/count/1", method: .get, headers: GatewayTests.authorized)
+                let legacy = try await client.execute(
+                    uri: "/api/v2/ping/srcIP/127.0.0.1/dstIP/127.0.0.1/count/1", method: .get, headers: GatewayTests.authorized)
                 #expect(legacy.status == .forbidden && legacy.errorCode == "probe_disabled")
-                let send = try await client.execute(uri: "/v1/agents/127.0.0.1/probes/tcp?target=127.0.0.1:1&send=x", method: .get, headers: GatewayTests.authorized)
+                let send = try await client.execute(
+                    uri: "/v1/agents/127.0.0.1/probes/tcp?target=127.0.0.1:1&send=x", method: .get, headers: GatewayTests.authorized)
                 #expect(send.status == .forbidden && send.errorCode == "parameter_disabled", "\(send.object)")
                 let posted = try await client.execute(
                     uri: "/v1/agents/127.0.0.1/probes/tcp", method: .post, headers: GatewayTests.authorized + [.contentType: "application/json"],

@@ -14,19 +14,20 @@ struct PrometheusTests {
     @Test("a modules file is checked against the probes: unknown probe, bad parameter, bad timeout")
     func modulesFile() throws {
         let descriptors = TestServer.make().descriptors
-        let good = try BlackboxModules(yaml: """
-            # Sonde's modules
-            modules:
-              tcp_fast: {probe: tcp, timeout: 500ms, parameters: {count: 2, interval: 0.05}}
-              dns_kube:                       # blackbox style
-                probe: dns
-                target_parameter: server
-                probe_target: "kubernetes.default"
-                parameters:
-                  type: 'AAAA'
-                  search: false
-                  expect: "^fd00:#1"
-            """, descriptors: descriptors)
+        let good = try BlackboxModules(
+            yaml: """
+                # Sonde's modules
+                modules:
+                  tcp_fast: {probe: tcp, timeout: 500ms, parameters: {count: 2, interval: 0.05}}
+                  dns_kube:                       # blackbox style
+                    probe: dns
+                    target_parameter: server
+                    probe_target: "kubernetes.default"
+                    parameters:
+                      type: 'AAAA'
+                      search: false
+                      expect: "^fd00:#1"
+                """, descriptors: descriptors)
         #expect(good.modules["tcp_fast"]?.timeout == .milliseconds(500))
         #expect(good.modules["tcp_fast"]?.parameters["count"] == .integer(2))
         #expect(good.modules["tcp_fast"]?.parameters["interval"] == .number(0.05))
@@ -59,7 +60,9 @@ struct PrometheusTests {
             #expect(ok.status == .ok)
             #expect(ok.headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
             let text = String(buffer: ok.body)
-            for line in ["# TYPE probe_success gauge", "probe_success 1", "probe_ip_protocol 4", "probe_tcp_connections 1", "probe_failed_due_to_regex 0"] {
+            for line in [
+                "# TYPE probe_success gauge", "probe_success 1", "probe_ip_protocol 4", "probe_tcp_connections 1", "probe_failed_due_to_regex 0",
+            ] {
                 #expect(text.contains(line + "\n"), "\(line) in \(text)")
             }
             let refused = try await client.execute(uri: "/probe?module=tcp_connect&target=127.0.0.1:1", method: .get, headers: headers)
@@ -70,7 +73,9 @@ struct PrometheusTests {
             #expect(malformed.status == .ok)
             #expect(String(buffer: malformed.body).contains("probe_success 0\n"))
 
-            #expect(try await client.execute(uri: "/probe?module=tcp_connect", method: .get, headers: headers).errorMessage == "Target parameter is missing")
+            #expect(
+                try await client.execute(uri: "/probe?module=tcp_connect", method: .get, headers: headers).errorMessage
+                    == "Target parameter is missing")
             let unknown = try await client.execute(uri: "/probe?module=nosuch&target=x", method: .get, headers: headers)
             #expect(unknown.status == .badRequest)
             #expect(unknown.errorMessage.hasPrefix("Unknown module \"nosuch\""))
@@ -83,7 +88,8 @@ struct PrometheusTests {
             let denied = try await client.execute(uri: "/probe?module=tcp_connect&target=169.254.169.254:80", method: .get, headers: headers)
             #expect(denied.status == .forbidden)
 
-            let debug = try await client.execute(uri: "/probe?module=tcp_connect&target=127.0.0.1:\(listener.port)&debug=true", method: .get, headers: headers)
+            let debug = try await client.execute(
+                uri: "/probe?module=tcp_connect&target=127.0.0.1:\(listener.port)&debug=true", method: .get, headers: headers)
             let debugText = String(buffer: debug.body)
             #expect(debugText.contains("Logs for the probe:\n{"))
             #expect(debugText.contains("Metrics that would have been returned:\n# HELP probe_success"))

@@ -1,8 +1,9 @@
 import SondeCore
 import SondeHTTP
-@testable import SondeServer
 import Synchronization
 import Testing
+
+@testable import SondeServer
 
 /// The pieces behind "every response has a memory budget", one at a time.
 @Suite("response budgets")

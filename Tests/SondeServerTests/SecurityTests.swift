@@ -65,20 +65,29 @@ struct SecurityTests {
         let listener = try LoopbackListener()
         let server = TestServer.make { $0.policy.deny.append(.init(IPNetwork("127.0.0.0/8")!, reason: "loopback")) }
         try await TestServer.application(server).test(.router) { client in
-            for target in ["169.254.169.254:80", "localhost:\(listener.port)", "[::ffff:127.0.0.1]:\(listener.port)", "127.0.0.1:\(listener.port)", "0.0.0.0:\(listener.port)"] {
+            for target in [
+                "169.254.169.254:80", "localhost:\(listener.port)", "[::ffff:127.0.0.1]:\(listener.port)", "127.0.0.1:\(listener.port)",
+                "0.0.0.0:\(listener.port)",
+            ] {
                 let response = try await client.execute(uri: "/v1/probes/tcp?target=\(target)&count=1", method: .get, headers: TestServer.authorized)
                 #expect(response.status == .forbidden, "\(target)")
                 #expect(response.errorCode == "target_denied", "\(target)")
             }
-            let named = try await client.execute(uri: "/v1/probes/tcp?target=localhost:\(listener.port)", method: .get, headers: TestServer.authorized)
-            #expect(named.errorMessage == "target 'localhost' (resolved to 127.0.0.1) is denied by this server's policy: it is in the denied network 127.0.0.0/8 (loopback)")
+            let named = try await client.execute(
+                uri: "/v1/probes/tcp?target=localhost:\(listener.port)", method: .get, headers: TestServer.authorized)
+            #expect(
+                named.errorMessage
+                    == "target 'localhost' (resolved to 127.0.0.1) is denied by this server's policy: it is in the denied network 127.0.0.0/8 (loopback)"
+            )
             // The DNS probe's server is a target too.
-            let dns = try await client.execute(uri: "/v1/probes/dns?target=example.test&server=127.0.0.53", method: .get, headers: TestServer.authorized)
+            let dns = try await client.execute(
+                uri: "/v1/probes/dns?target=example.test&server=127.0.0.53", method: .get, headers: TestServer.authorized)
             #expect(dns.status == .forbidden)
         }
         let allowList = TestServer.make { $0.policy.allow = [.init(IPNetwork("10.0.0.0/8")!)] }
         try await TestServer.application(allowList).test(.router) { client in
-            let outside = try await client.execute(uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)", method: .get, headers: TestServer.authorized)
+            let outside = try await client.execute(
+                uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)", method: .get, headers: TestServer.authorized)
             #expect(outside.status == .forbidden)
             #expect(outside.errorMessage.contains("not in the allow list (10.0.0.0/8)"))
         }
@@ -90,17 +99,21 @@ struct SecurityTests {
         let server = TestServer.make { $0.limits.maxConcurrentPerClient = 1 }
         try await TestServer.application(server).test(.live) { client in
             // Holds its slot for about 2 s: five attempts 0.5 s apart.
-            async let long = client.execute(uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=5&interval=0.5", method: .get, headers: TestServer.authorized)
+            async let long = client.execute(
+                uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=5&interval=0.5", method: .get, headers: TestServer.authorized)
             for _ in 0..<100 where server.runningProbes == 0 { try await Task.sleep(for: .milliseconds(10)) }
             #expect(server.runningProbes == 1)
-            let refused = try await RawHTTP.get(port: client.port, "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=1", headers: ["Authorization": "Bearer \(TestServer.token)"])
+            let refused = try await RawHTTP.get(
+                port: client.port, "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=1",
+                headers: ["Authorization": "Bearer \(TestServer.token)"])
             #expect(refused.status == 429)
             #expect(refused.headers["retry-after"] == "1")
             #expect(refused.body.contains("\"over_limit\""))
             #expect(try await long.status == .ok)
             for _ in 0..<100 where server.runningProbes > 0 { try await Task.sleep(for: .milliseconds(10)) }
             #expect(server.runningProbes == 0)
-            let again = try await client.execute(uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=1", method: .get, headers: TestServer.authorized)
+            let again = try await client.execute(
+                uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=1", method: .get, headers: TestServer.authorized)
             #expect(again.status == .ok)
         }
     }

@@ -81,13 +81,15 @@ struct ServerSettingsTests {
         limits.minInterval = minInterval
         limits.maxDuration = 30
         limits.maxPayloadBytes = 1000
-        let descriptor = ProbeDescriptor(kind: "x", summary: "", target: "", parameters: [
-            ParameterSpec("count", .integer(1...1_000_000), summary: "", role: .repetitions),
-            ParameterSpec("interval", .seconds(0.002...3600), default: .number(0.2), summary: "", role: .interval),
-            ParameterSpec("deadline", .seconds(0.001...86_400), summary: "", role: .duration),
-            ParameterSpec("size", .integer(0...65_527), default: .integer(56), summary: "", role: .payloadBytes),
-            ParameterSpec("ttl", .integer(1...255), summary: ""),
-        ])
+        let descriptor = ProbeDescriptor(
+            kind: "x", summary: "", target: "",
+            parameters: [
+                ParameterSpec("count", .integer(1...1_000_000), summary: "", role: .repetitions),
+                ParameterSpec("interval", .seconds(0.002...3600), default: .number(0.2), summary: "", role: .interval),
+                ParameterSpec("deadline", .seconds(0.001...86_400), summary: "", role: .duration),
+                ParameterSpec("size", .integer(0...65_527), default: .integer(56), summary: "", role: .payloadBytes),
+                ParameterSpec("ttl", .integer(1...255), summary: ""),
+            ])
         let narrowed = limits.apply(to: descriptor)
         #expect(narrowed.parameter(named: "count")?.type == .integer(1...10))
         #expect(narrowed.parameter(named: "count")?.defaultValue == .integer(5))

@@ -32,10 +32,12 @@ struct StreamingTests {
         }
     }
 
-    @Test("server-sent events and text use the same stream", arguments: [
-        ("text/event-stream", "event: attempt\ndata: {"),
-        ("text/plain", "Connected to 127.0.0.1:"),
-    ])
+    @Test(
+        "server-sent events and text use the same stream",
+        arguments: [
+            ("text/event-stream", "event: attempt\ndata: {"),
+            ("text/plain", "Connected to 127.0.0.1:"),
+        ])
     func otherFormats(_ accept: String, _ expected: String) async throws {
         let listener = try LoopbackListener()
         try await TestServer.application(TestServer.make()).test(.router) { client in

@@ -6,9 +6,9 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import PingProbe
-import SondeICMP
 import SondeCore
 import SondeHTTP
+import SondeICMP
 import SondeServer
 import TCPProbe
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A reproducible random number generator for tests that feed random input (SplitMix64).

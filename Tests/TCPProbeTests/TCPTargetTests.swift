@@ -1,6 +1,7 @@
 import SondeCore
-@testable import TCPProbe
 import Testing
+
+@testable import TCPProbe
 
 @Suite("TCP targets and text")
 struct TCPTargetTests {

@@ -2,9 +2,9 @@ public import Logging
 import SondeCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Writes log records to standard error, one line each: `key=value` text for people, or one JSON object
@@ -40,7 +40,9 @@ public struct SondeLogHandler: LogHandler {
         let names = fields.keys.sorted()
         switch format {
         case .json:
-            var members: [(String, JSONValue)] = [("time", .string(SondeJSON.timestamp(time))), ("level", .string(level.rawValue)), ("message", .string(message))]
+            var members: [(String, JSONValue)] = [
+                ("time", .string(SondeJSON.timestamp(time))), ("level", .string(level.rawValue)), ("message", .string(message)),
+            ]
             for name in names { members.append((name, json(fields[name] ?? ""))) }
             return JSONValue.object(members).serialized()
         case .text:

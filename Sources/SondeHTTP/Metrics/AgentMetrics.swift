@@ -3,7 +3,7 @@ import SondeCore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Sonde's own metrics, served at `GET /metrics`: requests, probes, rejections, privilege and socket state,
@@ -100,7 +100,8 @@ public final class AgentMetrics: Sendable {
         for line in status.split(separator: "\n") {
             if line.hasPrefix("VmRSS:"), let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") {
                 residentBytes.set(to: kilobytes * 1024)
-            } else if line.hasPrefix("Threads:"), let count = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") {
+            } else if line.hasPrefix("Threads:"), let count = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
+            {
                 threads.set(to: count)
             }
         }

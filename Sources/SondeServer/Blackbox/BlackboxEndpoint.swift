@@ -50,7 +50,8 @@ enum BlackboxEndpoint {
         if let timeout { configuration += "timeout: \(DecimalFormat.shortest(timeout.inSeconds))s\n" }
         if let parameter = module.targetParameter { configuration += "target_parameter: \(parameter)\nprobe_target: \(module.probeTarget ?? "")\n" }
         configuration += "parameters:\n" + module.parameters.keys.sorted().map { "  \($0): \(module.parameters[$0]?.description ?? "")\n" }.joined()
-        let text = "Logs for the probe:\n" + log.map { $0 + "\n" }.joined() + "\n\n\nMetrics that would have been returned:\n"
+        let text =
+            "Logs for the probe:\n" + log.map { $0 + "\n" }.joined() + "\n\n\nMetrics that would have been returned:\n"
             + metrics + "\n\n\nModule configuration:\n" + configuration
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -2,9 +2,9 @@ public import SondeCore
 public import SondeHTTP
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// The modules of the blackbox-compatible `GET /probe?module=…&target=…`: each names a Sonde probe and fixes
@@ -60,7 +60,10 @@ public struct BlackboxModules: Sendable {
         var probe: String
         var timeout: String?
         var parameters: [String: ParameterValue]?
+        // blackbox_exporter's own spelling of the keys of a module.
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         var target_parameter: String?
+        // swift-format-ignore: AlwaysUseLowerCamelCase
         var probe_target: String?
 
         init(probe: String, parameters: [String: ParameterValue]? = nil) {
@@ -121,7 +124,8 @@ public struct BlackboxModules: Sendable {
     /// `5s`, `500ms`, `1m`, `1.5` (seconds), from 1 ms to ``maxTimeoutSeconds``.
     static func duration(_ text: String) -> Duration? {
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
-        var number = Substring(text), scale = 1.0
+        var number = Substring(text)
+        var scale = 1.0
         if let (suffix, unit) = units.first(where: { text.hasSuffix($0.0) }) {
             number = text.dropLast(suffix.count)
             scale = unit

@@ -76,7 +76,10 @@ struct ModulesYAML {
             while true {
                 skipSpaces(text, &cursor)
                 guard cursor < text.endIndex else { throw ParseError(description: "line \(line): unclosed {") }
-                if text[cursor] == "}" { cursor = text.index(after: cursor); return .object(members) }
+                if text[cursor] == "}" {
+                    cursor = text.index(after: cursor)
+                    return .object(members)
+                }
                 let keyStart = cursor
                 while cursor < text.endIndex, text[cursor] != ":" { cursor = text.index(after: cursor) }
                 guard cursor < text.endIndex else { throw ParseError(description: "line \(line): expected `key: value` in {}") }
@@ -92,7 +95,10 @@ struct ModulesYAML {
             while true {
                 skipSpaces(text, &cursor)
                 guard cursor < text.endIndex else { throw ParseError(description: "line \(line): unclosed [") }
-                if text[cursor] == "]" { cursor = text.index(after: cursor); return .array(elements) }
+                if text[cursor] == "]" {
+                    cursor = text.index(after: cursor)
+                    return .array(elements)
+                }
                 elements.append(try flow(text, &cursor, line: line))
                 skipSpaces(text, &cursor)
                 if cursor < text.endIndex, text[cursor] == "," { cursor = text.index(after: cursor) }

@@ -30,7 +30,12 @@ final class Spawned: @unchecked Sendable {
         }
     }
 
-    deinit { if exitStatus == nil { kill(pid, SIGKILL); _ = waitpid(pid, nil, 0) } }
+    deinit {
+        if exitStatus == nil {
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, nil, 0)
+        }
+    }
 
     /// Waits (at most `timeout` seconds) until the output contains `text`; records an issue if it never does.
     @discardableResult

@@ -43,14 +43,15 @@ final class TestNetwork: @unchecked Sendable {
             let task = Task<TestNetwork, any Error> {
                 try await withCheckedThrowingContinuation { continuation in
                     DispatchQueue.global().async {
-                        continuation.resume(with: Result {
-                            let network = TestNetwork()
-                            // Registered first, so a network that fails half-way is removed too.
-                            TestNetwork.built = network
-                            atexit { TestNetwork.built?.destroy() }
-                            try network.create()
-                            return network
-                        })
+                        continuation.resume(
+                            with: Result {
+                                let network = TestNetwork()
+                                // Registered first, so a network that fails half-way is removed too.
+                                TestNetwork.built = network
+                                atexit { TestNetwork.built?.destroy() }
+                                try network.create()
+                                return network
+                            })
                     }
                 }
             }
@@ -94,7 +95,9 @@ final class TestNetwork: @unchecked Sendable {
             try Shell.run("ip", "-n", faults, "addr", "add", "10.77.3.\(fault)/24", "dev", "f0")
             try Shell.run("ip", "-n", faults, "addr", "add", "fd00:77:3::\(fault)/64", "dev", "f0", "nodad")
         }
-        for (namespace, v4, v6) in [(client, "10.77.1.254", "fd00:77:1::fe"), (echo, "10.77.2.254", "fd00:77:2::fe"), (faults, "10.77.3.254", "fd00:77:3::fe")] {
+        for (namespace, v4, v6) in [
+            (client, "10.77.1.254", "fd00:77:1::fe"), (echo, "10.77.2.254", "fd00:77:2::fe"), (faults, "10.77.3.254", "fd00:77:3::fe"),
+        ] {
             try Shell.run("ip", "-n", namespace, "route", "add", "default", "via", v4)
             try Shell.run("ip", "-n", namespace, "-6", "route", "add", "default", "via", v6)
         }
@@ -109,13 +112,13 @@ final class TestNetwork: @unchecked Sendable {
         // Names for the client only: `ip netns exec` mounts /etc/netns/<name>/hosts over /etc/hosts.
         try FileManager.default.createDirectory(atPath: "/etc/netns/\(client)", withIntermediateDirectories: true)
         try """
-            127.0.0.1 localhost
-            ::1 localhost
-            10.77.2.2 dual.test
-            fd00:77:2::2 dual.test
-            fd00:77:2::2 v6only.test
+        127.0.0.1 localhost
+        ::1 localhost
+        10.77.2.2 dual.test
+        fd00:77:2::2 dual.test
+        fd00:77:2::2 v6only.test
 
-            """.write(toFile: "/etc/netns/\(client)/hosts", atomically: true, encoding: .utf8)
+        """.write(toFile: "/etc/netns/\(client)/hosts", atomically: true, encoding: .utf8)
         try sysctl(router, "net.ipv4.ip_forward=1")
         try sysctl(router, "net.ipv6.conf.all.forwarding=1")
         for (kind, index) in [("unreachable", 5), ("prohibit", 6), ("blackhole", 7)] {
@@ -179,39 +182,40 @@ final class TestNetwork: @unchecked Sendable {
             .write(toFile: "\(folder)/huge.hosts", atomically: true, encoding: .utf8)
         let big = (0..<4).map { "\"" + String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0))), count: 200) + "\"" }
         try """
-            no-resolv
-            no-hosts
-            port=53
-            listen-address=10.77.2.2
-            listen-address=fd00:77:2::2
-            bind-interfaces
-            addn-hosts=\(folder)/huge.hosts
-            local=/test/
-            local=/cluster.local/
-            server=/fail.test/10.77.2.2#5300
-            host-record=www.test,10.77.2.7,fd00:77:2::7
-            host-record=api.shop.svc.cluster.local,10.77.2.8
-            cname=alias.test,www.test
-            mx-host=test,mail.test,10
-            txt-record=test,"v=spf1 -all","second string"
-            txt-record=big.test,\(big.joined(separator: ","))
-            srv-host=_ldap._tcp.test,dc.test,389,1,5
-            ptr-record=7.2.77.10.in-addr.arpa,www.test
-            dns-rr=test,2,036e7331047465737400
-            dns-rr=test,257,0005697373756563612e74657374
-            dns-rr=test,6,036e73310474657374000a686f73746d617374657204746573740078c4059100000e1000000258000151800000003c
+        no-resolv
+        no-hosts
+        port=53
+        listen-address=10.77.2.2
+        listen-address=fd00:77:2::2
+        bind-interfaces
+        addn-hosts=\(folder)/huge.hosts
+        local=/test/
+        local=/cluster.local/
+        server=/fail.test/10.77.2.2#5300
+        host-record=www.test,10.77.2.7,fd00:77:2::7
+        host-record=api.shop.svc.cluster.local,10.77.2.8
+        cname=alias.test,www.test
+        mx-host=test,mail.test,10
+        txt-record=test,"v=spf1 -all","second string"
+        txt-record=big.test,\(big.joined(separator: ","))
+        srv-host=_ldap._tcp.test,dc.test,389,1,5
+        ptr-record=7.2.77.10.in-addr.arpa,www.test
+        dns-rr=test,2,036e7331047465737400
+        dns-rr=test,257,0005697373756563612e74657374
+        dns-rr=test,6,036e73310474657374000a686f73746d617374657204746573740078c4059100000e1000000258000151800000003c
 
-            """.write(toFile: "\(folder)/dnsmasq.conf", atomically: true, encoding: .utf8)
+        """.write(toFile: "\(folder)/dnsmasq.conf", atomically: true, encoding: .utf8)
         try """
-            search shop.svc.cluster.local svc.cluster.local cluster.local
-            nameserver 10.77.2.2
-            options ndots:5 timeout:1 attempts:2
+        search shop.svc.cluster.local svc.cluster.local cluster.local
+        nameserver 10.77.2.2
+        options ndots:5 timeout:1 attempts:2
 
-            """.write(toFile: "/etc/netns/\(client)/resolv.conf", atomically: true, encoding: .utf8)
+        """.write(toFile: "/etc/netns/\(client)/resolv.conf", atomically: true, encoding: .utf8)
         // dnsmasq daemonises itself (its pid file lets destroy() stop it): a long-running Foundation Process
         // here made later Process waits miss their child's exit.
-        try Shell.run("ip", "netns", "exec", echo, "dnsmasq", "--conf-file=\(folder)/dnsmasq.conf",
-                      "--pid-file=\(folder)/dnsmasq.pid", "--log-facility=\(folder)/dnsmasq.log", "--user=root")
+        try Shell.run(
+            "ip", "netns", "exec", echo, "dnsmasq", "--conf-file=\(folder)/dnsmasq.conf",
+            "--pid-file=\(folder)/dnsmasq.pid", "--log-facility=\(folder)/dnsmasq.log", "--user=root")
         // Ready when it answers. (system(), not Process: Foundation's child monitoring can miss an exit while
         // another Process is starting.)
         for _ in 0..<50 {
@@ -348,10 +352,10 @@ enum Shell {
         posix_spawn_file_actions_adddup2(&actions, output[1], 1)
         posix_spawn_file_actions_adddup2(&actions, error[1], 2)
         let argv = command.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
+        defer { for pointer in argv { free(pointer) } }
         let variables = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         let envp = variables.map { strdup($0) } + [nil]
-        defer { envp.forEach { free($0) } }
+        defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
         let spawned = posix_spawnp(&pid, command[0], &actions, nil, argv, envp)
         close(output[1])
