@@ -97,18 +97,13 @@ let package = Package(
         .target(
             name: "SondeServer",
             dependencies: [
-                "SondeCore",
-                "SondeHTTP",
-                "SondeAuth",
-                "CSondeNet",
+                "SondeCore", "SondeHTTP", "SondeAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSwift
         ),
