@@ -192,10 +192,28 @@ let package = Package(
         .testTarget(name: "DNSProbeTests", dependencies: ["DNSProbe", "SondeTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "TCPProbeTests", dependencies: ["TCPProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondePrivilegesTests", dependencies: ["SondePrivileges"], swiftSettings: strictSwift),
+        // A sidecar in process over the real probes, and a raw HTTP client: for the sidecar's and the gateway's tests.
+        .target(
+            name: "SondeServerTestSupport",
+            dependencies: [
+                "SondeHTTP", "SondeServer", "SondeICMP", "PingProbe", "TCPProbe", "DNSProbe",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/SondeServerTestSupport",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "SondeServerTests",
             dependencies: [
-                "SondeHTTP", "SondeServer", "SondeGateway", "SondeAgentClient", "SondeAuth", "SondeICMP", "PingProbe", "TCPProbe", "DNSProbe",
+                "SondeServerTestSupport", "SondeHTTP", "SondeServer", "SondeAuth", "SondeICMP", "PingProbe", "TCPProbe", "DNSProbe",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "SondeGatewayTests",
+            dependencies: [
+                "SondeServerTestSupport", "SondeGateway", "SondeHTTP", "SondeAgentClient", "SondeCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSwift

@@ -6,6 +6,7 @@ import NIOCore
 import SondeCore
 import SondeHTTP
 import SondeServer
+import SondeServerTestSupport
 import Testing
 
 /// Every route and status code of the API, in process (router) and over a real socket (live).

@@ -6,6 +6,7 @@ import NIOCore
 import SondeCore
 import SondeHTTP
 import SondeServer
+import SondeServerTestSupport
 import Testing
 
 /// `/probe` and `/metrics` in process: modules, blackbox status codes, the text format, the timeout header.

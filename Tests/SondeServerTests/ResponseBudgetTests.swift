@@ -1,5 +1,6 @@
 import SondeCore
 import SondeHTTP
+import SondeServerTestSupport
 import Synchronization
 import Testing
 

@@ -6,6 +6,7 @@ import NIOCore
 import SondeCore
 import SondeHTTP
 import SondeServer
+import SondeServerTestSupport
 import Testing
 
 /// Authentication, the target policy (after resolution), limits and draining.

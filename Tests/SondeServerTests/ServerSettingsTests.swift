@@ -1,6 +1,7 @@
 import SondeCore
 import SondeHTTP
 import SondeServer
+import SondeServerTestSupport
 import Testing
 
 /// Settings come from one declaration, through the config file, the environment and flags, in that order.

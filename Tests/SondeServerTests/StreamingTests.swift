@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import SondeServer
+import SondeServerTestSupport
 import Testing
 
 /// Events reach the caller as they happen, in every streaming format.

@@ -1,70 +1,70 @@
 import DNSProbe
-import Foundation
-import HTTPTypes
-import Hummingbird
-import HummingbirdTesting
+public import Foundation
+public import HTTPTypes
+public import Hummingbird
+public import HummingbirdTesting
 import Logging
-import NIOCore
+public import NIOCore
 import PingProbe
-import SondeCore
-import SondeHTTP
+public import SondeCore
+public import SondeHTTP
 import SondeICMP
-import SondeServer
+public import SondeServer
 import TCPProbe
 
 /// A Sonde server over the real probes, for in-process tests. DNS never reaches the host's resolvers: its
 /// only nameserver is loopback port 53, where nothing listens.
-enum TestServer {
-    static let token = "test-token-0123456789abcdef"
+public enum TestServer {
+    public static let token = "test-token-0123456789abcdef"
 
     /// One set of ICMP sockets and one engine for the whole test process, as in `sonde serve`.
-    static let sockets = ICMPSockets.open()
-    static let icmp = ICMPEngine(sockets: sockets)
+    public static let sockets = ICMPSockets.open()
+    public static let icmp = ICMPEngine(sockets: sockets)
 
-    static let registry = ProbeRegistry([
+    public static let registry = ProbeRegistry([
         PingProbe(engine: icmp),
         TCPConnectProbe(),
         DNSProbe(configuration: { ResolverConfiguration(parsing: "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n") }),
     ])
 
     /// Whether this process can ping (raw socket as root, or a datagram socket the sysctl allows).
-    static var canPing: Bool {
+    public static var canPing: Bool {
         if case .success = sockets.mode(for: AddressFamily.ipv4) { return true }
         return false
     }
 
-    static func make(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) -> SondeServer {
+    public static func make(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) -> SondeServer {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, token: token)
         configuration.limits.minInterval = 0.01
         adjust(&configuration)
         return SondeServer(registry: registry, configuration: configuration, version: "test") { ["test": true] }
     }
 
-    static func application(_ server: SondeServer) -> some ApplicationProtocol {
+    public static func application(_ server: SondeServer) -> some ApplicationProtocol {
         var logger = Logger(label: "sonde-test")
         logger.logLevel = .error
         return server.makeApplication(logger: logger)
     }
 
-    static var authorized: HTTPFields { [.authorization: "Bearer \(token)"] }
+    public static var authorized: HTTPFields { [.authorization: "Bearer \(token)"] }
 
-    static func json(_ object: [String: Any]) -> ByteBuffer {
+    public static func json(_ object: [String: Any]) -> ByteBuffer {
         ByteBuffer(bytes: try! JSONSerialization.data(withJSONObject: object))
     }
 }
 
 extension TestResponse {
     /// The body as a JSON object (empty when it is not one).
-    var object: [String: Any] {
+    public var object: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
     }
 
     /// `error.code` of an error response.
-    var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
-    var errorMessage: String { (object["error"] as? [String: Any])?["message"] as? String ?? "" }
+    public var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+    public var errorMessage: String { (object["error"] as? [String: Any])?["message"] as? String ?? "" }
 
     /// NDJSON lines as objects.
-    var lines: [[String: Any]] {
+    public var lines: [[String: Any]] {
         String(buffer: body).split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
@@ -72,11 +72,11 @@ extension TestResponse {
 }
 
 /// A TCP listener on loopback that accepts and holds connections, the target of TCP probes.
-final class LoopbackListener: @unchecked Sendable {
-    let port: Int
+public final class LoopbackListener: @unchecked Sendable {
+    public let port: Int
     private let descriptor: Int32
 
-    init() throws {
+    public init() throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.descriptor = descriptor
         var address = sockaddr_in()
@@ -94,9 +94,19 @@ final class LoopbackListener: @unchecked Sendable {
 }
 
 extension HTTPFields {
-    static func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
+    public static func + (lhs: HTTPFields, rhs: HTTPFields) -> HTTPFields {
         var merged = lhs
         merged.append(contentsOf: rhs)
         return merged
+    }
+}
+
+extension ProbeRestrictions {
+    /// `--probes` and `--deny-parameters` as the settings reader would give them.
+    public static func parsing(probes: String? = nil, deny: String? = nil) throws(SettingsError) -> ProbeRestrictions {
+        var values: [String: ParameterValue] = [:]
+        if let probes { values["probes"] = .string(probes) }
+        if let deny { values["denyParameters"] = .string(deny) }
+        return try ProbeRestrictions(ParameterValues(values))
     }
 }

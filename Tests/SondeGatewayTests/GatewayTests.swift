@@ -9,6 +9,7 @@ import SondeCore
 import SondeGateway
 import SondeHTTP
 import SondeServer
+import SondeServerTestSupport
 import Testing
 
 /// The gateway in process, forwarding to a live sidecar on loopback (the namespace tests cover the real

@@ -1,18 +1,18 @@
 import Dispatch
-import Foundation
+public import Foundation
 
 /// A minimal HTTP/1.1 client over a plain socket, for what the framework client hides: the `Host` header
 /// sent, and *when* each line of a streamed body arrives.
-enum RawHTTP {
-    struct Response: Sendable {
-        var status: Int
-        var headers: [String: String]
-        var body: String
+public enum RawHTTP {
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: String
         /// Each body line with the seconds since the request was sent when it arrived.
-        var lines: [(text: String, at: Double)]
+        public var lines: [(text: String, at: Double)]
     }
 
-    static func get(port: Int?, _ path: String, host: String = "127.0.0.1", headers: [String: String] = [:]) async throws -> Response {
+    public static func get(port: Int?, _ path: String, host: String = "127.0.0.1", headers: [String: String] = [:]) async throws -> Response {
         var request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         request += "\r\n"
