@@ -186,8 +186,8 @@ struct GatewayIntegrationTests {
         #expect(metrics.body.contains(#"sonde_gateway_forwards_total{outcome="timeout"} 2"#), "\(metrics.body)")
         #expect(metrics.body.contains(#"sonde_gateway_forwards_total{outcome="unreachable"} 1"#), "\(metrics.body)")
         // Still healthy, nothing left forwarding, and a clean exit; the gateway itself holds no capability.
-        let status = try String(contentsOfFile: "/proc/\(gateway.process.processIdentifier)/status", encoding: .utf8)
-        #expect(status.contains("CapEff:\t0000000000000000"), "\(status)")
+        let status = ProcessStatus.process(gateway.process.processIdentifier)
+        #expect(status["CapEff"] == "0000000000000000", "\(status)")
         #expect(await misconfigured.terminate() == 0)
         #expect(await gateway.terminate() == 0)
         #expect(await agent.terminate() == 0)

@@ -29,16 +29,7 @@ struct PrivilegeIntegrationTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         let pid = ping.pid
-        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
-        let threads = tasks.map { task -> [String: String] in
-            let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
-            var fields: [String: String] = [:]
-            for line in status.split(separator: "\n") {
-                let parts = line.split(separator: ":", maxSplits: 1)
-                if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
-            }
-            return fields
-        }
+        let threads = try ProcessStatus.threads(of: pid).map(\.fields)
         ping.signal(SIGINT)
         let finished = await ping.wait(timeout: 10)
         #expect(finished == 0, "\(ping.errors.value)")
@@ -123,15 +114,14 @@ struct PrivilegeIntegrationTests {
         try await Task.sleep(for: .milliseconds(600))
         let pid = process.processIdentifier
         #expect(process.isRunning)
-        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
-        #expect(!tasks.isEmpty)
-        for task in tasks {
-            let status = try String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
-            #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"))
+        let threads = try ProcessStatus.threads(of: pid)
+        #expect(!threads.isEmpty)
+        for (task, fields) in threads {
+            #expect(fields["Uid"] == "65534\t65534\t65534\t65534")
             for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
-                #expect(status.contains("\(set):\t0000000000000000"), "\(set) of thread \(task)")
+                #expect(fields[set] == "0000000000000000", "\(set) of thread \(task)")
             }
-            #expect(status.contains("NoNewPrivs:\t1"))
+            #expect(fields["NoNewPrivs"] == "1")
         }
     }
 

@@ -111,15 +111,9 @@ struct ServeIntegrationTests {
         }
 
         let pid = server.process.processIdentifier
-        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
-        #expect(tasks.count > 2, "the server's threads exist")
-        for task in tasks {
-            let status = try String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)
-            var fields: [String: String] = [:]
-            for line in status.split(separator: "\n") {
-                let parts = line.split(separator: ":", maxSplits: 1)
-                if parts.count == 2 { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
-            }
+        let threads = try ProcessStatus.threads(of: pid)
+        #expect(threads.count > 2, "the server's threads exist")
+        for (task, fields) in threads {
             let name = fields["Name"] ?? task
             #expect(fields["Uid"]?.split(separator: "\t").allSatisfy { $0 == "65534" } == true, "\(name): Uid \(fields["Uid"] ?? "")")
             #expect(fields["Gid"]?.split(separator: "\t").allSatisfy { $0 == "65534" } == true, "\(name): Gid \(fields["Gid"] ?? "")")
