@@ -26,7 +26,9 @@ public enum ListenerSettings {
             ParameterSpec(
                 "logLevel", .choice(Logger.Level.allCases.map(\.rawValue)), default: .string(Logger.Level.info.rawValue),
                 summary: "Least severe log level written"),
-            ParameterSpec("config", .text(maxLength: 4096, format: .any), summary: "JSON file of settings, keyed by the names above in camelCase"),
+            ParameterSpec(
+                "config", .text(maxLength: 4096, format: .any),
+                summary: "JSON file of settings, keyed by their names in camelCase ({\"maxConcurrent\": 32})"),
         ] + ProbeRestrictions.settings + ConnectionLimits.settings
     }
 }

@@ -195,7 +195,7 @@ enum ServeCommand {
             Sonde listens on loopback only unless --insecure.
 
             PRIVILEGES:
-              --user <name|uid[:gid]>   Account to run as when started as root (default: nobody); only CAP_NET_RAW is kept
+            \(CommandTable.columns(GlobalOptions.help.filter { $0.spelling.contains("user") }.map { ($0.spelling, $0.summary) }))
 
             EXIT STATUS: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 when serving failed, 2 bad settings.
             """
