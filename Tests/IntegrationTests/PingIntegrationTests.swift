@@ -51,12 +51,14 @@ struct PingIntegrationTests {
 
     @Test(arguments: Family.allCases)
     func unansweredRequestsArePrintedOnlyWithDashO(_ family: Family) async throws {
-        // Odd sequence numbers get no reply: as iputils, a line for each only with -O.
+        // Odd sequence numbers get no reply: as iputils, a line for the unanswered request only with -O.
         let plain = try await Sonde.run(["ping", "-c", "2", "-i", "0.05", "-W", "0.3", family.fault(17)], in: network.client)
         #expect(plain.output.contains("2 packets transmitted, 1 received, 50% packet loss"), "\(plain.output)")
         #expect(!plain.output.contains("no answer yet"), "\(plain.output)")
         let outstanding = try await Sonde.run(["ping", "-O", "-c", "2", "-i", "0.05", "-W", "0.3", family.fault(17)], in: network.client)
-        #expect(outstanding.output.contains("no answer yet for icmp_seq=1"), "\(outstanding.output)")
+        // The responder drops odd wire sequence numbers, which are socket-wide: either request may be the one.
+        let unanswered = outstanding.output.split(separator: "\n").filter { $0.hasPrefix("no answer yet for icmp_seq=") }
+        #expect(unanswered.count == 1, "\(outstanding.output)")
         #expect(outstanding.output.contains("2 packets transmitted, 1 received, 50% packet loss"), "\(outstanding.output)")
     }
 
