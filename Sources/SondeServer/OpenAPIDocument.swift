@@ -142,7 +142,7 @@ package enum OpenAPIDocument {
             "paths": .object(paths),
             "components": [
                 "securitySchemes": ["bearerAuth": ["type": "http", "scheme": "bearer"]],
-                "OpenAPI.schemas": OpenAPI.schemas,
+                "schemas": OpenAPI.schemas,
             ],
         ]
     }
@@ -172,7 +172,7 @@ package enum OpenAPIDocument {
                 [
                     "description": "The probe ran: its report (success true or false), or its events as they happen, then the report",
                     "content": [
-                        "application/json": ["schema": ["$ref": "#/components/OpenAPI.schemas/Report"]],
+                        "application/json": ["schema": ["$ref": "#/components/schemas/Report"]],
                         "application/x-ndjson": ["schema": ["type": "string", "description": "one JSON event per line, then the report"]],
                         "text/event-stream": ["schema": ["type": "string"]],
                         "text/plain": ["schema": ["type": "string", "description": "the CLI's text output"]],

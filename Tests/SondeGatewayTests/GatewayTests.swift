@@ -114,6 +114,8 @@ struct GatewayTests {
             #expect(health.status == .ok)
             let openAPI = try await client.execute(uri: "/openapi.json", method: .get, headers: Self.authorized)
             #expect((openAPI.object["paths"] as? [String: Any])?["/api/v2/ping/srcIP/{srcIP}/dstIP/{dstIP}/count/{count}"] != nil)
+            let references = OpenAPIChecks.unresolvedReferences(in: openAPI.object)
+            #expect(references.isEmpty, "every $ref names a schema of components.schemas: \(references)")
         }
     }
 

@@ -110,3 +110,25 @@ extension ProbeRestrictions {
         return try ProbeRestrictions(ParameterValues(values))
     }
 }
+
+/// Checks on a served OpenAPI document that a validator would make.
+public enum OpenAPIChecks {
+    /// Every `$ref` in `document` that names no schema of its `components.schemas` (empty when all resolve).
+    public static func unresolvedReferences(in document: [String: Any]) -> [String] {
+        let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any] ?? [:]
+        var unresolved: [String] = []
+        func visit(_ value: Any) {
+            if let object = value as? [String: Any] {
+                if let reference = object["$ref"] as? String {
+                    let name = reference.hasPrefix("#/components/schemas/") ? String(reference.dropFirst("#/components/schemas/".count)) : ""
+                    if schemas[name] == nil { unresolved.append(reference) }
+                }
+                object.values.forEach(visit)
+            } else if let array = value as? [Any] {
+                array.forEach(visit)
+            }
+        }
+        visit(document)
+        return unresolved
+    }
+}

@@ -47,6 +47,8 @@ struct APIContractTests {
             #expect(Set(properties.keys).isSuperset(of: ["target", "count", "timeout", "banner", "send", "expect"]))
             #expect((properties["count"] as? [String: Any])?["maximum"] as? Int == 42)
             #expect(schema?["additionalProperties"] as? Bool == false)
+            let references = OpenAPIChecks.unresolvedReferences(in: document)
+            #expect(references.isEmpty, "every $ref names a schema of components.schemas: \(references)")
         }
     }
 
