@@ -166,7 +166,8 @@ struct ServeIntegrationTests {
     func gracefulShutdown() async throws {
         let server = try Server(namespace: network.client, port: 18_303, arguments: ["--shutdown-grace", "10"])
         try await server.waitUntilServing()
-        async let inFlight = server.request("GET", "/v1/probes/ping?target=10.77.2.2&count=5&interval=0.3", accept: "application/x-ndjson")
+        // 4.5 s of probe: each status poll below starts a Python client, which a loaded machine makes slow.
+        async let inFlight = server.request("GET", "/v1/probes/ping?target=10.77.2.2&count=10&interval=0.5", accept: "application/x-ndjson")
         // SIGTERM once the probe is seen running, not after a guessed delay.
         var running = false
         for _ in 0..<100 where !running {
@@ -180,7 +181,7 @@ struct ServeIntegrationTests {
         #expect(reply.status == 200)
         let report = reply.objects.last
         #expect(report?["type"] as? String == "report")
-        #expect((report?["summary"] as? [String: Any])?["transmitted"] as? Int == 5, "the run finished rather than being cut: \(reply.body)")
+        #expect((report?["summary"] as? [String: Any])?["transmitted"] as? Int == 10, "the run finished rather than being cut: \(reply.body)")
         #expect(server.log.value.contains("stopped"))
     }
 }
