@@ -27,91 +27,56 @@ enum GatewayOpenAPI {
         )
         let kind = OpenAPI.pathParameter(
             "kind", "A probe of the sidecar (ping, tcp, dns, …)", schema: ["type": "string", "pattern": "^[a-z0-9_-]{1,64}$"])
-        let paths: [(String, JSONValue)] = [
-            (
-                "/api/v2/ping/srcIP/{srcIP}/dstIP/{dstIP}/count/{count}",
-                [
-                    "get": OpenAPI.operation(
-                        id: "pingFromPod",
-                        summary: "Ping dstIP from the pod srcIP (Accept: text/plain for ping's text, application/x-ndjson to stream)",
-                        tag: "platform",
-                        parameters: [
-                            srcIP,
-                            OpenAPI.pathParameter(
-                                "dstIP", "Address or host name to ping", schema: ["type": "string", "minLength": 1, "maxLength": 253]),
-                            OpenAPI.pathParameter("count", "Echo requests to send", schema: ["type": "integer", "minimum": 1, "maximum": 10]),
-                        ],
-                        responses: [probeAnswer], errors: errors
-                    )
-                ]
-            ),
-            (
-                "/v1/agents/{srcIP}/probes",
-                [
-                    "get": OpenAPI.operation(
-                        id: "listAgentProbes", summary: "The probes of the sidecar in srcIP, with their parameters", tag: "agents",
-                        parameters: [srcIP], responses: [("200", OpenAPI.jsonResponse("The probes", ref: "ProbeList"))], errors: errors
-                    )
-                ]
-            ),
-            (
-                "/v1/agents/{srcIP}/probes/{kind}",
-                [
-                    "get": OpenAPI.operation(
-                        id: "runAgentProbeGet", summary: "Run a probe on the sidecar in srcIP (target and parameters as query)", tag: "agents",
-                        parameters: [
-                            srcIP, kind, OpenAPI.queryParameter("target", "What the probe probes", schema: ["type": "string", "minLength": 1]),
-                        ],
-                        responses: [probeAnswer], errors: errors
-                    ),
-                    "post": OpenAPI.operation(
-                        id: "runAgentProbePost", summary: "Run a probe on the sidecar in srcIP (target and parameters as a JSON body)", tag: "agents",
-                        parameters: [srcIP, kind], responses: [probeAnswer],
-                        body: ["type": "object", "required": ["target"], "properties": ["target": ["type": "string", "minLength": 1]]],
-                        errors: errors
-                    ),
-                ]
-            ),
-            (
-                "/metrics",
-                [
-                    "get": OpenAPI.operation(
-                        id: "metrics", summary: "The gateway's own metrics: requests, forwards by outcome, refusals, process", tag: "prometheus",
-                        responses: [("200", ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]])]
-                    )
-                ]
-            ),
-            (
-                "/healthz",
-                [
-                    "get": OpenAPI.operation(
-                        id: "health", summary: "Liveness", tag: "operations", responses: [("200", OpenAPI.jsonResponse("Alive", ref: "Health"))],
-                        open: true
-                    )
-                ]
-            ),
-            (
-                "/readyz",
-                [
-                    "get": OpenAPI.operation(
-                        id: "ready", summary: "Readiness: not shutting down", tag: "operations",
-                        responses: [
-                            ("200", OpenAPI.jsonResponse("Ready", ref: "Health")), ("503", OpenAPI.jsonResponse("Shutting down", ref: "Error")),
-                        ],
-                        open: true
-                    )
-                ]
-            ),
-            (
-                "/openapi.json",
-                [
-                    "get": OpenAPI.operation(
-                        id: "openapi", summary: "This document", tag: "operations",
-                        responses: [("200", OpenAPI.jsonResponse("OpenAPI 3.1", schema: ["type": "object"]))]
-                    )
-                ]
-            ),
-        ]
+        let paths: [(String, JSONValue)] =
+            [
+                (
+                    "/api/v2/ping/srcIP/{srcIP}/dstIP/{dstIP}/count/{count}",
+                    [
+                        "get": OpenAPI.operation(
+                            id: "pingFromPod",
+                            summary: "Ping dstIP from the pod srcIP (Accept: text/plain for ping's text, application/x-ndjson to stream)",
+                            tag: "platform",
+                            parameters: [
+                                srcIP,
+                                OpenAPI.pathParameter(
+                                    "dstIP", "Address or host name to ping", schema: ["type": "string", "minLength": 1, "maxLength": 253]),
+                                OpenAPI.pathParameter("count", "Echo requests to send", schema: ["type": "integer", "minimum": 1, "maximum": 10]),
+                            ],
+                            responses: [probeAnswer], errors: errors
+                        )
+                    ]
+                ),
+                (
+                    "/v1/agents/{srcIP}/probes",
+                    [
+                        "get": OpenAPI.operation(
+                            id: "listAgentProbes", summary: "The probes of the sidecar in srcIP, with their parameters", tag: "agents",
+                            parameters: [srcIP], responses: [("200", OpenAPI.jsonResponse("The probes", ref: "ProbeList"))], errors: errors
+                        )
+                    ]
+                ),
+                (
+                    "/v1/agents/{srcIP}/probes/{kind}",
+                    [
+                        "get": OpenAPI.operation(
+                            id: "runAgentProbeGet", summary: "Run a probe on the sidecar in srcIP (target and parameters as query)", tag: "agents",
+                            parameters: [
+                                srcIP, kind, OpenAPI.queryParameter("target", "What the probe probes", schema: ["type": "string", "minLength": 1]),
+                            ],
+                            responses: [probeAnswer], errors: errors
+                        ),
+                        "post": OpenAPI.operation(
+                            id: "runAgentProbePost", summary: "Run a probe on the sidecar in srcIP (target and parameters as a JSON body)",
+                            tag: "agents",
+                            parameters: [srcIP, kind], responses: [probeAnswer],
+                            body: ["type": "object", "required": ["target"], "properties": ["target": ["type": "string", "minLength": 1]]],
+                            errors: errors
+                        ),
+                    ]
+                ),
+            ]
+            + OpenAPI.operationalPaths(
+                metrics: "The gateway's own metrics: requests, forwards by outcome, refusals, process", readiness: "not shutting down")
         return [
             "openapi": "3.1.0",
             "info": [

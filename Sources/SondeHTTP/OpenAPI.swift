@@ -44,6 +44,52 @@ package enum OpenAPI {
         ["description": .string(description), "content": ["application/json": ["schema": schema]]]
     }
 
+    /// `/metrics`, `/healthz`, `/readyz` and `/openapi.json`, which every listener serves.
+    /// - Parameters:
+    ///   - metrics: what the listener's own metrics count.
+    ///   - readiness: what `/readyz` waits for.
+    package static func operationalPaths(metrics: String, readiness: String) -> [(String, JSONValue)] {
+        [
+            (
+                "/metrics",
+                [
+                    "get": operation(
+                        id: "metrics", summary: metrics, tag: "prometheus",
+                        responses: [("200", ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]])]
+                    )
+                ]
+            ),
+            (
+                "/healthz",
+                [
+                    "get": operation(
+                        id: "health", summary: "Liveness: the process answers", tag: "operations",
+                        responses: [("200", jsonResponse("Alive", ref: "Health"))], open: true
+                    )
+                ]
+            ),
+            (
+                "/readyz",
+                [
+                    "get": operation(
+                        id: "ready", summary: "Readiness: \(readiness)", tag: "operations",
+                        responses: [("200", jsonResponse("Ready", ref: "Health")), ("503", jsonResponse("Shutting down", ref: "Error"))],
+                        open: true
+                    )
+                ]
+            ),
+            (
+                "/openapi.json",
+                [
+                    "get": operation(
+                        id: "openapi", summary: "This document", tag: "operations",
+                        responses: [("200", jsonResponse("OpenAPI 3.1", schema: ["type": "object"]))]
+                    )
+                ]
+            ),
+        ]
+    }
+
     package static let schemas: JSONValue = [
         "Error": [
             "type": "object", "required": ["error"],

@@ -51,85 +51,53 @@ package enum OpenAPIDocument {
                 )
             )
         }
-        paths += [
-            (
-                "/probe",
-                [
-                    "get": OpenAPI.operation(
-                        id: "blackboxProbe", summary: "blackbox_exporter-compatible probe: the module's probe against target, as Prometheus metrics",
-                        tag: "prometheus",
-                        parameters: [
-                            OpenAPI.queryParameter(
-                                "module", "A module of the modules file", schema: ["type": "string", "enum": .array(modules.map(JSONValue.string))]),
-                            OpenAPI.queryParameter(
-                                "target", "What the module probes",
-                                schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
-                            .object([
-                                ("name", "debug"), ("in", "query"), ("required", false),
-                                ("description", "true: logs, metrics and the module as text"),
-                                ("schema", ["type": "string", "enum": ["true", "false"]]),
-                            ]),
-                        ],
-                        responses: [
-                            (
-                                "200",
-                                [
-                                    "description": "Prometheus text format (probe_success 0 or 1)",
-                                    "content": ["text/plain": ["schema": ["type": "string"]]],
-                                ]
-                            )
-                        ]
-                    )
-                ]
-            ),
-            (
-                "/metrics",
-                [
-                    "get": OpenAPI.operation(
-                        id: "metrics", summary: "Sonde's own metrics: requests, probes, refusals, privileges, process", tag: "prometheus",
-                        responses: [("200", ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]])]
-                    )
-                ]
-            ),
-            (
-                "/v1/status",
-                [
-                    "get": OpenAPI.operation(
-                        id: "status", summary: "Privileges (uid, gid, capabilities, NoNewPrivs), ICMP socket mode, limits and policy",
-                        tag: "operations", responses: [("200", OpenAPI.jsonResponse("The agent's state", schema: ["type": "object"]))]
-                    )
-                ]
-            ),
-            (
-                "/healthz",
-                [
-                    "get": OpenAPI.operation(
-                        id: "health", summary: "Liveness: the process answers", tag: "operations",
-                        responses: [("200", OpenAPI.jsonResponse("Alive", ref: "Health"))], open: true
-                    )
-                ]
-            ),
-            (
-                "/readyz",
-                [
-                    "get": OpenAPI.operation(
-                        id: "ready", summary: "Readiness: sockets open, privileges dropped, not shutting down", tag: "operations",
-                        responses: [
-                            ("200", OpenAPI.jsonResponse("Ready", ref: "Health")), ("503", OpenAPI.jsonResponse("Shutting down", ref: "Error")),
-                        ], open: true
-                    )
-                ]
-            ),
-            (
-                "/openapi.json",
-                [
-                    "get": OpenAPI.operation(
-                        id: "openapi", summary: "This document", tag: "operations",
-                        responses: [("200", OpenAPI.jsonResponse("OpenAPI 3.1", schema: ["type": "object"]))]
-                    )
-                ]
-            ),
-        ]
+        paths +=
+            [
+                (
+                    "/probe",
+                    [
+                        "get": OpenAPI.operation(
+                            id: "blackboxProbe",
+                            summary: "blackbox_exporter-compatible probe: the module's probe against target, as Prometheus metrics",
+                            tag: "prometheus",
+                            parameters: [
+                                OpenAPI.queryParameter(
+                                    "module", "A module of the modules file",
+                                    schema: ["type": "string", "enum": .array(modules.map(JSONValue.string))]),
+                                OpenAPI.queryParameter(
+                                    "target", "What the module probes",
+                                    schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
+                                .object([
+                                    ("name", "debug"), ("in", "query"), ("required", false),
+                                    ("description", "true: logs, metrics and the module as text"),
+                                    ("schema", ["type": "string", "enum": ["true", "false"]]),
+                                ]),
+                            ],
+                            responses: [
+                                (
+                                    "200",
+                                    [
+                                        "description": "Prometheus text format (probe_success 0 or 1)",
+                                        "content": ["text/plain": ["schema": ["type": "string"]]],
+                                    ]
+                                )
+                            ]
+                        )
+                    ]
+                ),
+                (
+                    "/v1/status",
+                    [
+                        "get": OpenAPI.operation(
+                            id: "status", summary: "Privileges (uid, gid, capabilities, NoNewPrivs), ICMP socket mode, limits and policy",
+                            tag: "operations", responses: [("200", OpenAPI.jsonResponse("The agent's state", schema: ["type": "object"]))]
+                        )
+                    ]
+                ),
+            ]
+            + OpenAPI.operationalPaths(
+                metrics: "Sonde's own metrics: requests, probes, refusals, privileges, process",
+                readiness: "sockets open, privileges dropped, not shutting down")
         return [
             "openapi": "3.1.0",
             "info": [
