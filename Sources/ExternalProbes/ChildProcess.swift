@@ -151,7 +151,12 @@ struct ChildProcess {
                 status = exited
             } else {
                 launcher.kill(child.pid)
-                status = await launcher.exitStatus(of: child.pid, until: .now + .seconds(5)) ?? -1
+                if let exited = await launcher.exitStatus(of: child.pid, until: .now + .seconds(5)) {
+                    status = exited
+                } else {
+                    launcher.abandonRunning(child.pid)
+                    status = -1
+                }
             }
         } else {
             if !finishedCleanly { sonde_kill_group(child.pid) }

@@ -26,6 +26,11 @@ public final class PluginLauncher: Sendable {
         var nextID: UInt32 = 1
         var spawned: [UInt32: (pid: Int32, code: Int32)] = [:]
         var exited: [Int32: Int32] = [:]
+        /// Spawns whose caller stopped waiting: the child is killed when its pid arrives.
+        var abandonedSpawns: Set<UInt32> = []
+        /// Children whose caller stopped waiting for the exit: the report is dropped when it arrives, so that a
+        /// later child given the same pid never reads it.
+        var abandonedExits: Set<Int32> = []
         var gone = false
         var reading = false
     }
@@ -84,20 +89,22 @@ public final class PluginLauncher: Sendable {
             code = sonde_launcher_request_spawn(socket, id, descriptor, ends, argv, envp)
         }
         if [EPIPE, ECONNRESET, ENOTCONN].contains(code) { state.withLock { $0.gone = true } }
-        if code == 0 {
-            code = ENOTCONN
-            while ContinuousClock.now < deadline {
-                let answer = state.withLock { state -> (pid: Int32, code: Int32)? in
-                    if let answer = state.spawned.removeValue(forKey: id) { return answer }
-                    return state.gone ? (0, ENOTCONN) : nil
-                }
-                if let answer {
-                    code = answer.code
-                    child.pid = answer.pid
-                    break
-                }
-                try? await Task.sleep(for: .milliseconds(1))
+        while code == 0 {
+            let timedOut = ContinuousClock.now >= deadline
+            let answer = state.withLock { state -> (pid: Int32, code: Int32)? in
+                if let answer = state.spawned.removeValue(forKey: id) { return answer }
+                if state.gone { return (0, ENOTCONN) }
+                guard timedOut else { return nil }
+                // The child, if it starts after all, is killed when its pid arrives.
+                state.abandonedSpawns.insert(id)
+                return (0, ETIMEDOUT)
             }
+            if let answer {
+                child.pid = answer.pid
+                if answer.code != 0 { code = answer.code }
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(1))
         }
         if code != 0 { sonde_close_child(&child) }
         return code
@@ -125,6 +132,14 @@ public final class PluginLauncher: Sendable {
         }
     }
 
+    /// Stops waiting for the child `pid`: it is killed, and its exit report is dropped when it comes.
+    func abandonRunning(_ pid: Int32) {
+        kill(pid)
+        state.withLock { state in
+            if state.exited.removeValue(forKey: pid) == nil { state.abandonedExits.insert(pid) }
+        }
+    }
+
     /// One reader files the launcher's answers for whoever waits for them.
     private func startReading() {
         let first = state.withLock { state -> Bool in
@@ -139,8 +154,16 @@ public final class PluginLauncher: Sendable {
                 case 1:
                     state.withLock { state in
                         switch Int(message.type) {
-                        case Int(SONDE_LAUNCH_SPAWNED): state.spawned[message.id] = (message.pid, message.value)
-                        case Int(SONDE_LAUNCH_EXITED): state.exited[message.pid] = message.value
+                        case Int(SONDE_LAUNCH_SPAWNED):
+                            if state.abandonedSpawns.remove(message.id) == nil {
+                                state.spawned[message.id] = (message.pid, message.value)
+                            } else if message.value == 0 {
+                                // Killed as soon as it is known; the exit that follows is not waited for.
+                                _ = sonde_launcher_request_kill(socket, message.pid)
+                                state.abandonedExits.insert(message.pid)
+                            }
+                        case Int(SONDE_LAUNCH_EXITED):
+                            if state.abandonedExits.remove(message.pid) == nil { state.exited[message.pid] = message.value }
                         default: break
                         }
                     }
