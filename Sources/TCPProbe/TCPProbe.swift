@@ -59,26 +59,18 @@ public struct TCPConnectProbe: Probe {
         context: ProbeContext,
         events: @escaping @Sendable (TCPEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<TCPSummary> {
-        let values = request.parameters
-        let target = try HostPort(request.target)
-        let family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
+        let plan = try TCPPlan(request)
+        let target = plan.target
         let lookupStart = ContinuousClock.now
-        guard let address = try await HostResolver.resolve(target.host, family: family).first else {
+        guard let address = try await HostResolver.resolve(target.host, family: plan.family).first else {
             throw ProbeError(.unresolvableTarget, "cannot resolve '\(target.host)': no address")
         }
         let lookup = ContinuousClock.now - lookupStart
         try context.authorize(address, target: target.host)
-        let source = values.string("source").flatMap(IPAddress.init)
-        if let source, source.family != address.family {
-            throw ProbeError.invalid(
-                parameter: "source", value: source.description, allowed: "an address of the target's family (\(address.family.rawValue))")
-        }
-        let plan = try TCPAttempt.Plan(values, source: source)
-        let count = values.integer("count") ?? 1
-        let interval = values.duration("interval") ?? .seconds(1)
+        try plan.checkSource(against: address)
         let started = Date()
         let start = ContinuousClock.now
-        let deadline = context.deadline(orEarlier: values.duration("deadline").map { start + $0 })
+        let deadline = context.deadline(orEarlier: plan.deadline.map { start + $0 })
 
         var startEvent = TCPEvent("start", target: request.target)
         startEvent.address = address.description
@@ -88,16 +80,16 @@ public struct TCPConnectProbe: Probe {
         var summary = TCPSummary()
         var connectTimes = RTTStatistics()
         var lastStart = start
-        for sequence in 1...count {
-            let due = start + interval * (sequence - 1)
+        for sequence in 1...plan.count {
+            let due = start + plan.interval * (sequence - 1)
             if let deadline, due >= deadline { break }
             if due > .now { try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous) }
             if let pacer = context.pacer { await pacer.waitForSlot() }
             if Task.isCancelled { break }
             lastStart = .now
-            var attemptPlan = plan
+            var attemptPlan = plan.attempt
             if let deadline {
-                attemptPlan.timeout = min(plan.timeout, max(deadline - .now, .milliseconds(1)))
+                attemptPlan.timeout = min(plan.attempt.timeout, max(deadline - .now, .milliseconds(1)))
                 attemptPlan.deadline = deadline
             }
             let result = await TCPAttempt.run(to: address, port: target.port, plan: attemptPlan)
@@ -118,7 +110,7 @@ public struct TCPConnectProbe: Probe {
             case .open:
                 summary.connected += 1
                 if let time = result.connectTime { connectTimes.add(microseconds: Int(time.inMicroseconds)) }
-                if result.expect?.matched == false || (plan.readBanner && plan.expect == nil && (result.banner ?? "").isEmpty) {
+                if result.expect?.matched == false || (plan.attempt.readBanner && plan.attempt.expect == nil && (result.banner ?? "").isEmpty) {
                     summary.expectFailures += 1
                 }
             case .refused: summary.refused += 1
@@ -139,7 +131,7 @@ public struct TCPConnectProbe: Probe {
             success: succeeded > 0,
             startedAt: started,
             durationSeconds: (ContinuousClock.now - start).inSeconds,
-            parameters: values,
+            parameters: request.parameters,
             summary: summary,
             lookupSeconds: lookup.inSeconds
         )
