@@ -1,4 +1,3 @@
-public import Logging
 public import SondeCore
 public import SondeHTTP
 
@@ -7,21 +6,19 @@ public import SondeHTTP
 /// Every setting is declared once in ``GatewaySettings``; flags, environment variables, the config file,
 /// `sonde gateway --help` and the error messages come from that declaration.
 public struct GatewayConfiguration: Sendable {
-    public var host: String
-    public var port: Int
-    /// The bearer token the platform must present; `nil` serves loopback only (unless ``insecure``).
-    public var token: String?
-    public var insecure: Bool
+    /// Address, token, logging, shutdown grace, restrictions: what `sonde gateway` shares with `sonde serve`.
+    /// Its ``ListenerConfiguration/restrictions`` are the gateway's own, for its callers, whatever the sidecars allow.
+    public var listener: ListenerConfiguration
     /// The networks sidecars may be in (the pod network). Any other `srcIP` is refused with 403.
     public var agents: [IPNetwork]
     /// Addresses never called whatever ``agents`` says: cloud metadata, unspecified, loopback.
-    public var neverCalled: [AddressPolicy.Entry]
+    public var neverCalled: [AddressPolicy.Entry] = GatewayConfiguration.defaultNeverCalled
     /// The sidecars' port; callers cannot choose another.
     public var agentPort: UInt16
     /// The token the gateway shares with the sidecars.
     public var agentToken: String?
     /// How the gateway proves itself to sidecars with ``agentToken``.
-    public var agentAuthentication: AgentAuthentication = .signed
+    public var agentAuthentication: AgentAuthentication
 
     /// How the gateway proves itself to a sidecar.
     public enum AgentAuthentication: String, Sendable, CaseIterable {
@@ -36,40 +33,6 @@ public struct GatewayConfiguration: Sendable {
     public var timeout: Duration
     public var maxConcurrent: Int
     public var maxConcurrentPerClient: Int
-    public var maxBodyBytes: Int
-    public var shutdownGrace: Duration
-    public var logFormat: LogFormat
-    public var logLevel: Logger.Level
-    /// What one connection may hold before it reaches a route.
-    package var connectionLimits = ConnectionLimits()
-    /// The probes and parameters the gateway's callers may use (`--probes`, `--deny-parameters`), whatever the
-    /// sidecars allow.
-    public var restrictions = ProbeRestrictions()
-
-    public init(
-        host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, insecure: Bool = false, agents: [IPNetwork],
-        neverCalled: [AddressPolicy.Entry] = GatewayConfiguration.defaultNeverCalled, agentPort: UInt16 = 8090,
-        agentToken: String? = nil, connectTimeout: Duration = .seconds(3), timeout: Duration = .seconds(75),
-        maxConcurrent: Int = 256, maxConcurrentPerClient: Int = 32, maxBodyBytes: Int = 16_384,
-        shutdownGrace: Duration = .seconds(25), logFormat: LogFormat = .text, logLevel: Logger.Level = .info
-    ) {
-        self.host = host
-        self.port = port
-        self.token = token
-        self.insecure = insecure
-        self.agents = agents
-        self.neverCalled = neverCalled
-        self.agentPort = agentPort
-        self.agentToken = agentToken
-        self.connectTimeout = connectTimeout
-        self.timeout = timeout
-        self.maxConcurrent = maxConcurrent
-        self.maxConcurrentPerClient = maxConcurrentPerClient
-        self.maxBodyBytes = maxBodyBytes
-        self.shutdownGrace = shutdownGrace
-        self.logFormat = logFormat
-        self.logLevel = logLevel
-    }
 
     /// The sidecar API's default denials plus loopback: a gateway that forwards to itself would reach whatever
     /// listens on its own loopback.
@@ -78,14 +41,6 @@ public struct GatewayConfiguration: Sendable {
             .init(IPNetwork("127.0.0.0/8")!, reason: "loopback: the gateway's own host"),
             .init(IPNetwork("::1/128")!, reason: "loopback: the gateway's own host"),
         ]
-
-    /// Whether the listening address is a loopback address.
-    public var listensOnLoopbackOnly: Bool { Listener.isLoopback(host) }
-
-    /// Refuses to expose an unauthenticated gateway to the network.
-    public func checkExposure() throws(SettingsError) {
-        try Listener.checkExposure(host: host, token: token, insecure: insecure)
-    }
 }
 
 /// The declaration of every `sonde gateway` setting, read like `sonde serve`'s (``ServerSettings``).
@@ -122,7 +77,8 @@ public enum GatewaySettings {
 
     /// Builds the configuration from its sources (see ``SettingsReader``).
     public static func configuration(
-        flags: [String: ParameterValue], environment: [String: String], readFile: @escaping (String) throws -> [UInt8]
+        flags: [String: ParameterValue], environment: [String: String] = [:],
+        readFile: @escaping (String) throws -> [UInt8] = SettingsDeclaration.noFiles
     ) throws(SettingsError) -> GatewayConfiguration {
         let reader = SettingsReader(declaration: declaration, flags: flags, environment: environment, readFile: readFile)
         let values = try reader.values()
@@ -133,27 +89,16 @@ public enum GatewaySettings {
                     + "the gateway forwards to no other address"
             )
         }
-        let listener = try ListenerConfiguration(reader: reader, values: values)
-        var configuration = GatewayConfiguration(
-            host: listener.host,
-            port: listener.port,
-            token: listener.token,
-            insecure: listener.insecure,
+        return GatewayConfiguration(
+            listener: try ListenerConfiguration(reader: reader, values: values),
             agents: agents,
-            agentPort: UInt16(values.integer("agentPort") ?? 8090),
+            agentPort: UInt16(values.integer("agentPort") ?? 1),
             agentToken: try reader.token(variable: agentTokenVariable, fileSetting: "agentTokenFile", values: values),
-            connectTimeout: values.duration("connectTimeout") ?? .seconds(3),
-            timeout: values.duration("timeout") ?? .seconds(75),
-            maxConcurrent: values.integer("maxConcurrent") ?? 256,
-            maxConcurrentPerClient: values.integer("maxConcurrentPerClient") ?? 32,
-            maxBodyBytes: listener.maxBodyBytes,
-            shutdownGrace: listener.shutdownGrace,
-            logFormat: listener.logFormat,
-            logLevel: listener.logLevel
+            agentAuthentication: values.string("agentAuth").flatMap(GatewayConfiguration.AgentAuthentication.init(rawValue:)) ?? .signed,
+            connectTimeout: values.duration("connectTimeout") ?? .zero,
+            timeout: values.duration("timeout") ?? .zero,
+            maxConcurrent: values.integer("maxConcurrent") ?? 1,
+            maxConcurrentPerClient: values.integer("maxConcurrentPerClient") ?? 1
         )
-        configuration.connectionLimits = listener.connectionLimits
-        configuration.restrictions = listener.restrictions
-        configuration.agentAuthentication = values.string("agentAuth").flatMap(GatewayConfiguration.AgentAuthentication.init(rawValue:)) ?? .signed
-        return configuration
     }
 }

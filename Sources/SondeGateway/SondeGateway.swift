@@ -42,13 +42,13 @@ public struct SondeGateway: Sendable {
         let router = Router(context: SondeRequestContext.self)
         let state = self.state
         router.addStandardMiddleware(
-            logger: requestLogger, state: state, metrics: metrics, token: configuration.token, maxBody: configuration.maxBodyBytes
+            logger: requestLogger, state: state, metrics: metrics, token: configuration.listener.token, maxBody: configuration.listener.maxBodyBytes
         ) { path in
             path == "/healthz" || path == "/readyz"
         }
         let forwarder = self.forwarder
-        let maxBody = configuration.maxBodyBytes
-        let restrictions = configuration.restrictions
+        let maxBody = configuration.listener.maxBodyBytes
+        let restrictions = configuration.listener.restrictions
 
         router.route(
             "/api/v2/ping/srcIP/:srcIP/dstIP/:dstIP/count/:count",
@@ -116,14 +116,15 @@ public struct SondeGateway: Sendable {
 
     public func makeApplication(logger: Logger) -> some ApplicationProtocol {
         HTTPService.application(
-            host: configuration.host, port: configuration.port, serverName: "sonde-gateway", logger: logger,
-            limits: configuration.connectionLimits, router: makeRouter
+            host: configuration.listener.host, port: configuration.listener.port, serverName: "sonde-gateway", logger: logger,
+            limits: configuration.listener.connectionLimits, router: makeRouter
         )
     }
 
     /// Serves until SIGTERM or SIGINT, then drains like the sidecar.
     public func run(logger: Logger) async throws {
-        try await HTTPService.serve(makeApplication(logger: logger), state: state, shutdownGrace: configuration.shutdownGrace, logger: logger)
+        try await HTTPService.serve(
+            makeApplication(logger: logger), state: state, shutdownGrace: configuration.listener.shutdownGrace, logger: logger)
     }
 
     /// A sidecar's listing as this gateway's callers see it, or `nil` when it is not one.

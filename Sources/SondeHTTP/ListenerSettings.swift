@@ -65,4 +65,15 @@ public struct ListenerConfiguration: Sendable {
         restrictions = try ProbeRestrictions(values)
         connectionLimits = ConnectionLimits(values)
     }
+
+    /// Whether the listening address is a loopback address.
+    public var listensOnLoopbackOnly: Bool { Listener.isLoopback(host) }
+
+    /// Refuses to expose an unauthenticated API to the network (see ``Listener/checkExposure(host:token:insecure:)``).
+    public func checkExposure() throws(SettingsError) {
+        try Listener.checkExposure(host: host, token: token, insecure: insecure)
+    }
+
+    /// How the request log and `/v1/status` describe the authentication.
+    public var authenticationSummary: String { token == nil ? "none (loopback only)" : "bearer token" }
 }

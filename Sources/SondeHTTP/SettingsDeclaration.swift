@@ -15,3 +15,10 @@ public struct SettingsDeclaration: ParameterDeclaration {
         parameters = settings
     }
 }
+
+extension SettingsDeclaration {
+    /// The file reader of settings built in code, with no files: a config or token file named there cannot be read.
+    public static func noFiles(_ path: String) throws(SettingsError) -> [UInt8] {
+        throw SettingsError("no files are read here: \(path)")
+    }
+}

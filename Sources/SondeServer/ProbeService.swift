@@ -30,9 +30,9 @@ struct ProbeService: Sendable {
         self.limiter = ConcurrencyLimiter(
             maxTotal: configuration.limits.maxConcurrent, maxPerClient: configuration.limits.maxConcurrentPerClient
         )
-        self.restrictions = configuration.restrictions
+        self.restrictions = configuration.listener.restrictions
         var descriptors: [ProbeKind: ProbeDescriptor] = [:]
-        for descriptor in registry.descriptors where configuration.restrictions.allows(descriptor.kind.rawValue) {
+        for descriptor in registry.descriptors where configuration.listener.restrictions.allows(descriptor.kind.rawValue) {
             descriptors[descriptor.kind] = configuration.limits.apply(to: descriptor)
         }
         self.descriptors = descriptors

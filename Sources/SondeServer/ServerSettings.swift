@@ -1,4 +1,3 @@
-internal import Logging
 public import SondeCore
 public import SondeHTTP
 
@@ -57,47 +56,24 @@ public enum ServerSettings {
     ///   - readFile: reads a file's bytes (the config file and the token file).
     public static func configuration(
         flags: [String: ParameterValue],
-        environment: [String: String],
-        readFile: @escaping (String) throws -> [UInt8]
+        environment: [String: String] = [:],
+        readFile: @escaping (String) throws -> [UInt8] = SettingsDeclaration.noFiles
     ) throws(SettingsError) -> ServerConfiguration {
         let reader = SettingsReader(declaration: declaration, flags: flags, environment: environment, readFile: readFile)
         let values = try reader.values()
-        let listener = try ListenerConfiguration(reader: reader, values: values)
-
-        var limits = ServerLimits()
-        limits.maxConcurrent = values.integer("maxConcurrent") ?? limits.maxConcurrent
-        limits.maxConcurrentPerClient = values.integer("maxConcurrentPerClient") ?? limits.maxConcurrentPerClient
-        limits.maxCount = values.integer("maxCount") ?? limits.maxCount
-        limits.defaultCount = min(values.integer("defaultCount") ?? limits.defaultCount, limits.maxCount)
-        limits.minInterval = values.number("minInterval") ?? limits.minInterval
-        limits.maxDuration = values.number("maxDuration") ?? limits.maxDuration
-        limits.maxPayloadBytes = values.integer("maxPayload") ?? limits.maxPayloadBytes
-        limits.maxBodyBytes = listener.maxBodyBytes
-
         let policy = AddressPolicy(
             allow: try networks(values.string("allow"), setting: "allow"),
             deny: (values.boolean("defaultDeny") == false ? [] : AddressPolicy.defaultDeny)
                 + (try networks(values.string("deny"), setting: "deny")),
             allowLocalContent: values.boolean("allowLocalContent") ?? false
         )
-        let modulesYAML = try reader.text(ofFileIn: "modules", values: values, what: "the modules file")
-        var configuration = ServerConfiguration(
-            host: listener.host,
-            port: listener.port,
-            token: listener.token,
-            insecure: listener.insecure,
+        return ServerConfiguration(
+            listener: try ListenerConfiguration(reader: reader, values: values),
             policy: policy,
-            limits: limits,
-            shutdownGrace: listener.shutdownGrace,
-            logFormat: listener.logFormat,
-            logLevel: listener.logLevel,
+            limits: ServerLimits(values),
             legacyPingWithoutToken: values.boolean("legacyPingWithoutToken") ?? false,
-            modulesYAML: modulesYAML
+            modulesYAML: try reader.text(ofFileIn: "modules", values: values, what: "the modules file")
         )
-        configuration.connectionLimits = listener.connectionLimits
-        configuration.tokenFile = listener.tokenFile
-        configuration.restrictions = listener.restrictions
-        return configuration
     }
 
     /// Parses `10.0.0.0/8, fd00::/8` into policy entries.

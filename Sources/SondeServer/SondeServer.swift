@@ -56,7 +56,7 @@ public struct SondeServer: Sendable {
         let router = Router(context: SondeRequestContext.self)
         let legacyOpen = configuration.legacyPingWithoutToken
         router.addStandardMiddleware(
-            logger: requestLogger, state: state, metrics: metrics, token: configuration.token, maxBody: configuration.limits.maxBodyBytes
+            logger: requestLogger, state: state, metrics: metrics, token: configuration.listener.token, maxBody: configuration.listener.maxBodyBytes
         ) { path in
             path == "/healthz" || path == "/readyz" || (legacyOpen && path.hasPrefix("/ping/"))
         }
@@ -67,7 +67,7 @@ public struct SondeServer: Sendable {
             return service
         }()
         let state = self.state
-        let maxBody = configuration.limits.maxBodyBytes
+        let maxBody = configuration.listener.maxBodyBytes
         let openAPI =
             OpenAPIDocument.make(
                 probes: service.published, version: version, legacyPingWithoutToken: legacyOpen, modules: modules.modules.keys.sorted()
@@ -127,13 +127,13 @@ public struct SondeServer: Sendable {
                         "requestsInFlight": .integer(state.requestsInFlight),
                         "requestsServed": .integer(state.requestsStarted),
                         "draining": .boolean(state.isDraining),
-                        "limits": configuration.limits.json,
+                        "limits": configuration.limits.json(maxBody: configuration.listener.maxBodyBytes),
                         "policy": [
                             "allow": .array(configuration.policy.allow.map { .string($0.description) }),
                             "deny": .array(configuration.policy.deny.map { .string($0.description) }),
                             "localContent": .string(configuration.policy.allowLocalContent ? "allowed" : "refused"),
                         ],
-                        "authentication": configuration.token == nil ? "none (loopback only)" : "bearer token",
+                        "authentication": .string(configuration.listener.authenticationSummary),
                     ]
                     return HTTPService.json(document.serialized() + "\n")
                 }
@@ -144,8 +144,8 @@ public struct SondeServer: Sendable {
     /// The Hummingbird application listening where the configuration says.
     public func makeApplication(logger: Logger) -> some ApplicationProtocol {
         HTTPService.application(
-            host: configuration.host, port: configuration.port, serverName: "sonde", logger: logger,
-            limits: configuration.connectionLimits, router: makeRouter
+            host: configuration.listener.host, port: configuration.listener.port, serverName: "sonde", logger: logger,
+            limits: configuration.listener.connectionLimits, router: makeRouter
         )
     }
 
@@ -153,7 +153,7 @@ public struct SondeServer: Sendable {
     /// in-flight probes get ``ServerConfiguration/shutdownGrace`` to finish before they are cancelled.
     public func run(logger: Logger) async throws {
         try await HTTPService.serve(
-            makeApplication(logger: logger), state: state, shutdownGrace: configuration.shutdownGrace, logger: logger
+            makeApplication(logger: logger), state: state, shutdownGrace: configuration.listener.shutdownGrace, logger: logger
         )
     }
 }
@@ -172,11 +172,11 @@ private func negotiate(_ request: Request) throws(APIError) -> ResponseFormat {
 }
 
 extension ServerLimits {
-    var json: JSONValue {
+    func json(maxBody: Int) -> JSONValue {
         [
             "maxConcurrent": .integer(maxConcurrent), "maxConcurrentPerClient": .integer(maxConcurrentPerClient),
             "maxCount": .integer(maxCount), "defaultCount": .integer(defaultCount), "minInterval": .number(minInterval),
-            "maxDuration": .number(maxDuration), "maxPayload": .integer(maxPayloadBytes), "maxBody": .integer(maxBodyBytes),
+            "maxDuration": .number(maxDuration), "maxPayload": .integer(maxPayloadBytes), "maxBody": .integer(maxBody),
         ]
     }
 }

@@ -19,11 +19,11 @@ enum GatewayCommand {
             let configuration = try GatewaySettings.configuration(
                 flags: flags, environment: ServeCommand.environment(), readFile: ServeCommand.readFile
             )
-            try configuration.checkExposure()
+            try configuration.listener.checkExposure()
             if checkOnly {
                 Output.write(
-                    "sonde gateway: settings OK: listen \(configuration.host):\(configuration.port), "
-                        + "auth \(configuration.token == nil ? "none (loopback only)" : "bearer token"), "
+                    "sonde gateway: settings OK: listen \(configuration.listener.host):\(configuration.listener.port), "
+                        + "auth \(configuration.listener.authenticationSummary), "
                         + "agents \(configuration.agents.map(\.description).joined(separator: ",")) port \(configuration.agentPort), "
                         + "agent auth \(configuration.agentToken == nil ? "none" : configuration.agentAuthentication.rawValue)"
                 )
@@ -38,22 +38,23 @@ enum GatewayCommand {
 
     /// Serves until SIGTERM/SIGINT; exit status 0 after a graceful shutdown, 1 when serving failed.
     static func run(_ configuration: GatewayConfiguration, privileges: String) async -> ExitCode {
-        let (logger, metrics) = ServeCommand.bootstrap(label: "sonde-gateway", format: configuration.logFormat, level: configuration.logLevel)
+        let (logger, metrics) = ServeCommand.bootstrap(
+            label: "sonde-gateway", format: configuration.listener.logFormat, level: configuration.listener.logLevel)
         let gateway = SondeGateway(configuration: configuration, version: SondeVersion.current, metrics: metrics)
         logger.info(
             "gateway serving",
             metadata: [
-                "listen": "\(configuration.host):\(configuration.port)",
-                "auth": "\(configuration.token == nil ? "none: loopback only" : "bearer token")",
+                "listen": "\(configuration.listener.host):\(configuration.listener.port)",
+                "auth": "\(configuration.listener.token == nil ? "none: loopback only" : "bearer token")",
                 "agents": "\(configuration.agents.map(\.description).joined(separator: ","))",
-                "restrictions": "\(configuration.restrictions.summary.isEmpty ? "none" : configuration.restrictions.summary)",
+                "restrictions": "\(configuration.listener.restrictions.summary.isEmpty ? "none" : configuration.listener.restrictions.summary)",
                 "agentPort": "\(configuration.agentPort)",
                 "agentAuth": "\(configuration.agentToken == nil ? "none" : configuration.agentAuthentication.rawValue)",
                 "connectTimeout": "\(configuration.connectTimeout)", "timeout": "\(configuration.timeout)",
                 "privileges": "\(privileges)",
             ]
         )
-        let unauthenticated = configuration.token == nil && configuration.insecure && !configuration.listensOnLoopbackOnly
+        let unauthenticated = configuration.listener.token == nil && configuration.listener.insecure && !configuration.listener.listensOnLoopbackOnly
         return await ServeCommand.serve(logger: logger, unauthenticated: unauthenticated, who: "run probes in every pod") {
             try await gateway.run(logger: $0)
         }

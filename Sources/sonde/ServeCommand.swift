@@ -1,3 +1,4 @@
+import ExternalProbes
 import Logging
 import Metrics
 import Prometheus
@@ -15,17 +16,18 @@ import SondeServer
 enum ServeCommand {
     /// Parses flags, the environment, the config file and the token; prints help or an error and exits
     /// when there is nothing to serve.
-    static func configuration(_ arguments: [String]) -> ServerConfiguration {
+    static func configuration(_ arguments: [String], probesDirectory: String) -> ServerConfiguration {
         var arguments = arguments
         let checkOnly = removeCheckFlag(from: &arguments)
         let flags = settingFlags(arguments, declaration: ServerSettings.declaration, help: help)
         do {
             let configuration = try ServerSettings.configuration(flags: flags, environment: environment(), readFile: readFile)
-            try configuration.checkExposure()
+            try configuration.listener.checkExposure()
+            try checkTokenHiddenFromPlugins(configuration.listener, probesDirectory: probesDirectory)
             if checkOnly {
                 Output.write(
-                    "sonde serve: settings OK: listen \(configuration.host):\(configuration.port), "
-                        + "auth \(configuration.token == nil ? "none (loopback only)" : "bearer token"), "
+                    "sonde serve: settings OK: listen \(configuration.listener.host):\(configuration.listener.port), "
+                        + "auth \(configuration.listener.authenticationSummary), "
                         + "deny \(configuration.policy.deny.count) networks, allow \(configuration.policy.allow.isEmpty ? "all others" : "\(configuration.policy.allow.count) networks")"
                 )
                 exit(ExitCode.success.rawValue)
@@ -35,6 +37,15 @@ enum ServeCommand {
             Output.error(error.description)
             exit(ExitCode.usage.rawValue)
         }
+    }
+
+    /// Refuses a token file the plug-in user could read: a plug-in could then call this sidecar, and any other.
+    static func checkTokenHiddenFromPlugins(_ listener: ListenerConfiguration, probesDirectory: String) throws(SettingsError) {
+        guard let launcher = PluginLauncher.installed, let tokenFile = listener.tokenFile, launcher.mayRead(tokenFile) else { return }
+        throw SettingsError(
+            "sonde serve: the token file \(tokenFile) is readable by the plug-in user \(launcher.uid):\(launcher.gid): make it "
+                + "readable by root only (chmod 0400; Kubernetes: defaultMode: 0400 on the Secret volume), or remove the plug-ins from \(probesDirectory)"
+        )
     }
 
     /// Removes `--check` (validate the settings, print them, exit) and says whether it was there.
@@ -70,7 +81,7 @@ enum ServeCommand {
         _ configuration: ServerConfiguration, registry: ProbeRegistry, mode: PrivilegeMode, opened: Registration.Opened,
         warnings: [String]
     ) async -> ExitCode {
-        let (logger, metrics) = bootstrap(label: "sonde", format: configuration.logFormat, level: configuration.logLevel)
+        let (logger, metrics) = bootstrap(label: "sonde", format: configuration.listener.logFormat, level: configuration.listener.logLevel)
         let reports = opened.resources.map(\.report)
         let startPrivileges = PrivilegeReport.current()
         metrics.setInfo(
@@ -83,7 +94,7 @@ enum ServeCommand {
             for labels in metric.series { metrics.setInfo(metric.name, help: metric.help, labels: labels) }
         }
         do {
-            try configuration.restrictions.check(against: registry.descriptors)
+            try configuration.listener.restrictions.check(against: registry.descriptors)
         } catch {
             logger.critical("cannot serve", metadata: ["error": "\(error)"])
             return .usage
@@ -91,7 +102,8 @@ enum ServeCommand {
         var modules: BlackboxModules?
         if let yaml = configuration.modulesYAML {
             // A module may use an enabled probe only; its parameters are the operator's own.
-            let narrowed = registry.descriptors.filter { configuration.restrictions.allows($0.kind.rawValue) }.map(configuration.limits.apply)
+            let narrowed = registry.descriptors.filter { configuration.listener.restrictions.allows($0.kind.rawValue) }.map(
+                configuration.limits.apply)
             do {
                 modules = try BlackboxModules(yaml: yaml, descriptors: narrowed)
             } catch {
@@ -118,10 +130,11 @@ enum ServeCommand {
         logger.info(
             "serving",
             metadata: [
-                "listen": "\(IPAddress(configuration.host)?.endpoint(port: UInt16(configuration.port)) ?? configuration.host)",
-                "auth": "\(configuration.token == nil ? "none: loopback only" : "bearer token")",
-                "probes": "\(registry.kinds.map(\.rawValue).filter(configuration.restrictions.allows).joined(separator: ","))",
-                "restrictions": "\(configuration.restrictions.summary.isEmpty ? "none" : configuration.restrictions.summary)",
+                "listen":
+                    "\(IPAddress(configuration.listener.host)?.endpoint(port: UInt16(configuration.listener.port)) ?? configuration.listener.host)",
+                "auth": "\(configuration.listener.token == nil ? "none: loopback only" : "bearer token")",
+                "probes": "\(registry.kinds.map(\.rawValue).filter(configuration.listener.restrictions.allows).joined(separator: ","))",
+                "restrictions": "\(configuration.listener.restrictions.summary.isEmpty ? "none" : configuration.listener.restrictions.summary)",
                 "privilegeMode": "\(mode.rawValue)", "privileges": "\(privileges)", "resources": "\(opened.summary)",
                 "allow":
                     "\(configuration.policy.allow.isEmpty ? "all" : configuration.policy.allow.map(\.network.description).joined(separator: ","))",
@@ -131,7 +144,7 @@ enum ServeCommand {
             ]
         )
         for warning in warnings { logger.warning("\(warning)") }
-        let unauthenticated = configuration.token == nil && configuration.insecure && !configuration.listensOnLoopbackOnly
+        let unauthenticated = configuration.listener.token == nil && configuration.listener.insecure && !configuration.listener.listensOnLoopbackOnly
         return await serve(logger: logger, unauthenticated: unauthenticated, who: "run probes") { try await server.run(logger: $0) }
     }
 

@@ -37,15 +37,8 @@ enum SondeMain {
             startPluginLauncher(options)
         }
         // The server's settings (and its token file) are read while still privileged and single-threaded.
-        let serveConfiguration = serving ? ServeCommand.configuration(Array(arguments.dropFirst())) : nil
+        let serveConfiguration = serving ? ServeCommand.configuration(Array(arguments.dropFirst()), probesDirectory: probesDirectory) : nil
         let gatewayConfiguration = command == "gateway" ? GatewayCommand.configuration(Array(arguments.dropFirst())) : nil
-        if let launcher = PluginLauncher.installed, let tokenFile = serveConfiguration?.tokenFile, launcher.mayRead(tokenFile) {
-            Output.error(
-                "sonde serve: the token file \(tokenFile) is readable by the plug-in user \(launcher.uid):\(launcher.gid): make it "
-                    + "readable by root only (chmod 0400; Kubernetes: defaultMode: 0400 on the Secret volume), or remove the plug-ins from \(probesDirectory)"
-            )
-            exit(ExitCode.usage.rawValue)
-        }
         // A flood of connections should meet the listener's connection cap, not the open-file limit.
         if serving || gatewayConfiguration != nil { ConnectionLimits.raiseFileLimit() }
         // What the probes of this command need opened while privileged (raw sockets); a probe run on an agent

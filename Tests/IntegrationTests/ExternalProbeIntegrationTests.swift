@@ -70,7 +70,12 @@ struct ExternalProbeIntegrationTests {
         let readable = try await Sonde.run(["--probes-dir", directory, "serve", "--port", "18305", "--token-file", tokenFile], in: network.client)
         #expect(readable.status == 2, "\(readable.error)")
         #expect(readable.error.contains("the token file \(tokenFile) is readable by the plug-in user 65533:65533"), "\(readable.error)")
+        // `--check` says so too, as it must say whatever `serve` would refuse.
+        let checked = try await Sonde.run(["--probes-dir", directory, "serve", "--check", "--token-file", tokenFile], in: network.client)
+        #expect(checked.status == 2 && checked.error.contains("is readable by the plug-in user 65533:65533"), "\(checked.output) \(checked.error)")
         chmod(tokenFile, 0o400)
+        let checkedPrivate = try await Sonde.run(["--probes-dir", directory, "serve", "--check", "--token-file", tokenFile], in: network.client)
+        #expect(checkedPrivate.status == 0 && checkedPrivate.output.contains("settings OK"), "\(checkedPrivate.output) \(checkedPrivate.error)")
         let server = try ServeIntegrationTests.Server(
             namespace: network.client, port: 18_304, arguments: ["--probes-dir", directory, "--max-duration", "5", "--token-file", tokenFile],
             withToken: false

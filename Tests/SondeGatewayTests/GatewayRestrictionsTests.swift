@@ -16,11 +16,8 @@ struct GatewayRestrictionsTests {
     @Test("the gateway has restrictions of its own for its callers, whatever the sidecar allows")
     func gateway() async throws {
         try await TestServer.application(TestServer.make()).test(.live) { sidecar in
-            var configuration = GatewayConfiguration(
-                host: "127.0.0.1", port: 0, token: GatewayTests.token, agents: [IPNetwork("127.0.0.0/8")!], neverCalled: AddressPolicy.defaultDeny,
-                agentPort: UInt16(sidecar.port!), agentToken: TestServer.token, connectTimeout: .seconds(1), timeout: .seconds(5), maxBodyBytes: 256
-            )
-            configuration.restrictions = try ProbeRestrictions.parsing(probes: "tcp", deny: "tcp.send")
+            var configuration = try GatewayTests.configuration(agentPort: sidecar.port ?? 0, agentToken: TestServer.token, agents: "127.0.0.0/8")
+            configuration.listener.restrictions = try ProbeRestrictions.parsing(probes: "tcp", deny: "tcp.send")
             var logger = Logger(label: "gateway-test")
             logger.logLevel = .error
             try await SondeGateway(configuration: configuration, version: "test").makeApplication(logger: logger).test(.router) { client in

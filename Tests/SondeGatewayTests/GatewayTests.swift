@@ -18,11 +18,23 @@ import Testing
 struct GatewayTests {
     static let token = "gateway-token-0123456789abcdef"
 
-    static func gateway(agentPort: Int, agentToken: String? = TestServer.token, agents: String = "127.0.0.0/8") -> some ApplicationProtocol {
-        let configuration = GatewayConfiguration(
-            host: "127.0.0.1", port: 0, token: token, agents: [IPNetwork(agents)!], neverCalled: AddressPolicy.defaultDeny,
-            agentPort: UInt16(agentPort), agentToken: agentToken, connectTimeout: .seconds(1), timeout: .seconds(5), maxBodyBytes: 256
-        )
+    /// The declared defaults, on loopback at a port of the kernel's choosing, forwarding to `agentPort`.
+    static func configuration(agentPort: Int, agentToken: String?, agents: String) throws -> GatewayConfiguration {
+        var configuration = try GatewaySettings.configuration(flags: [
+            "agents": .string(agents), "host": .string("127.0.0.1"), "maxBody": .integer(256),
+        ])
+        configuration.listener.port = 0
+        configuration.listener.token = token
+        configuration.neverCalled = AddressPolicy.defaultDeny
+        configuration.agentPort = UInt16(agentPort)
+        configuration.agentToken = agentToken
+        configuration.connectTimeout = .seconds(1)
+        configuration.timeout = .seconds(5)
+        return configuration
+    }
+
+    static func gateway(agentPort: Int, agentToken: String? = TestServer.token, agents: String = "127.0.0.0/8") throws -> some ApplicationProtocol {
+        let configuration = try configuration(agentPort: agentPort, agentToken: agentToken, agents: agents)
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .error
         return SondeGateway(configuration: configuration, version: "test").makeApplication(logger: logger)
@@ -163,7 +175,7 @@ struct GatewaySettingsTests {
         )
         #expect(configuration.agents.map(\.description) == ["10.244.0.0/16", "fd00:10:244::/56"])
         #expect(configuration.agentPort == 9000)
-        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.listener.host == "0.0.0.0")
         #expect(configuration.agentToken == "sidecar-token-0123456789")
         do {
             _ = try GatewaySettings.configuration(flags: [:], environment: ["SONDE_AGENTS": "10.244.0.0/33"], readFile: noFiles)
@@ -174,7 +186,7 @@ struct GatewaySettingsTests {
         }
         let open = try GatewaySettings.configuration(
             flags: ["agents": .string("10.0.0.0/8"), "host": .string("0.0.0.0")], environment: [:], readFile: noFiles)
-        #expect(throws: SettingsError.self) { try open.checkExposure() }
+        #expect(throws: SettingsError.self) { try open.listener.checkExposure() }
     }
 
     @Test("agent URLs: a sidecar, a sidecar through a gateway, and what is refused")

@@ -33,8 +33,18 @@ public enum TestServer {
         return false
     }
 
+    /// The declared defaults, on loopback at a port of the kernel's choosing, with ``token``.
+    public static let configuration: ServerConfiguration = {
+        guard var configuration = try? ServerSettings.configuration(flags: ["host": .string("127.0.0.1")]) else {
+            fatalError("the declared defaults of sonde serve do not read")
+        }
+        configuration.listener.port = 0
+        configuration.listener.token = token
+        return configuration
+    }()
+
     public static func make(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) -> SondeServer {
-        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, token: token)
+        var configuration = configuration
         configuration.limits.minInterval = 0.01
         adjust(&configuration)
         return SondeServer(registry: registry, configuration: configuration, version: "test") { ["test": true] }

@@ -49,7 +49,7 @@ struct SecurityTests {
 
     @Test("without a token only localhost and IP literals may be the Host (DNS rebinding of the API)")
     func hostCheckWithoutToken() async throws {
-        let server = TestServer.make { $0.token = nil }
+        let server = TestServer.make { $0.listener.token = nil }
         try await TestServer.application(server).test(.live) { client in
             let rebound = try await RawHTTP.get(port: client.port, "/v1/probes", host: "attacker.example:8090")
             #expect(rebound.status == 403)

@@ -19,14 +19,18 @@ struct ServerSettingsTests {
     @Test("defaults: loopback without a token, 0.0.0.0 with one")
     func defaults() throws {
         let plain = try ServerSettings.configuration(flags: [:], environment: [:], readFile: files([:]))
-        #expect(plain.host == "127.0.0.1")
-        #expect(plain.port == 8090)
-        #expect(plain.token == nil)
+        #expect(plain.listener.host == "127.0.0.1")
+        #expect(plain.listener.port == 8090)
+        #expect(plain.listener.token == nil)
         #expect(plain.policy.deny == AddressPolicy.defaultDeny)
-        #expect(plain.limits == ServerLimits())
+        let limits = plain.limits
+        #expect(
+            [limits.maxConcurrent, limits.maxConcurrentPerClient, limits.maxCount, limits.defaultCount, limits.maxPayloadBytes]
+                == [64, 8, 100, 5, 8972])
+        #expect(limits.minInterval == 0.2 && limits.maxDuration == 60 && plain.listener.maxBodyBytes == 16_384)
         let withToken = try ServerSettings.configuration(flags: [:], environment: ["SONDE_TOKEN": "0123456789abcdef0123\n"], readFile: files([:]))
-        #expect(withToken.host == "0.0.0.0")
-        #expect(withToken.token == "0123456789abcdef0123")
+        #expect(withToken.listener.host == "0.0.0.0")
+        #expect(withToken.listener.token == "0123456789abcdef0123")
     }
 
     @Test("flags beat the environment, which beats the config file")
@@ -41,8 +45,8 @@ struct ServerSettingsTests {
         )
         #expect(configuration.limits.maxCount == 7)
         #expect(configuration.limits.maxConcurrent == 3)
-        #expect(configuration.port == 9000)
-        #expect(configuration.token == "from-the-file-0123456789")
+        #expect(configuration.listener.port == 9000)
+        #expect(configuration.listener.token == "from-the-file-0123456789")
         #expect(configuration.policy.deny.map(\.network.description) == ["10.0.0.0/8"])
     }
 
@@ -66,18 +70,23 @@ struct ServerSettingsTests {
     }
 
     @Test("listening beyond loopback needs a token or --insecure")
-    func exposure() {
-        #expect(throws: SettingsError.self) { try ServerConfiguration(host: "0.0.0.0").checkExposure() }
-        #expect(throws: SettingsError.self) { try ServerConfiguration(host: "::").checkExposure() }
-        #expect(throws: Never.self) { try ServerConfiguration(host: "127.0.0.1").checkExposure() }
-        #expect(throws: Never.self) { try ServerConfiguration(host: "::1").checkExposure() }
-        #expect(throws: Never.self) { try ServerConfiguration(host: "0.0.0.0", token: "0123456789abcdef").checkExposure() }
-        #expect(throws: Never.self) { try ServerConfiguration(host: "0.0.0.0", insecure: true).checkExposure() }
+    func exposure() throws {
+        func listener(_ flags: [String: ParameterValue], token: String? = nil) throws -> ListenerConfiguration {
+            var listener = try ServerSettings.configuration(flags: flags).listener
+            listener.token = token
+            return listener
+        }
+        #expect(throws: SettingsError.self) { try listener(["host": .string("0.0.0.0")]).checkExposure() }
+        #expect(throws: SettingsError.self) { try listener(["host": .string("::")]).checkExposure() }
+        #expect(throws: Never.self) { try listener(["host": .string("127.0.0.1")]).checkExposure() }
+        #expect(throws: Never.self) { try listener(["host": .string("::1")]).checkExposure() }
+        #expect(throws: Never.self) { try listener(["host": .string("0.0.0.0")], token: "0123456789abcdef").checkExposure() }
+        #expect(throws: Never.self) { try listener(["host": .string("0.0.0.0"), "insecure": .boolean(true)]).checkExposure() }
     }
 
     @Test("limits narrow a probe's declared bounds; the interval floor rises", arguments: [0.5])
     func narrowing(_ minInterval: Double) throws {
-        var limits = ServerLimits()
+        var limits = try ServerSettings.configuration(flags: [:]).limits
         limits.maxCount = 10
         limits.minInterval = minInterval
         limits.maxDuration = 30
