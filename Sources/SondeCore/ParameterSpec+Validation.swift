@@ -95,7 +95,19 @@ extension ParameterSpec {
             return IPAddress(text) != nil || isInterfaceName(text)
         case .regularExpression:
             return (try? SafeRegex(text)) != nil
+        case .headerLines:
+            return text.split(separator: "\n").allSatisfy(isHeaderLine)
         }
+    }
+
+    /// `Name: value`: an RFC 9110 token, a colon, then no control character but tab.
+    static func isHeaderLine(_ line: Substring) -> Bool {
+        guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { return false }
+        let tokenBytes = Array("!#$%&'*+-.^_`|~".utf8)
+        let nameIsToken = line[..<colon].utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte) || tokenBytes.contains(byte)
+        }
+        return nameIsToken && !line[colon...].unicodeScalars.contains { $0 != "\t" && $0.properties.generalCategory == .control }
     }
 
     /// Linux interface names: 1–15 bytes, no slash, colon-free, no white space.

@@ -30,6 +30,8 @@ public struct ParameterSpec: Sendable {
         case ipAddress
         /// A regular expression in RE2 syntax (Go's `regexp`, as blackbox_exporter), matched in linear time.
         case regularExpression
+        /// Header lines `Name: value`, one per line (a token name, no other control characters).
+        case headerLines
     }
 
     /// How the parameter is spelled on the command line.
@@ -40,6 +42,8 @@ public struct ParameterSpec: Sendable {
         public var long: String?
         /// Flags that set the parameter to a fixed value, e.g. `-4` sets `family` to `ipv4`.
         public var flags: [Flag]
+        /// Whether the option may be given several times (curl's `-H`); the values join, one per line.
+        public var repeatable: Bool
 
         public struct Flag: Sendable, Equatable {
             public var spelling: String
@@ -50,10 +54,11 @@ public struct ParameterSpec: Sendable {
             }
         }
 
-        public init(short: Character? = nil, long: String? = nil, flags: [Flag] = []) {
+        public init(short: Character? = nil, long: String? = nil, flags: [Flag] = [], repeatable: Bool = false) {
             self.short = short
             self.long = long
             self.flags = flags
+            self.repeatable = repeatable
         }
     }
 
@@ -137,6 +142,7 @@ public struct ParameterSpec: Sendable {
             case .interfaceOrAddress: return "an interface name or an IP address"
             case .ipAddress: return "an IPv4 or IPv6 address"
             case .regularExpression: return "an RE2 regular expression of at most \(maxLength) characters"
+            case .headerLines: return "header lines 'Name: value', one per line, at most \(maxLength) characters in all"
             }
         }
     }

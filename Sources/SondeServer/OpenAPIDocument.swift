@@ -176,6 +176,7 @@ package enum OpenAPIDocument {
             case .ipAddress: members.append(("x-format", "ip-address"))
             case .interfaceOrAddress: members.append(("x-format", "interface-or-ip-address"))
             case .regularExpression: members.append(("format", "regex"))
+            case .headerLines: members.append(("x-format", "header-lines"))
             case .any: break
             }
         }

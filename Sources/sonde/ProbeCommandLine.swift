@@ -84,7 +84,8 @@ struct ProbeCommandLine {
                 given[spec.name] = .boolean(true)
                 continue
             }
-            let text = try value(for: spec, spelled: argument, attached: attached)
+            var text = try value(for: spec, spelled: argument, attached: attached)
+            if spec.commandLine.repeatable, case .string(let earlier)? = given[spec.name] { text = earlier + "\n" + text }
             do {
                 given[spec.name] = try spec.parse(text)
             } catch {
@@ -189,6 +190,7 @@ extension ParameterSpec.ValueType {
             case .ipAddress: "address"
             case .interfaceOrAddress: "name|address"
             case .regularExpression: "regex"
+            case .headerLines: "'Name: value'"
             }
         }
     }
