@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// External probes, through the real binary: the shipped `Probes/http` against a real HTTP server, and test
+/// External probes, through the real binary: the shipped `Probes/http-get` against a real HTTP server, and test
 /// plug-ins that crash, hang with a grandchild, print garbage, flood, or report their own privileges.
 @Suite("external probes", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)), .serialized)
 struct ExternalProbeIntegrationTests {
@@ -20,7 +20,7 @@ struct ExternalProbeIntegrationTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-probes-\(getpid())-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         chmod(directory, 0o755)
-        var sources = [root.appendingPathComponent("Probes/http").path]
+        var sources = [root.appendingPathComponent("Probes/http-get").path]
         for name in ["crash", "hang", "garbage", "flood", "privileges", "escape"] { sources.append(support.appendingPathComponent(name).path) }
         for source in sources {
             let destination = directory + "/" + URL(fileURLWithPath: source).lastPathComponent
@@ -41,14 +41,14 @@ struct ExternalProbeIntegrationTests {
         let kinds = ((try? JSONSerialization.jsonObject(with: Data(listing.output.utf8))) as? [[String: Any]] ?? []).compactMap {
             $0["kind"] as? String
         }
-        #expect(kinds == ["crash", "dns", "escape", "flood", "garbage", "hang", "http", "ping", "privileges", "tcp"])
+        #expect(kinds == ["crash", "dns", "escape", "flood", "garbage", "hang", "http", "http-get", "ping", "privileges", "tcp"])
         #expect(listing.error.contains("skipped \(directory)/writable: writable by group or others (mode 777)"))
         #expect(listing.error.contains("skipped \(directory)/linked: a symbolic link"))
 
-        let help = try await Sonde.run(["--probes-dir", directory, "http", "--help"], in: network.client)
+        let help = try await Sonde.run(["--probes-dir", directory, "http-get", "--help"], in: network.client)
         #expect(help.output.contains("-c, --count <n>"))
         #expect(help.output.contains("Requests to make [1–100] (default: 1)"))
-        let bad = try await Sonde.run(["--probes-dir", directory, "http", "-c", "0", "127.0.0.1:1"], in: network.client)
+        let bad = try await Sonde.run(["--probes-dir", directory, "http-get", "-c", "0", "127.0.0.1:1"], in: network.client)
         #expect(bad.status == 2)
         #expect(bad.error.contains("invalid value '0' for -c/--count: expected an integer from 1 to 100"))
     }
@@ -82,30 +82,31 @@ struct ExternalProbeIntegrationTests {
         )
         try await server.waitUntilServing()
         for _ in 0..<50 {
-            if try await server.request("GET", "/v1/probes/http?target=127.0.0.1:18780").status == 200 { break }
+            if try await server.request("GET", "/v1/probes/http-get?target=127.0.0.1:18780").status == 200 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
 
         let listing = try await server.request("GET", "/v1/probes")
-        #expect(listing.body.contains("\"kind\":\"http\""))
+        #expect(listing.body.contains("\"kind\":\"http-get\""))
         let openAPI = try await server.request("GET", "/openapi.json")
-        #expect(openAPI.body.contains("\"/v1/probes/http\""))
+        #expect(openAPI.body.contains("\"/v1/probes/http-get\""))
 
-        let ok = try await server.request("POST", "/v1/probes/http", body: #"{"target": "localhost:18780", "count": 2, "interval": 0.2}"#)
+        let ok = try await server.request("POST", "/v1/probes/http-get", body: #"{"target": "localhost:18780", "count": 2, "interval": 0.2}"#)
         #expect(ok.status == 200, "\(ok.body)")
         #expect(ok.object["success"] as? Bool == true)
         #expect(ok.object["address"] as? String == "::1", "localhost resolved by Sonde, then checked and handed to the plug-in")
         #expect((ok.object["summary"] as? [String: Any])?["ok"] as? Int == 2)
 
-        let stream = try await server.request("GET", "/v1/probes/http?target=127.0.0.1:18780&count=3&interval=0.4", accept: "application/x-ndjson")
+        let stream = try await server.request(
+            "GET", "/v1/probes/http-get?target=127.0.0.1:18780&count=3&interval=0.4", accept: "application/x-ndjson")
         let responses = zip(stream.objects, stream.lines).filter { $0.0["type"] as? String == "response" }.map(\.1.at)
         #expect(responses.count == 3, "\(stream.body)")
         if let first = responses.first, let last = responses.last { #expect(last - first > 0.6, "streamed as they happen: \(responses)") }
 
-        let invalid = try await server.request("GET", "/v1/probes/http?target=127.0.0.1:18780&count=500")
+        let invalid = try await server.request("GET", "/v1/probes/http-get?target=127.0.0.1:18780&count=500")
         #expect(invalid.status == 400)
         #expect(invalid.body.contains("expected an integer from 1 to 100"))
-        let denied = try await server.request("GET", "/v1/probes/http?target=169.254.169.254:80")
+        let denied = try await server.request("GET", "/v1/probes/http-get?target=169.254.169.254:80")
         #expect(denied.status == 403)
 
         let crash = try await server.request("GET", "/v1/probes/crash?target=127.0.0.1")
