@@ -140,6 +140,17 @@ let package = Package(
         .target(name: "CSondeSpawn"),
         .target(name: "ExternalProbes", dependencies: ["SondeCore", "SondeIO", "CSondeSpawn"], swiftSettings: strictSwift),
 
+        // HTTP: one fresh NIO connection per request, timed on the event loop.
+        .target(
+            name: "HTTPProbe",
+            dependencies: [
+                "SondeCore", "SondeRegex",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // scaffold-probe: probe targets
 
         // Writes the list of compiled-in probes from the executable's dependencies (every `…Probe` module).
@@ -163,6 +174,7 @@ let package = Package(
                 "PingProbe",
                 "TCPProbe",
                 "DNSProbe",
+                "HTTPProbe",
                 // scaffold-probe: sonde dependencies
                 "ExternalProbes",
                 "SondePrivileges",
@@ -186,6 +198,7 @@ let package = Package(
         // What several test targets share: a reproducible random generator.
         .target(name: "SondeTestSupport", path: "Tests/SondeTestSupport", swiftSettings: strictSwift),
         .testTarget(name: "ExternalProbesTests", dependencies: ["ExternalProbes", "SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "HTTPProbeTests", dependencies: ["HTTPProbe", "SondeCore"], swiftSettings: strictSwift),
         // scaffold-probe: test targets
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore", "SondeRegex"], swiftSettings: strictSwift),
         .testTarget(name: "SondeAuthTests", dependencies: ["SondeAuth", "SondeTestSupport"], swiftSettings: strictSwift),

@@ -23,6 +23,7 @@ final class TestNetwork: @unchecked Sendable {
     private var responder: Process?
     private var tcpResponder: Process?
     private var dnsFolder: String { "/tmp/\(Self.prefix)-dns" }
+    private var webFolder: String { "/tmp/\(Self.prefix)-www" }
 
     /// Built on first use, off the Swift concurrency pool: suites wait for it without blocking pool threads.
     private static let shared = SharedNetwork()
@@ -167,6 +168,59 @@ final class TestNetwork: @unchecked Sendable {
         responder = try startScript("icmp_responder.py", in: faults, arguments: ["--stats", responderStats])
         tcpResponder = try startScript("echo_services.py", in: echo)
         try startDNSServer()
+        try startWebServer()
+    }
+
+    /// nginx in the echo namespace: port 80 on 10.77.2.2 and [fd00:77:2::2], port 8080 for cross-host redirects.
+    /// `/` says hello; `/moved` (301), `/elsewhere` (302 to `http://dual.test:8080/`), `/loop` (302 to itself) and
+    /// `/meta` (302 to the cloud metadata address) redirect; `/down` answers 503, `/drop` closes without a
+    /// response (nginx's 444), `/echo` answers with the method, Host, X-Sonde header and body length it got,
+    /// `/big` is 300,000 bytes.
+    private func startWebServer() throws {
+        let folder = webFolder
+        try FileManager.default.createDirectory(atPath: "\(folder)/www", withIntermediateDirectories: true)
+        try "hello sonde\n".write(toFile: "\(folder)/www/index.html", atomically: true, encoding: .utf8)
+        try String(repeating: "0123456789", count: 30_000).write(toFile: "\(folder)/www/big", atomically: true, encoding: .utf8)
+        try """
+        daemon on;
+        master_process on;
+        worker_processes 1;
+        user root;
+        pid \(folder)/nginx.pid;
+        error_log \(folder)/error.log;
+        events { worker_connections 256; }
+        http {
+            access_log off;
+            default_type text/plain;
+            client_body_temp_path \(folder)/body;
+            server {
+                listen 10.77.2.2:80;
+                listen [fd00:77:2::2]:80;
+                root \(folder)/www;
+                location = /moved { return 301 /index.html; }
+                location = /elsewhere { return 302 http://dual.test:8080/; }
+                location = /loop { return 302 /loop; }
+                location = /meta { return 302 http://169.254.169.254/latest/meta-data/; }
+                location = /down { return 503 "down\\n"; }
+                location = /drop { return 444; }
+                location = /echo { return 200 "$request_method $host $http_x_sonde $content_length\\n"; }
+            }
+            server {
+                listen 10.77.2.2:8080;
+                listen [fd00:77:2::2]:8080;
+                location / { return 200 "elsewhere\\n"; }
+            }
+        }
+
+        """.write(toFile: "\(folder)/nginx.conf", atomically: true, encoding: .utf8)
+        try Shell.run("ip", "netns", "exec", echo, "nginx", "-c", "\(folder)/nginx.conf", "-e", "\(folder)/error.log")
+        // Ready when it answers, asked by curl (not by the code under test).
+        for attempt in 0..<50 {
+            let answered = system("ip netns exec \(client) curl -fsS -m 1 -o /dev/null http://10.77.2.2/ 2>/dev/null")
+            if answered == 0 { break }
+            guard attempt < 49 else { throw TestNetworkError.command("nginx did not answer on 10.77.2.2:80: \(folder)/error.log") }
+            usleep(100_000)
+        }
     }
 
     /// dnsmasq in the echo namespace, on 10.77.2.2 and fd00:77:2::2 port 53, with a zone covering every record
@@ -246,7 +300,8 @@ final class TestNetwork: @unchecked Sendable {
     func destroy() {
         for helper in [responder, tcpResponder].compactMap({ $0 }) { kill(helper.processIdentifier, SIGKILL) }
         _ = system("kill -9 $(cat \(dnsFolder)/dnsmasq.pid 2>/dev/null) 2>/dev/null")
-        _ = system("rm -rf /tmp/\(Self.prefix)-dns /tmp/\(Self.prefix)-responder.json")
+        _ = system("kill -QUIT $(cat \(webFolder)/nginx.pid 2>/dev/null) 2>/dev/null")
+        _ = system("rm -rf /tmp/\(Self.prefix)-dns /tmp/\(Self.prefix)-www /tmp/\(Self.prefix)-responder.json")
         for namespace in [client, router, echo, faults] {
             _ = system("ip netns pids \(namespace) 2>/dev/null | xargs -r kill -9; ip netns del \(namespace) 2>/dev/null")
         }

@@ -1,0 +1,242 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SondeCore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One request on a fresh connection (never pooled, so connect is always measured), timed on the event loop:
+/// connected, request written to the socket, first response byte read, end of the response.
+enum HTTPExchange {
+    struct Request: Sendable {
+        var target: HTTPTarget
+        var address: IPAddress
+        var method: String
+        var headers: [(name: String, value: String)]
+        var body: [UInt8]
+        var connectTimeout: Duration
+        /// The whole exchange ends by then, answered or not.
+        var deadline: ContinuousClock.Instant
+        var maxBody: Int
+        /// How many body bytes to keep (for matching); the rest is counted and discarded.
+        var keptBody: Int
+    }
+
+    struct Response: Sendable {
+        var version: String
+        var status: Int
+        var reason: String
+        var headers: [(name: String, value: String)]
+        var bodyBytes = 0
+        var body: [UInt8] = []
+
+        func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
+    }
+
+    /// Where and how an exchange failed.
+    struct Failure: Error, Sendable {
+        enum Outcome: String, Sendable, Codable {
+            /// Nothing listens there (a reset).
+            case refused
+            /// No answer in time: filtered, or the server is too slow.
+            case timeout
+            /// An ICMP error: no route to the host or network.
+            case unreachable
+            /// The server closed the connection before a complete answer (nginx's 444, a crash).
+            case closed
+            /// The answer is not HTTP/1.x.
+            case badResponse = "bad_response"
+            /// The body is longer than the cap.
+            case tooLarge = "too_large"
+            case error
+        }
+        var outcome: Outcome
+        var message: String
+    }
+
+    /// Event-loop instants of one exchange.
+    struct Timings: Sendable {
+        var connectStart: ContinuousClock.Instant
+        var connected: ContinuousClock.Instant?
+        var requestSent: ContinuousClock.Instant?
+        var firstByte: ContinuousClock.Instant?
+        var end: ContinuousClock.Instant?
+    }
+
+    static func run(_ request: Request) async -> (Timings, Result<Response, Failure>) {
+        var timings = Timings(connectStart: .now)
+        let clock = ExchangeClock()
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            let timeout = min(request.connectTimeout, max(request.deadline - .now, .milliseconds(1)))
+            let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.nanoseconds(timeout.inNanoseconds))
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            let address = try SocketAddress(ipAddress: request.address.description, port: Int(request.target.port))
+            channel = try await bootstrap.connect(to: address) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    let wrapped = try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                    // Last in, first in line: its clock starts when nothing but the connect is left to do.
+                    try channel.pipeline.syncOperations.addHandler(clock, position: .first)
+                    return wrapped
+                }
+            }
+            let instants = clock.instants
+            timings.connectStart = instants.connectStart ?? timings.connectStart
+            timings.connected = instants.connected ?? .now
+        } catch {
+            return (timings, .failure(connectFailure(error, request: request)))
+        }
+        let underlying = channel.channel
+        let remaining = request.deadline - .now
+        let timedOut = Atomic(false)
+        let deadline = underlying.eventLoop.scheduleTask(in: .nanoseconds(max(remaining, .zero).inNanoseconds)) {
+            timedOut.store(true, ordering: .relaxed)
+            underlying.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        let result: Result<Response, Failure> = await withTaskCancellationHandler {
+            await exchange(over: channel, request)
+        } onCancel: {
+            underlying.close(promise: nil)
+        }
+        let instants = clock.instants
+        timings.requestSent = instants.requestSent
+        timings.firstByte = instants.firstByte
+        timings.end = instants.end
+        if case .failure(let failure) = result, timedOut.load(ordering: .relaxed) {
+            let stage = timings.firstByte == nil ? "waiting for the response" : "reading the response"
+            return (timings, .failure(Failure(outcome: .timeout, message: "timed out \(stage) (\(failure.outcome.rawValue))")))
+        }
+        return (timings, result)
+    }
+
+    private static func exchange(
+        over channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, _ request: Request
+    ) async -> Result<Response, Failure> {
+        var headers = HTTPHeaders([("Host", request.target.hostHeader)])
+        if !request.headers.contains(where: { $0.name.lowercased() == "user-agent" }) { headers.add(name: "User-Agent", value: "sonde") }
+        if !request.headers.contains(where: { $0.name.lowercased() == "accept" }) { headers.add(name: "Accept", value: "*/*") }
+        for header in request.headers { headers.add(name: header.name, value: header.value) }
+        headers.add(name: "Connection", value: "close")
+        if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
+            headers.add(name: "Content-Length", value: String(request.body.count))
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method), uri: request.target.path, headers: headers)
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                var parts: [HTTPClientRequestPart] = [.head(head)]
+                if !request.body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: request.body)))) }
+                parts.append(.end(nil))
+                // A server may answer and close before it reads the whole request: the answer counts.
+                try? await outbound.write(contentsOf: parts)
+                var response: Response?
+                for try await part in inbound {
+                    switch part {
+                    case .head(let received):
+                        response = Response(
+                            version: "HTTP/\(received.version.major).\(received.version.minor)", status: Int(received.status.code),
+                            reason: received.status.reasonPhrase, headers: received.headers.map { ($0.name, $0.value) })
+                    case .body(let bytes):
+                        guard var current = response else { continue }
+                        current.bodyBytes += bytes.readableBytes
+                        guard current.bodyBytes <= request.maxBody else {
+                            return .failure(
+                                Failure(outcome: .tooLarge, message: "the body is longer than the limit of \(request.maxBody) bytes (--max-body)"))
+                        }
+                        let room = request.keptBody - current.body.count
+                        if room > 0 { current.body += bytes.readableBytesView.prefix(room) }
+                        response = current
+                    case .end:
+                        if let response { return .success(response) }
+                    }
+                }
+                return .failure(
+                    Failure(
+                        outcome: .closed,
+                        message: response == nil
+                            ? "the server closed the connection without a response" : "the server closed the connection before the end of the body"))
+            }
+        } catch let error as HTTPParserError {
+            return .failure(Failure(outcome: .badResponse, message: "the answer is not HTTP/1.x (\(error))"))
+        } catch {
+            return .failure(Failure(outcome: .closed, message: "the connection broke: \(error)"))
+        }
+    }
+
+    private static func connectFailure(_ error: any Error, request: Request) -> Failure {
+        let endpoint = request.address.endpoint(port: request.target.port)
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return Failure(outcome: .timeout, message: "no answer from \(endpoint) within the connect timeout (filtered?)")
+        }
+        let code =
+            (error as? IOError)?.errnoCode ?? (error as? NIOConnectionError)?.connectionErrors.first.flatMap { ($0.error as? IOError)?.errnoCode }
+        switch code {
+        case ECONNREFUSED?: return Failure(outcome: .refused, message: "connection refused by \(endpoint)")
+        case EHOSTUNREACH?, ENETUNREACH?:
+            return Failure(outcome: .unreachable, message: "cannot reach \(endpoint): \(ErrorNumber.message(code ?? 0))")
+        case let code?:
+            return Failure(outcome: .error, message: "cannot connect to \(endpoint): \(ErrorNumber.message(code)) (\(ErrorNumber.name(code)))")
+        case nil: return Failure(outcome: .error, message: "cannot connect to \(endpoint): \(error)")
+        }
+    }
+}
+
+/// The first handler of the pipeline, next to the socket: when the connect began and ended (on the event loop, so
+/// the group's start-up is not counted), when the request's last byte was written, when the first response byte
+/// and the last arrived.
+private final class ExchangeClock: ChannelDuplexHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    struct Instants {
+        /// When the handler joined the pipeline: the channel is registered and about to connect.
+        var connectStart: ContinuousClock.Instant?
+        var connected: ContinuousClock.Instant?
+        var requestSent: ContinuousClock.Instant?
+        var firstByte: ContinuousClock.Instant?
+        var end: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(Instants())
+
+    var instants: Instants { state.withLock { $0 } }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let now = ContinuousClock.now
+        state.withLock { $0.connectStart = now }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let now = ContinuousClock.now
+        state.withLock { $0.connected = now }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let now = ContinuousClock.now
+        state.withLock { instants in
+            if instants.firstByte == nil { instants.firstByte = now }
+            instants.end = now
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenSuccess { [self] in
+            let now = ContinuousClock.now
+            state.withLock { $0.requestSent = now }
+        }
+        written.futureResult.cascade(to: promise)
+        context.write(data, promise: written)
+    }
+}

@@ -1,0 +1,160 @@
+import SondeCore
+import SondeRegex
+
+/// An HTTP run's validated parameters, typed and read once before anything is sent.
+struct HTTPPlan: Sendable {
+    var target: HTTPTarget
+    var method: String
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
+    var followRedirects: Bool
+    var maxRedirects: Int
+    /// `--resolve HOST:PORT:ADDRESS` overrides: requests to HOST:PORT go to ADDRESS without a lookup.
+    var overrides: [String: IPAddress]
+    var family: FamilyPreference
+    var connectTimeout: Duration
+    /// How long one request may take, redirects included.
+    var maxTime: Duration
+    var count: Int
+    var interval: Duration
+    var expectStatus: StatusRanges
+    var expectBody: SafeRegex?
+    var failBody: SafeRegex?
+    var expectHeader: (name: String, pattern: SafeRegex)?
+    /// The most body bytes read per response; a longer body fails the request.
+    var maxBody: Int
+
+    /// The most body bytes kept to match `expectBody` and `failBody` against (the rest is counted, not kept).
+    static let matchedBodyBytes = 65_536
+
+    init(_ request: ProbeRequest) throws(ProbeError) {
+        let values = request.parameters
+        target = try HTTPTarget(request.target)
+        if target.scheme == .https {
+            throw ProbeError(.unsupported, "https:// is not supported by this sonde yet (plain http:// only): '\(request.target.prefix(200))'")
+        }
+        let head = values.boolean("head") ?? false
+        method = values.string("method") ?? (head ? "HEAD" : "GET")
+        if head, method != "HEAD" {
+            throw ProbeError.invalid(parameter: "method", value: method, allowed: "HEAD with --head (-I), or leave --head out")
+        }
+        headers = try Self.headerLines(values.string("header") ?? "", parameter: "header")
+        if let agent = values.string("userAgent") { headers.append(("User-Agent", agent)) }
+        body = values.string("data").map { Array($0.utf8) } ?? []
+        if values.string("data") != nil, values.string("method") == nil, !head { method = "POST" }
+        followRedirects = values.boolean("location") ?? false
+        maxRedirects = values.integer("maxRedirs") ?? 10
+        overrides = try Self.overrides(values.string("resolve"))
+        family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
+        connectTimeout = values.duration("connectTimeout") ?? .seconds(5)
+        maxTime = values.duration("maxTime") ?? .seconds(10)
+        count = values.integer("count") ?? 1
+        interval = values.duration("interval") ?? .seconds(1)
+        expectStatus = try StatusRanges(values.string("expectStatus") ?? "200-299")
+        expectBody = try Self.regex(values.string("expectBody"), parameter: "expectBody")
+        failBody = try Self.regex(values.string("failBody"), parameter: "failBody")
+        if let text = values.string("expectHeader") {
+            guard let colon = text.firstIndex(of: ":"), Self.isToken(text[..<colon]) else {
+                throw ProbeError.invalid(parameter: "expectHeader", value: text, allowed: "'Name: REGEX', e.g. 'Content-Type: ^text/'")
+            }
+            let pattern = text[text.index(after: colon)...].drop { $0 == " " }
+            expectHeader = (String(text[..<colon]), try Self.compile(String(pattern), parameter: "expectHeader"))
+        }
+        maxBody = values.integer("maxBody") ?? 1 << 20
+    }
+
+    /// `Name: value` lines (the `header` parameter: one per line, as `-H` given several times joins them).
+    static func headerLines(_ text: String, parameter: String) throws(ProbeError) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            guard let colon = line.firstIndex(of: ":"), isToken(line[..<colon]) else {
+                throw ProbeError.invalid(parameter: parameter, value: String(line), allowed: "'Name: value', e.g. 'Accept: application/json'")
+            }
+            let name = String(line[..<colon])
+            let value = line[line.index(after: colon)...].trimmingSpaces
+            guard !["host", "content-length", "transfer-encoding", "connection"].contains(name.lowercased()) else {
+                throw ProbeError.invalid(
+                    parameter: parameter, value: String(line),
+                    allowed: "any header but Host, Content-Length, Transfer-Encoding and Connection, which Sonde sets (the Host is the URL's)")
+            }
+            headers.append((name, value))
+        }
+        return headers
+    }
+
+    /// RFC 9110 `token`: a header name.
+    static func isToken(_ text: Substring) -> Bool {
+        !text.isEmpty
+            && text.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+                    || Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+            }
+    }
+
+    /// Where `--resolve` sends HOST:PORT, if it names it.
+    func override(for target: HTTPTarget) -> IPAddress? { overrides["\(target.host):\(target.port)"] }
+
+    private static func regex(_ pattern: String?, parameter: String) throws(ProbeError) -> SafeRegex? {
+        guard let pattern else { return nil }
+        return try compile(pattern, parameter: parameter)
+    }
+
+    private static func compile(_ pattern: String, parameter: String) throws(ProbeError) -> SafeRegex {
+        do {
+            return try SafeRegex(pattern)
+        } catch {
+            throw ProbeError.invalid(parameter: parameter, value: pattern, allowed: "an RE2 regular expression (\(error.reason))")
+        }
+    }
+
+    /// `HOST:PORT:ADDRESS[,HOST:PORT:ADDRESS…]`, curl's `--resolve`; an IPv6 address may be bracketed.
+    private static func overrides(_ text: String?) throws(ProbeError) -> [String: IPAddress] {
+        guard let text else { return [:] }
+        var overrides: [String: IPAddress] = [:]
+        for entry in text.split(separator: ",") {
+            let parts = entry.split(separator: ":", maxSplits: 2)
+            let address = parts.count == 3 ? parts[2].trimmingCharacters(in: "[]") : ""
+            guard parts.count == 3, let port = UInt16(parts[1]), port > 0, let ip = IPAddress(address) else {
+                throw ProbeError.invalid(parameter: "resolve", value: String(entry), allowed: "HOST:PORT:ADDRESS, e.g. example.test:80:10.0.0.7")
+            }
+            overrides["\(parts[0].lowercased()):\(port)"] = ip
+        }
+        return overrides
+    }
+}
+
+/// Status codes that count as success: `200-299`, `200,301-302`.
+struct StatusRanges: Sendable, Equatable, CustomStringConvertible {
+    var ranges: [ClosedRange<Int>]
+
+    init(_ text: String) throws(ProbeError) {
+        ranges = []
+        for part in text.split(separator: ",") {
+            let bounds = part.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int($0.trimmingSpaces) }
+            guard let low = bounds.first ?? nil, let high = bounds.last ?? nil, (100...599).contains(low), (low...599).contains(high) else {
+                throw ProbeError.invalid(
+                    parameter: "expectStatus", value: text, allowed: "status codes and ranges from 100 to 599, comma-separated (e.g. 200-299,301)")
+            }
+            ranges.append(low...high)
+        }
+        guard !ranges.isEmpty else {
+            throw ProbeError.invalid(parameter: "expectStatus", value: text, allowed: "status codes and ranges, comma-separated (e.g. 200-299)")
+        }
+    }
+
+    func contains(_ status: Int) -> Bool { ranges.contains { $0.contains(status) } }
+
+    var description: String {
+        ranges.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+
+    func trimmingCharacters(in set: String) -> String {
+        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
+    }
+}

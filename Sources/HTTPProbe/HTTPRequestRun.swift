@@ -1,0 +1,203 @@
+import SondeCore
+import SondeRegex
+
+/// One request of a run, through its redirect hops: resolve, check the policy, connect, exchange, follow.
+struct HTTPRequestRun {
+    let plan: HTTPPlan
+    let context: ProbeContext
+    let target: String
+    let seq: Int
+    let events: @Sendable (HTTPEvent) -> Void
+
+    /// What the request ended with.
+    struct Outcome {
+        var firstAddress: IPAddress?
+        var status: Int?
+        var httpVersion: String?
+        var bodyBytes: Int?
+        var redirects = 0
+        /// Summed over the hops.
+        var phases = HTTPPhases(resolveMs: 0, totalMs: 0)
+        var succeeded = false
+        var failedDueToRegex = false
+        /// The failure's outcome, when no final answer came.
+        var failure: String?
+    }
+
+    init(plan: HTTPPlan, context: ProbeContext, target: String, seq: Int, events: @escaping @Sendable (HTTPEvent) -> Void) {
+        self.plan = plan
+        self.context = context
+        self.target = target
+        self.seq = seq
+        self.events = events
+    }
+
+    /// Runs the request; throws only when its first hop is refused by the policy (the request cannot run at all).
+    mutating func run(until runDeadline: ContinuousClock.Instant?) async throws(ProbeError) -> Outcome {
+        var outcome = Outcome()
+        var url = plan.target
+        var method = plan.method
+        var body = plan.body
+        var visited: Set<String> = [url.description]
+        let start = ContinuousClock.now
+        let deadline = min(start + plan.maxTime, runDeadline ?? .now + plan.maxTime)
+        for hop in 0...plan.maxRedirects {
+            func fail(_ failureOutcome: String, _ message: String, phases: HTTPPhases? = nil) -> Outcome {
+                var event = HTTPEvent("failure", target: target, seq: seq, hop: hop, url: url.description)
+                event.outcome = failureOutcome
+                event.message = message
+                event.phases = phases
+                events(event)
+                outcome.failure = failureOutcome
+                if let phases { outcome.phases = outcome.phases.adding(phases) }
+                return outcome
+            }
+            // Resolve (or not: an address, a --resolve override).
+            let address: IPAddress
+            var resolveTime = Duration.zero
+            var resolved = HTTPEvent("resolved", target: target, seq: seq, hop: hop, url: url.description)
+            resolved.host = url.host
+            if let fixed = plan.override(for: url) ?? IPAddress(url.host) {
+                address = fixed
+                resolved.addresses = [fixed.description]
+            } else {
+                do throws(ProbeError) {
+                    let lookupStart = ContinuousClock.now
+                    let addresses = try await HostResolver.resolve(url.host, family: plan.family)
+                    resolveTime = ContinuousClock.now - lookupStart
+                    guard let first = addresses.first else { throw ProbeError(.unresolvableTarget, "cannot resolve '\(url.host)': no address") }
+                    address = first
+                    resolved.addresses = addresses.map(\.description)
+                } catch {
+                    if hop == 0 { throw error }
+                    return fail("unresolvable", error.message)
+                }
+            }
+            resolved.timeMs = resolveTime.inMilliseconds
+            events(resolved)
+            // Every hop's address passes the policy; a redirect into a denied network ends the request.
+            do {
+                try context.authorize(address, target: url.host)
+            } catch {
+                if hop == 0 { throw error }
+                return fail("denied", "the redirect to \(url) was not followed: \(error.message)")
+            }
+            if hop == 0 { outcome.firstAddress = address }
+            let (timings, result) = await HTTPExchange.run(
+                HTTPExchange.Request(
+                    target: url, address: address, method: method, headers: plan.headers, body: body, connectTimeout: plan.connectTimeout,
+                    deadline: deadline, maxBody: plan.maxBody, keptBody: HTTPPlan.matchedBodyBytes))
+            if let connected = timings.connected {
+                var event = HTTPEvent("connected", target: target, seq: seq, hop: hop, url: url.description)
+                event.address = address.description
+                event.port = Int(url.port)
+                event.timeMs = (connected - timings.connectStart).inMilliseconds
+                events(event)
+            }
+            let phases = Self.phases(resolve: resolveTime, timings: timings)
+            let response: HTTPExchange.Response
+            switch result {
+            case .failure(let failure): return fail(failure.outcome.rawValue, failure.message, phases: phases)
+            case .success(let answer): response = answer
+            }
+            outcome.phases = outcome.phases.adding(phases)
+            var event = HTTPEvent("response", target: target, seq: seq, hop: hop, url: url.description)
+            event.httpVersion = response.version
+            event.status = response.status
+            event.reason = response.reason
+            event.bodyBytes = response.bodyBytes
+            event.phases = phases
+            if mayShowContent(from: address) { event.headers = response.headers.map { HTTPHeaderField(name: $0.name, value: $0.value) } }
+            outcome.status = response.status
+            outcome.httpVersion = response.version
+            outcome.bodyBytes = response.bodyBytes
+
+            if plan.followRedirects, [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") {
+                events(event)
+                guard hop < plan.maxRedirects else {
+                    outcome.status = nil
+                    return fail("too_many_redirects", "more than \(plan.maxRedirects) redirects (--max-redirs)")
+                }
+                let next: HTTPTarget
+                do {
+                    next = try url.resolving(location)
+                } catch {
+                    outcome.status = nil
+                    return fail("bad_redirect", error.message)
+                }
+                guard next.scheme == .http else {
+                    outcome.status = nil
+                    return fail("bad_redirect", "redirected to \(next), and this sonde speaks plain http:// only")
+                }
+                guard visited.insert(next.description).inserted else {
+                    outcome.status = nil
+                    return fail("redirect_loop", "redirect loop: \(next) was visited already")
+                }
+                var redirect = HTTPEvent("redirect", target: target, seq: seq, hop: hop, url: url.description)
+                redirect.status = response.status
+                redirect.location = next.description
+                events(redirect)
+                // As curl and browsers: 303 turns any method into GET; 301 and 302 turn POST into GET.
+                if response.status == 303 && method != "HEAD" || [301, 302].contains(response.status) && method == "POST" {
+                    method = "GET"
+                    body = []
+                }
+                outcome.redirects += 1
+                url = next
+                continue
+            }
+            let failures = expectationFailures(response)
+            outcome.failedDueToRegex = failures.contains { $0.regex }
+            outcome.succeeded = failures.isEmpty
+            event.success = failures.isEmpty
+            event.failures = failures.isEmpty ? nil : failures.map(\.text)
+            events(event)
+            return outcome
+        }
+        return outcome
+    }
+
+    /// Headers and body-derived facts come back from this host's own addresses only where the sidecar allows
+    /// local content (the CLI has no policy and shows everything).
+    private func mayShowContent(from address: IPAddress) -> Bool {
+        guard let policy = context.policy else { return true }
+        return policy.allowLocalContent || !address.isThisHost
+    }
+
+    private func expectationFailures(_ response: HTTPExchange.Response) -> [(text: String, regex: Bool)] {
+        var failures: [(text: String, regex: Bool)] = []
+        if !plan.expectStatus.contains(response.status) {
+            failures.append(("status \(response.status) is not in \(plan.expectStatus)", false))
+        }
+        if let pattern = plan.expectBody, !pattern.matches(response.body) {
+            failures.append(("the body does not match /\(pattern.pattern)/", true))
+        }
+        if let pattern = plan.failBody, pattern.matches(response.body) {
+            failures.append(("the body matches /\(pattern.pattern)/ (--fail-body)", true))
+        }
+        if let (name, pattern) = plan.expectHeader {
+            if let value = response.header(name) {
+                if !pattern.matches(Array(value.utf8)) { failures.append(("the header \(name) does not match /\(pattern.pattern)/", true)) }
+            } else {
+                failures.append(("no \(name) header", true))
+            }
+        }
+        return failures
+    }
+
+    private static func phases(resolve: Duration, timings: HTTPExchange.Timings) -> HTTPPhases {
+        let end = timings.end ?? .now
+        return HTTPPhases(
+            resolveMs: resolve.inMilliseconds,
+            connectMs: timings.connected.map { ($0 - timings.connectStart).inMilliseconds },
+            tlsMs: nil,
+            processingMs: timings.firstByte.map { first in (first - (timings.requestSent ?? timings.connected ?? first)).inMilliseconds },
+            transferMs: timings.firstByte.map { (end - $0).inMilliseconds },
+            // From the lookup and the connect, not from Sonde's own set-up (the event loop group's start, say).
+            totalMs: HTTPPhases.microseconds(resolve.inMilliseconds + (end - timings.connectStart).inMilliseconds))
+    }
+}
+
+extension Duration {
+    var inMilliseconds: Double { Double(inMicroseconds) / 1000 }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+
+/// `sonde http` against a real nginx in the echo namespace (see `TestNetwork.startWebServer`), side by side with curl,
+/// and through the sidecar's API and policy.
+@Suite("sonde http against nginx", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)))
+struct HTTPIntegrationTests {
+    let network: TestNetwork
+
+    init() async throws { network = try await TestNetwork.get() }
+
+    func http(_ arguments: String...) async throws -> Sonde.Run {
+        try await Sonde.run(["http", "--json"] + arguments, in: network.client)
+    }
+
+    func curl(_ arguments: String...) throws -> String {
+        try Shell.capture(["ip", "netns", "exec", network.client, "curl", "-sS", "-m", "5"] + arguments).output
+    }
+
+    @Test("a 200 with its status, headers and phases, as curl sees it; IPv6 in brackets")
+    func answers() async throws {
+        let run = try await http("http://10.77.2.2/")
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.objects.compactMap { $0["type"] as? String } == ["resolved", "connected", "response", "report"])
+        let response = try #require(run.events("response").first)
+        #expect(response["status"] as? Int == 200 && response["httpVersion"] as? String == "HTTP/1.1")
+        let headers = (response["headers"] as? [[String: String]] ?? []).map { "\($0["name"] ?? ""): \($0["value"] ?? "")" }
+        #expect(headers.contains { $0.hasPrefix("Server: nginx") }, "\(headers)")
+        let phases = try #require(response["phases"] as? [String: Double])
+        let connect = try #require(phases["connectMs"])
+        let total = try #require(phases["totalMs"])
+        #expect(connect > 0 && total >= connect && phases["processingMs"] != nil && phases["tlsMs"] == nil, "\(phases)")
+        // The same status and body length as curl gets.
+        let seen = try curl("-o", "/dev/null", "-w", "%{http_code} %{size_download}", "http://10.77.2.2/")
+        #expect("\(response["status"] as? Int ?? 0) \(response["bodyBytes"] as? Int ?? -1)" == seen)
+        #expect(run.summary["succeeded"] as? Int == 1)
+
+        let six = try await http("http://[fd00:77:2::2]/")
+        #expect(six.status == 0 && six.events("connected").first?["address"] as? String == "fd00:77:2::2", "\(six.output)")
+
+        let text = try await Sonde.run(["http", "-c", "2", "-i", "0.2", "http://10.77.2.2/"], in: network.client)
+        let lines = text.output.split(separator: "\n").map(String.init)
+        #expect(lines.first == "* Connected to 10.77.2.2:80 (http://10.77.2.2/)", "\(text.output)")
+        #expect(lines.contains("< HTTP/1.1 200 OK") && lines.contains { $0.hasPrefix("< Server: nginx") })
+        #expect(
+            lines.contains {
+                $0.range(
+                    of: #"^DNS [0-9.]+ ms \| connect [0-9.]+ ms \| server [0-9.]+ ms \| transfer [0-9.]+ ms \| total [0-9.]+ ms$"#,
+                    options: .regularExpression) != nil
+            })
+        #expect(lines.contains { $0.hasPrefix("seq=2 HTTP/1.1 200 OK, 12 bytes, total ") }, "\(text.output)")
+        #expect(lines.contains("2 requests, 2 succeeded, 0% failed, status 200×2"))
+        #expect(lines.contains { $0.hasPrefix("total min/avg/max/mdev = ") })
+    }
+
+    @Test("redirects are followed hop by hop with -L, each hop resolved, connected and timed")
+    func redirects() async throws {
+        let followed = try await http("-L", "http://10.77.2.2/moved")
+        #expect(followed.status == 0, "\(followed.output)")
+        let responses = followed.events("response")
+        #expect(responses.map { $0["status"] as? Int } == [301, 200] && responses.map { $0["hop"] as? Int } == [0, 1])
+        #expect(followed.events("redirect").first?["location"] as? String == "http://10.77.2.2/index.html")
+        #expect((followed.summary["last"] as? [String: Any])?["redirects"] as? Int == 1)
+
+        // To another host and port: the name is resolved for that hop.
+        let elsewhere = try await http("-L", "http://10.77.2.2/elsewhere")
+        #expect(elsewhere.status == 0, "\(elsewhere.output)")
+        let hop = try #require(elsewhere.events("resolved").last)
+        #expect(hop["host"] as? String == "dual.test" && hop["hop"] as? Int == 1)
+        #expect(elsewhere.events("connected").last?["port"] as? Int == 8080)
+
+        // Not followed without -L: a 301 is not a 2xx.
+        let unfollowed = try await http("http://10.77.2.2/moved")
+        #expect(unfollowed.status == 1 && unfollowed.events("response").first?["status"] as? Int == 301)
+        #expect((unfollowed.events("response").first?["failures"] as? [String]) == ["status 301 is not in 200-299"])
+    }
+
+    @Test(
+        "every failure is named, one request each",
+        arguments: [
+            (["-L", "http://10.77.2.2/loop"], "redirect_loop"),
+            (["-L", "--max-redirs", "0", "http://10.77.2.2/moved"], "too_many_redirects"),
+            (["http://10.77.2.2/drop"], "closed"),
+            (["http://10.77.2.2:81/"], "refused"),
+            (["--max-body", "1000", "http://10.77.2.2/big"], "too_large"),
+            (["--connect-timeout", "0.5", "http://10.77.7.9/"], "timeout"),
+            (["http://10.77.5.9/"], "unreachable"),
+            // A server that accepts and never answers, and one that does not speak HTTP (an SSH banner).
+            (["-m", "1", "http://10.77.2.2:7777/"], "timeout"),
+            (["http://10.77.2.2:2222/"], "bad_response"),
+        ])
+    func failures(arguments: [String], outcome: String) async throws {
+        let run = try await Sonde.run(["http", "--json"] + arguments, in: network.client)
+        #expect(run.status == 1, "\(run.output) \(run.error)")
+        let failures = run.events("failure")
+        #expect(failures.count == 1 && failures.first?["outcome"] as? String == outcome, "\(run.output)")
+        #expect(run.summary["requests"] as? Int == 1 && run.summary["failures"] as? [String: Int] == [outcome: 1])
+    }
+
+    @Test("status, body and header expectations; headers, body, method and --resolve reach the server")
+    func expectations() async throws {
+        #expect(try await http("--expect-body", "^hello", "http://10.77.2.2/").status == 0)
+        let mismatch = try await http("--expect-body", "^bye", "http://10.77.2.2/")
+        #expect(mismatch.status == 1 && (mismatch.summary["last"] as? [String: Any])?["failedDueToRegex"] as? Bool == true)
+        #expect(try await http("--fail-body", "hello", "http://10.77.2.2/").status == 1)
+        #expect(try await http("--expect-header", "Server: ^nginx/", "http://10.77.2.2/").status == 0)
+        #expect(try await http("--expect-header", "X-Missing: .", "http://10.77.2.2/").status == 1)
+        #expect(try await http("--expect-status", "503", "http://10.77.2.2/down").status == 0)
+
+        // What the server received, as it says it: method, Host, the extra header, the body's length.
+        let posted = try await http(
+            "-H", "X-Sonde: probe-7", "-H", "Accept: text/plain", "-d", "abc", "--expect-body", "^POST 10.77.2.2 probe-7 3\\n",
+            "http://10.77.2.2/echo")
+        #expect(posted.status == 0, "\(posted.output)")
+        #expect(try await http("-X", "PUT", "--expect-body", "^PUT ", "http://10.77.2.2/echo").status == 0)
+        let head = try await http("-I", "http://10.77.2.2/")
+        #expect(head.status == 0 && head.events("response").first?["bodyBytes"] as? Int == 0)
+        let resolved = try await http("--resolve", "shop.example:80:10.77.2.2", "--expect-body", "^GET shop.example ", "http://shop.example/echo")
+        #expect(resolved.status == 0 && resolved.events("resolved").first?["timeMs"] as? Double == 0, "\(resolved.output)")
+    }
+
+    @Test(
+        "bad input: one line naming the value and what is allowed, exit 2",
+        arguments: [
+            (["ftp://10.77.2.2/"], "the scheme 'ftp' is not http or https"),
+            (["http://[fd00::1/"], "an IPv6 address needs its closing ']'"),
+            (["http://user:secret@10.77.2.2/"], "credentials in the URL are not sent"),
+            (["-H", "NoColon", "http://10.77.2.2/"], "invalid value 'NoColon' for -H/--header: expected header lines 'Name: value'"),
+            (["--expect-body", "(", "http://10.77.2.2/"], "--expect-body"),
+            (["--expect-status", "700", "http://10.77.2.2/"], "status codes and ranges from 100 to 599"),
+            (["https://10.77.2.2/"], "https:// is not supported by this sonde yet"),
+        ])
+    func badInput(arguments: [String], message: String) async throws {
+        let run = try await Sonde.run(["http"] + arguments, in: network.client)
+        #expect(run.status == 2, "\(run.output) \(run.error)")
+        #expect(run.error.contains(message), "\(run.error)")
+        #expect(run.error.split(separator: "\n").count == 1 && run.output.isEmpty, "\(run.error)")
+    }
+
+    @Test("over the API: every hop passes the policy, and the pod's own loopback gives no headers or content")
+    func api() async throws {
+        let server = try ServeIntegrationTests.Server(namespace: network.client, port: 18_310, arguments: [])
+        try await server.waitUntilServing()
+        let ok = try await server.request("GET", "/v1/probes/http?target=http://10.77.2.2/")
+        #expect(ok.status == 200 && ok.object["success"] as? Bool == true, "\(ok.body)")
+
+        // A redirect into the metadata network is not followed; the request fails, naming why.
+        let stream = try await server.request(
+            "POST", "/v1/probes/http", body: #"{"target": "http://10.77.2.2/meta", "location": true}"#, accept: "application/x-ndjson")
+        #expect(stream.status == 200, "\(stream.body)")
+        let denied = stream.objects.first { $0["type"] as? String == "failure" }
+        #expect(denied?["outcome"] as? String == "denied" && denied?["hop"] as? Int == 1, "\(stream.body)")
+        #expect(stream.objects.last?["success"] as? Bool == false)
+        let direct = try await server.request("GET", "/v1/probes/http?target=http://169.254.169.254/")
+        #expect(direct.status == 403, "\(direct.body)")
+
+        // The sidecar's own loopback: status and timings, never its headers; content parameters refused.
+        let local = try await server.request("GET", "/v1/probes/http?target=http://127.0.0.1:18310/healthz", accept: "application/x-ndjson")
+        let response = local.objects.first { $0["type"] as? String == "response" }
+        #expect(response?["status"] as? Int == 200 && response?["headers"] == nil, "\(local.body)")
+        let withHeader = try await server.request(
+            "POST", "/v1/probes/http", body: #"{"target": "http://127.0.0.1:18310/healthz", "header": "X-A: 1"}"#)
+        #expect(withHeader.status == 403 && withHeader.body.contains("target_denied"), "\(withHeader.body)")
+        let badHeader = try await server.request("POST", "/v1/probes/http", body: #"{"target": "http://10.77.2.2/", "header": "X-A: 1\r\nX-B: 2"}"#)
+        #expect(badHeader.status == 400, "\(badHeader.body)")
+        _ = await server.terminate()
+    }
+}
