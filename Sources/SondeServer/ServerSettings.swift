@@ -44,7 +44,7 @@ public enum ServerSettings {
                 summary: "Serve GET /ping/{dstIP}/{count} without a token (policy and limits still apply)"),
             ParameterSpec(
                 "modules", .text(maxLength: 4096, format: .any),
-                summary: "YAML file of the modules of GET /probe (default: icmp, icmp_single, tcp_connect, dns)"),
+                summary: "YAML file of the modules of GET /probe (default: icmp, icmp_single, tcp_connect, dns, http_2xx)"),
         ] + ListenerSettings.settings(defaultPort: 8090, inFlight: "in-flight probes")
     )
 

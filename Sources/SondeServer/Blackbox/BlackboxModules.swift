@@ -41,15 +41,19 @@ public struct BlackboxModules: Sendable {
 
     public init(modules: [String: Module]) { self.modules = modules }
 
-    /// Used when no modules file is configured (built in code: no YAML parsing at start-up).
+    /// Used when no modules file is configured (built in code: no YAML parsing at start-up); a module whose probe
+    /// is not compiled in or is disabled here is left out.
     public static func defaults(descriptors: [ProbeDescriptor]) -> BlackboxModules {
         let entries: [String: Entry] = [
             "icmp": Entry(probe: "ping", parameters: ["count": .integer(3), "interval": .number(0.2), "timeout": .number(1)]),
             "icmp_single": Entry(probe: "ping", parameters: ["count": .integer(1), "timeout": .number(1)]),
             "tcp_connect": Entry(probe: "tcp"),
             "dns": Entry(probe: "dns"),
+            // blackbox_exporter's default module: any 2xx, redirects followed.
+            "http_2xx": Entry(probe: "http", parameters: ["location": .boolean(true)]),
         ]
-        return (try? BlackboxModules(entries: entries, descriptors: descriptors)) ?? BlackboxModules(modules: [:])
+        let available = entries.filter { entry in descriptors.contains { $0.kind.rawValue == entry.value.probe } }
+        return (try? BlackboxModules(entries: available, descriptors: descriptors)) ?? BlackboxModules(modules: [:])
     }
 
     private struct File: Decodable {
