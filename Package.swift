@@ -35,6 +35,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        // The HTTP probe's TLS: BoringSSL through NIO, and X.509 path building and checks of Sonde's own.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // The probe platform: the Probe protocol, parameter declarations, events, reports, errors, registry,
@@ -140,7 +145,7 @@ let package = Package(
         .target(name: "CSondeSpawn"),
         .target(name: "ExternalProbes", dependencies: ["SondeCore", "SondeIO", "CSondeSpawn"], swiftSettings: strictSwift),
 
-        // HTTP: one fresh NIO connection per request, timed on the event loop.
+        // HTTP(S): one fresh NIO connection per request, timed on the event loop; TLS inspected by Sonde.
         .target(
             name: "HTTPProbe",
             dependencies: [
@@ -148,6 +153,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSwift
         ),
@@ -236,7 +246,13 @@ let package = Package(
         // End-to-end: the real `sonde` binary against network namespaces and a fault-injecting responder.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["sonde"],
+            dependencies: [
+                "sonde",
+                // Certificates minted for the HTTPS tests.
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             exclude: ["Support/icmp_responder.py", "Support/echo_services.py", "Support/http_client.py", "Support/hostile.py", "Support/probes"],
             swiftSettings: strictSwift
         ),

@@ -12,6 +12,8 @@ public import SondeCore
 /// JSON: a flat object whose `type` is
 /// - `resolved`: the hop's host resolved; `host`, `addresses`, `timeMs` (0 for an address or a `--resolve` override).
 /// - `connected`: the connection is up; `address`, `port`, `timeMs` (the handshake).
+/// - `tls` (https): `tls` with the version, ALPN, the name sent, the presented and the verified chain and the
+///   `problems` in words (empty when trusted for this host); `timeMs` (the TLS handshake).
 /// - `response`: the hop's answer; `httpVersion`, `status`, `reason`, `headers` (withheld from this host's own
 ///   addresses unless the sidecar allows local content), `bodyBytes`, `phases`, and on the request's last hop
 ///   `success` with the `failures` that made it false.
@@ -36,6 +38,7 @@ public struct HTTPEvent: ProbeEvent, Equatable {
     public var headers: [HTTPHeaderField]?
     public var bodyBytes: Int?
     public var phases: HTTPPhases?
+    public var tls: TLSFacts?
     public var location: String?
     public var success: Bool?
     public var failures: [String]?
@@ -107,6 +110,8 @@ public struct HTTPSummary: ProbeSummary, Equatable {
         public var phases: HTTPPhases?
         /// Whether an expected or refused body pattern, or an expected header, decided the failure.
         public var failedDueToRegex: Bool
+        /// The final hop's TLS, when it was https.
+        public var tls: TLSFacts?
     }
 }
 
@@ -115,15 +120,42 @@ extension HTTPSummary: ProbeMetricsReporting {
         var samples = [
             MetricSample("probe_http_status_code", Double(last?.status ?? 0), help: "Response HTTP status code"),
             MetricSample("probe_http_redirects", Double(last?.redirects ?? 0), help: "The number of redirects"),
-            MetricSample("probe_http_ssl", 0, help: "Indicates if SSL was used for the final redirect"),
+            MetricSample("probe_http_ssl", last?.tls == nil ? 0 : 1, help: "Indicates if SSL was used for the final redirect"),
             MetricSample("probe_failed_due_to_regex", last?.failedDueToRegex == true ? 1 : 0, help: "Indicates if probe failed due to regex"),
         ]
-        if let bytes = last?.bodyBytes {
-            samples.append(MetricSample("probe_http_content_length", Double(bytes), help: "Length of http content response"))
-            samples.append(MetricSample("probe_http_uncompressed_body_length", Double(bytes), help: "Length of uncompressed response body"))
-        }
-        if let version = last?.httpVersion, let number = Double(version.dropFirst("HTTP/".count)) {
-            samples.append(MetricSample("probe_http_version", number, help: "Returns the version of HTTP of the probe response"))
+        // As blackbox_exporter, these are there without an answer too (0).
+        let bytes = Double(last?.bodyBytes ?? 0)
+        samples.append(MetricSample("probe_http_content_length", bytes, help: "Length of http content response"))
+        samples.append(MetricSample("probe_http_uncompressed_body_length", bytes, help: "Length of uncompressed response body"))
+        let version = last?.httpVersion.flatMap { Double($0.dropFirst("HTTP/".count)) } ?? 0
+        samples.append(MetricSample("probe_http_version", version, help: "Returns the version of HTTP of the probe response"))
+        if let tls = last?.tls {
+            if let earliest = tls.presented.map(\.notAfter).min() {
+                samples.append(
+                    MetricSample(
+                        "probe_ssl_earliest_cert_expiry", earliest.timeIntervalSince1970, help: "Returns earliest SSL cert expiry in unixtime"))
+            }
+            if let chain = tls.verified, let earliest = chain.map(\.notAfter).min() {
+                samples.append(
+                    MetricSample(
+                        "probe_ssl_last_chain_expiry_timestamp_seconds", earliest.timeIntervalSince1970,
+                        help: "Returns last SSL chain expiry in timestamp"))
+            }
+            if let leaf = tls.presented.first {
+                samples.append(
+                    MetricSample(
+                        "probe_ssl_last_chain_info", 1, help: "Contains SSL leaf certificate information",
+                        labels: [
+                            "fingerprint_sha256": leaf.sha256, "subject": leaf.subject, "issuer": leaf.issuer,
+                            "subjectalternative": leaf.names.joined(separator: ","), "serialnumber": leaf.serial,
+                        ]))
+            }
+            if let version = tls.version {
+                samples.append(
+                    MetricSample(
+                        "probe_tls_version_info", 1, help: "Returns the TLS version used or NaN when unknown",
+                        labels: ["version": "TLS " + version.dropFirst("TLSv".count)]))
+            }
         }
         let phases = last?.phases
         let durations: [(String, Double?)] = [

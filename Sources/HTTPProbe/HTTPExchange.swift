@@ -1,6 +1,8 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import SondeCore
 import Synchronization
 
@@ -23,6 +25,39 @@ enum HTTPExchange {
         var maxBody: Int
         /// How many body bytes to keep (for matching); the rest is counted and discarded.
         var keptBody: Int
+        /// For https: the client context, the name to send and how the chain is judged.
+        var tls: TLSSetup?
+    }
+
+    /// What an https exchange needs besides the request.
+    struct TLSSetup: Sendable {
+        var context: NIOSSLContext
+        var serverName: String?
+        var inspector: TLSInspector
+        var insecure: Bool
+    }
+
+    /// What the handshake showed, filled in on the event loop.
+    final class TLSRecord: Sendable {
+        private let state = Mutex<(facts: TLSFacts?, version: String?, alpn: String?)>((nil, nil, nil))
+
+        var facts: TLSFacts? {
+            state.withLock { state in
+                guard var facts = state.facts else { return nil }
+                facts.version = state.version
+                facts.alpn = state.alpn
+                return facts
+            }
+        }
+
+        func record(_ facts: TLSFacts) { state.withLock { $0.facts = facts } }
+
+        func record(version: String?, alpn: String?) {
+            state.withLock { state in
+                state.version = version
+                state.alpn = alpn
+            }
+        }
     }
 
     struct Response: Sendable {
@@ -53,6 +88,8 @@ enum HTTPExchange {
             case badResponse = "bad_response"
             /// The body is longer than the cap.
             case tooLarge = "too_large"
+            /// The TLS handshake failed: an untrusted certificate (without `-k`), no common version, not TLS.
+            case tls
             case error
         }
         var outcome: Outcome
@@ -63,12 +100,13 @@ enum HTTPExchange {
     struct Timings: Sendable {
         var connectStart: ContinuousClock.Instant
         var connected: ContinuousClock.Instant?
+        var tlsDone: ContinuousClock.Instant?
         var requestSent: ContinuousClock.Instant?
         var firstByte: ContinuousClock.Instant?
         var end: ContinuousClock.Instant?
     }
 
-    static func run(_ request: Request) async -> (Timings, Result<Response, Failure>) {
+    static func run(_ request: Request, tlsRecord: TLSRecord = TLSRecord()) async -> (Timings, Result<Response, Failure>) {
         var timings = Timings(connectStart: .now)
         let clock = ExchangeClock()
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
@@ -78,12 +116,33 @@ enum HTTPExchange {
                 .connectTimeout(.nanoseconds(timeout.inNanoseconds))
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             let address = try SocketAddress(ipAddress: request.address.description, port: Int(request.target.port))
+            let tls = request.tls
             channel = try await bootstrap.connect(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    let pipeline = channel.pipeline.syncOperations
+                    var encryption: NIOSSLClientHandler?
+                    if let tls {
+                        let handler = try NIOSSLClientHandler(
+                            context: tls.context, serverHostname: tls.serverName,
+                            customVerificationCallbackWithMetadata: { certificates, promise in
+                                let presented = certificates.compactMap { try? $0.toDERBytes() }
+                                Task {
+                                    let (facts, verified, problems) = await tls.inspector.inspect(presented)
+                                    tlsRecord.record(
+                                        TLSFacts(
+                                            serverName: tls.serverName, presented: facts, verified: verified, problems: problems,
+                                            insecure: tls.insecure))
+                                    promise.succeed(problems.isEmpty || tls.insecure ? .certificateVerified(VerificationMetadata(nil)) : .failed)
+                                }
+                            })
+                        try pipeline.addHandler(handler)
+                        encryption = handler
+                    }
+                    try pipeline.addHTTPClientHandlers()
                     let wrapped = try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                    // Last in, first in line: its clock starts when nothing but the connect is left to do.
-                    try channel.pipeline.syncOperations.addHandler(clock, position: .first)
+                    // Last in, and on the plaintext side of TLS: its clock starts when nothing but the connect is left
+                    // to do, and it sees the request and the response, not the handshake.
+                    try pipeline.addHandler(clock, position: encryption.map { .after($0) } ?? .first)
                     return wrapped
                 }
             }
@@ -107,9 +166,19 @@ enum HTTPExchange {
             underlying.close(promise: nil)
         }
         let instants = clock.instants
+        timings.tlsDone = instants.tlsDone
+        if request.tls != nil { tlsRecord.record(version: instants.tlsVersion, alpn: instants.alpn) }
         timings.requestSent = instants.requestSent
         timings.firstByte = instants.firstByte
         timings.end = instants.end
+        if case .failure = result, request.tls != nil, timings.tlsDone == nil, !timedOut.load(ordering: .relaxed) {
+            let problems = tlsRecord.facts?.problems ?? []
+            let message =
+                problems.isEmpty
+                ? "the TLS handshake failed (no common version or cipher, or the server does not speak TLS here)"
+                : "the certificate is not trusted: \(problems.joined(separator: "; ")) (-k to go on anyway)"
+            return (timings, .failure(Failure(outcome: .tls, message: message)))
+        }
         if case .failure(let failure) = result, timedOut.load(ordering: .relaxed) {
             let stage = timings.firstByte == nil ? "waiting for the response" : "reading the response"
             return (timings, .failure(Failure(outcome: .timeout, message: "timed out \(stage) (\(failure.outcome.rawValue))")))
@@ -201,6 +270,9 @@ private final class ExchangeClock: ChannelDuplexHandler, Sendable {
         /// When the handler joined the pipeline: the channel is registered and about to connect.
         var connectStart: ContinuousClock.Instant?
         var connected: ContinuousClock.Instant?
+        var tlsDone: ContinuousClock.Instant?
+        var tlsVersion: String?
+        var alpn: String?
         var requestSent: ContinuousClock.Instant?
         var firstByte: ContinuousClock.Instant?
         var end: ContinuousClock.Instant?
@@ -219,6 +291,28 @@ private final class ExchangeClock: ChannelDuplexHandler, Sendable {
         let now = ContinuousClock.now
         state.withLock { $0.connected = now }
         context.fireChannelActive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted(let negotiated)? = event as? TLSUserEvent {
+            let now = ContinuousClock.now
+            let version = (try? context.pipeline.syncOperations.nioSSL_tlsVersion()).flatMap { $0 }.map(Self.name)
+            state.withLock { instants in
+                instants.tlsDone = now
+                instants.tlsVersion = version
+                instants.alpn = negotiated
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    static func name(_ version: TLSVersion) -> String {
+        switch version {
+        case .tlsv1: "TLSv1.0"
+        case .tlsv11: "TLSv1.1"
+        case .tlsv12: "TLSv1.2"
+        case .tlsv13: "TLSv1.3"
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -23,6 +23,16 @@ struct HTTPPlan: Sendable {
     var expectHeader: (name: String, pattern: SafeRegex)?
     /// The most body bytes read per response; a longer body fails the request.
     var maxBody: Int
+    /// Go on when the certificate is not trusted (`-k`); what would have failed is still reported.
+    var insecure: Bool
+    /// The name sent in SNI and checked against the certificate, instead of the URL's host.
+    var serverName: String?
+    /// A PEM file of the CAs to trust instead of the system's (`--cacert`).
+    var caFile: String?
+    /// The final answer must come over https.
+    var requireTLS: Bool
+    /// Fail when a certificate of the chain expires sooner than this many days.
+    var minDaysLeft: Int?
 
     /// The most body bytes kept to match `expectBody` and `failBody` against (the rest is counted, not kept).
     static let matchedBodyBytes = 65_536
@@ -30,9 +40,6 @@ struct HTTPPlan: Sendable {
     init(_ request: ProbeRequest) throws(ProbeError) {
         let values = request.parameters
         target = try HTTPTarget(request.target)
-        if target.scheme == .https {
-            throw ProbeError(.unsupported, "https:// is not supported by this sonde yet (plain http:// only): '\(request.target.prefix(200))'")
-        }
         let head = values.boolean("head") ?? false
         method = values.string("method") ?? (head ? "HEAD" : "GET")
         if head, method != "HEAD" {
@@ -61,6 +68,11 @@ struct HTTPPlan: Sendable {
             expectHeader = (String(text[..<colon]), try Self.compile(String(pattern), parameter: "expectHeader"))
         }
         maxBody = values.integer("maxBody") ?? 1 << 20
+        insecure = values.boolean("insecure") ?? false
+        serverName = values.string("servername")?.lowercased()
+        caFile = values.string("cacert")
+        requireTLS = values.boolean("requireTls") ?? false
+        minDaysLeft = values.integer("minDaysLeft")
     }
 
     /// `Name: value` lines (the `header` parameter: one per line, as `-H` given several times joins them).

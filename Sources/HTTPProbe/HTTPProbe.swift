@@ -18,7 +18,7 @@ public struct HTTPProbe: Probe {
     public let descriptor = ProbeDescriptor(
         kind: kind,
         summary: "HTTP: does the service answer, with which status, and where the time goes (DNS, connect, server, transfer)",
-        target: "http://HOST[:PORT][/PATH] (an IPv6 address in brackets)",
+        target: "http(s)://HOST[:PORT][/PATH] (an IPv6 address in brackets; no scheme: http://)",
         parameters: [
             ParameterSpec(
                 "count", .integer(1...10_000), default: .integer(1), summary: "Requests to make", cli: .init(short: "c"), role: .repetitions),
@@ -66,6 +66,18 @@ public struct HTTPProbe: Probe {
             ParameterSpec(
                 "maxBody", .integer(0...1_073_741_824), default: .integer(10_485_760),
                 summary: "Most body bytes to read (counted, then discarded); a longer body fails the request"),
+            ParameterSpec(
+                "insecure", .boolean, default: .boolean(false),
+                summary: "Go on when the certificate is not trusted for this host (what would have failed is still reported)", cli: .init(short: "k")),
+            ParameterSpec(
+                "servername", .text(maxLength: 253, format: .any),
+                summary: "Name to send in SNI and to check the certificate against (default: the URL's host)"),
+            ParameterSpec(
+                "cacert", .text(maxLength: 4096, format: .any),
+                summary: "PEM file of the CAs to trust instead of the system's (command line only: a sidecar reads no file a caller names)"),
+            ParameterSpec("requireTls", .boolean, default: .boolean(false), summary: "Fail unless the final answer came over https"),
+            ParameterSpec(
+                "minDaysLeft", .integer(0...3650), summary: "Fail when a certificate of the chain expires within this many days"),
         ]
     )
 
@@ -79,6 +91,12 @@ public struct HTTPProbe: Probe {
         _ request: ProbeRequest, context: ProbeContext, events: @escaping @Sendable (HTTPEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<HTTPSummary> {
         let plan = try HTTPPlan(request)
+        if plan.caFile != nil, context.policy != nil {
+            throw ProbeError.invalid(
+                parameter: "cacert", value: plan.caFile ?? "",
+                allowed: "nothing over the API: a sidecar reads no file a caller names (it trusts its system's CAs; -k to look at any chain)")
+        }
+        let tls = plan.target.scheme == .https || plan.followRedirects ? try TLSClient(plan) : nil
         let started = Date()
         let start = ContinuousClock.now
         let deadline = context.deadline(orEarlier: nil)
@@ -91,7 +109,7 @@ public struct HTTPProbe: Probe {
             if due > .now { try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous) }
             if let pacer = context.pacer { await pacer.waitForSlot() }
             if Task.isCancelled { break }
-            var run = HTTPRequestRun(plan: plan, context: context, target: request.target, seq: seq, events: events)
+            var run = HTTPRequestRun(plan: plan, context: context, tls: tls, target: request.target, seq: seq, events: events)
             let outcome = try await run.run(until: deadline)
             firstAddress = firstAddress ?? outcome.firstAddress
             summary.requests += 1
@@ -103,7 +121,7 @@ public struct HTTPProbe: Probe {
             if let failure = outcome.failure { summary.failures[failure, default: 0] += 1 }
             summary.last = HTTPSummary.LastRequest(
                 status: outcome.status, httpVersion: outcome.httpVersion, redirects: outcome.redirects, bodyBytes: outcome.bodyBytes,
-                phases: outcome.phases, failedDueToRegex: outcome.failedDueToRegex)
+                phases: outcome.phases, failedDueToRegex: outcome.failedDueToRegex, tls: outcome.tls)
         }
         summary.failedPercent = summary.requests > 0 ? Double(summary.requests - summary.succeeded) * 100 / Double(summary.requests) : 0
         summary.total = totals.summary

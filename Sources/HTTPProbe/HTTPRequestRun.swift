@@ -5,6 +5,8 @@ import SondeRegex
 struct HTTPRequestRun {
     let plan: HTTPPlan
     let context: ProbeContext
+    /// Made once per run when https may be spoken (the target, or a redirect).
+    let tls: TLSClient?
     let target: String
     let seq: Int
     let events: @Sendable (HTTPEvent) -> Void
@@ -22,11 +24,16 @@ struct HTTPRequestRun {
         var failedDueToRegex = false
         /// The failure's outcome, when no final answer came.
         var failure: String?
+        /// The final hop's TLS, when it was https.
+        var tls: TLSFacts?
     }
 
-    init(plan: HTTPPlan, context: ProbeContext, target: String, seq: Int, events: @escaping @Sendable (HTTPEvent) -> Void) {
+    init(
+        plan: HTTPPlan, context: ProbeContext, tls: TLSClient?, target: String, seq: Int, events: @escaping @Sendable (HTTPEvent) -> Void
+    ) {
         self.plan = plan
         self.context = context
+        self.tls = tls
         self.target = target
         self.seq = seq
         self.events = events
@@ -83,10 +90,16 @@ struct HTTPRequestRun {
                 return fail("denied", "the redirect to \(url) was not followed: \(error.message)")
             }
             if hop == 0 { outcome.firstAddress = address }
+            let encryption = url.scheme == .https ? tls?.setup(for: url, plan: plan) : nil
+            // Never plaintext to an https URL (the run makes its TLS client whenever https may be spoken).
+            if url.scheme == .https, encryption == nil { return fail("tls", "no TLS client for \(url)") }
+            let record = HTTPExchange.TLSRecord()
             let (timings, result) = await HTTPExchange.run(
                 HTTPExchange.Request(
                     target: url, address: address, method: method, headers: plan.headers, body: body, connectTimeout: plan.connectTimeout,
-                    deadline: deadline, maxBody: plan.maxBody, keptBody: HTTPPlan.matchedBodyBytes))
+                    deadline: deadline, maxBody: plan.maxBody, keptBody: HTTPPlan.matchedBodyBytes,
+                    tls: encryption),
+                tlsRecord: record)
             if let connected = timings.connected {
                 var event = HTTPEvent("connected", target: target, seq: seq, hop: hop, url: url.description)
                 event.address = address.description
@@ -94,6 +107,14 @@ struct HTTPRequestRun {
                 event.timeMs = (connected - timings.connectStart).inMilliseconds
                 events(event)
             }
+            let tlsFacts = record.facts
+            if let tlsFacts {
+                var event = HTTPEvent("tls", target: target, seq: seq, hop: hop, url: url.description)
+                event.tls = tlsFacts
+                event.timeMs = timings.tlsDone.flatMap { done in timings.connected.map { (done - $0).inMilliseconds } }
+                events(event)
+            }
+            outcome.tls = tlsFacts
             let phases = Self.phases(resolve: resolveTime, timings: timings)
             let response: HTTPExchange.Response
             switch result {
@@ -125,10 +146,6 @@ struct HTTPRequestRun {
                     outcome.status = nil
                     return fail("bad_redirect", error.message)
                 }
-                guard next.scheme == .http else {
-                    outcome.status = nil
-                    return fail("bad_redirect", "redirected to \(next), and this sonde speaks plain http:// only")
-                }
                 guard visited.insert(next.description).inserted else {
                     outcome.status = nil
                     return fail("redirect_loop", "redirect loop: \(next) was visited already")
@@ -146,7 +163,7 @@ struct HTTPRequestRun {
                 url = next
                 continue
             }
-            let failures = expectationFailures(response)
+            let failures = expectationFailures(response, url: url, tls: tlsFacts)
             outcome.failedDueToRegex = failures.contains { $0.regex }
             outcome.succeeded = failures.isEmpty
             event.success = failures.isEmpty
@@ -164,8 +181,14 @@ struct HTTPRequestRun {
         return policy.allowLocalContent || !address.isThisHost
     }
 
-    private func expectationFailures(_ response: HTTPExchange.Response) -> [(text: String, regex: Bool)] {
+    private func expectationFailures(_ response: HTTPExchange.Response, url: HTTPTarget, tls: TLSFacts?) -> [(text: String, regex: Bool)] {
         var failures: [(text: String, regex: Bool)] = []
+        if plan.requireTLS, url.scheme != .https { failures.append(("the final answer came over plain http (--require-tls)", false)) }
+        if let minimum = plan.minDaysLeft, let tls, let earliest = (tls.verified ?? tls.presented).min(by: { $0.notAfter < $1.notAfter }),
+            earliest.daysLeft < Double(minimum)
+        {
+            failures.append(("\(earliest.subject) expires in \(DecimalFormat.shortest(earliest.daysLeft)) days (--min-days-left \(minimum))", false))
+        }
         if !plan.expectStatus.contains(response.status) {
             failures.append(("status \(response.status) is not in \(plan.expectStatus)", false))
         }
@@ -190,8 +213,10 @@ struct HTTPRequestRun {
         return HTTPPhases(
             resolveMs: resolve.inMilliseconds,
             connectMs: timings.connected.map { ($0 - timings.connectStart).inMilliseconds },
-            tlsMs: nil,
-            processingMs: timings.firstByte.map { first in (first - (timings.requestSent ?? timings.connected ?? first)).inMilliseconds },
+            tlsMs: timings.tlsDone.flatMap { done in timings.connected.map { (done - $0).inMilliseconds } },
+            processingMs: timings.firstByte.map { first in
+                (first - (timings.requestSent ?? timings.tlsDone ?? timings.connected ?? first)).inMilliseconds
+            },
             transferMs: timings.firstByte.map { (end - $0).inMilliseconds },
             // From the lookup and the connect, not from Sonde's own set-up (the event loop group's start, say).
             totalMs: HTTPPhases.microseconds(resolve.inMilliseconds + (end - timings.connectStart).inMilliseconds))

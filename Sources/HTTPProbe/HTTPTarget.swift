@@ -26,10 +26,12 @@ struct HTTPTarget: Sendable, Equatable, CustomStringConvertible {
         self.path = path
     }
 
-    init(_ text: String) throws(ProbeError) {
+    /// Parses `text`; without a scheme it is an `http://` URL, as curl and blackbox_exporter read it.
+    init(_ given: String) throws(ProbeError) {
         func refuse(_ why: String) -> ProbeError {
-            ProbeError(.invalidTarget, "invalid URL '\(text.prefix(200))': \(why)")
+            ProbeError(.invalidTarget, "invalid URL '\(given.prefix(200))': \(why)")
         }
+        let text = given.contains("://") || given.isEmpty ? given : "http://" + given
         guard text.utf8.count <= Self.maxLength else { throw refuse("longer than \(Self.maxLength) bytes") }
         guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") else {
             throw refuse("expected http://HOST[:PORT][/PATH] or https://…")
@@ -55,6 +57,7 @@ struct HTTPTarget: Sendable, Equatable, CustomStringConvertible {
             guard let close = authority.firstIndex(of: "]") else { throw refuse("an IPv6 address needs its closing ']'") }
             hostPart = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
+            guard !hostPart.contains("%") else { throw refuse("a zone (%…) in the address is not supported here: give a global or ULA address") }
             guard IPAddress(String(hostPart))?.family == .ipv6 else { throw refuse("'\(hostPart)' in brackets is not an IPv6 address") }
             if !after.isEmpty {
                 guard after.hasPrefix(":") else { throw refuse("expected ':PORT' after ']'") }
@@ -70,6 +73,9 @@ struct HTTPTarget: Sendable, Equatable, CustomStringConvertible {
             }
         }
         guard !hostPart.isEmpty else { throw refuse("no host") }
+        if !authority.hasPrefix("["), IPAddress(String(hostPart)) == nil, !Self.isHostName(hostPart) {
+            throw refuse("'\(hostPart.prefix(100))' is not a host name (letters, digits, '-', '_' and '.', at most 253) nor an address")
+        }
         var port = scheme.defaultPort
         if let portPart {
             guard let number = Int(portPart), (1...65_535).contains(number) else {
@@ -78,6 +84,18 @@ struct HTTPTarget: Sendable, Equatable, CustomStringConvertible {
             port = UInt16(number)
         }
         self.init(scheme: scheme, host: hostPart.lowercased(), port: port, path: path)
+    }
+
+    /// A DNS name as a URL may carry it: labels of letters, digits, `-` and `_`, each 1–63 bytes, at most 253 in all.
+    static func isHostName(_ text: Substring) -> Bool {
+        let name = text.hasSuffix(".") ? text.dropLast() : text
+        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            (1...63).contains(label.utf8.count)
+                && label.utf8.allSatisfy { byte in
+                    (0x30...0x39).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte) || byte == 0x2d || byte == 0x5f
+                }
+        }
     }
 
     /// The `Host` header: the host, bracketed when IPv6, with the port unless it is the scheme's.

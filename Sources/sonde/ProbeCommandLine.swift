@@ -190,7 +190,7 @@ extension ParameterSpec.ValueType {
             case .ipAddress: "address"
             case .interfaceOrAddress: "name|address"
             case .regularExpression: "regex"
-            case .headerLines: "'Name: value'"
+            case .headerLines: "header"
             }
         }
     }

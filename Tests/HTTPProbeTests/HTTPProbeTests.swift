@@ -15,6 +15,7 @@ struct HTTPProbeTests {
             ("http://10.0.0.7?x=1", "10.0.0.7", 80, "/?x=1", "http://10.0.0.7/?x=1"),
             ("http://[fd00::7]:8443/healthz", "fd00::7", 8443, "/healthz", "http://[fd00::7]:8443/healthz"),
             ("https://example.test/", "example.test", 443, "/", "https://example.test/"),
+            ("example.test:8080/healthz", "example.test", 8080, "/healthz", "http://example.test:8080/healthz"),
         ])
     func urls(text: String, host: String, port: Int, path: String, written: String) throws {
         let target = try HTTPTarget(text)
@@ -25,7 +26,7 @@ struct HTTPProbeTests {
     @Test(
         "malformed URLs are refused, saying what is wrong",
         arguments: [
-            ("example.test/", "expected http://HOST[:PORT][/PATH]"),
+            ("", "expected http://HOST[:PORT][/PATH]"),
             ("gopher://example.test/", "the scheme 'gopher' is not http or https"),
             ("http://", "no host"),
             ("http://fd00::1/", "write an IPv6 address in brackets"),
@@ -35,6 +36,9 @@ struct HTTPProbeTests {
             ("http://a:b@example.test/", "credentials in the URL are not sent"),
             ("http://example.test/a b", "must be percent-encoded"),
             ("http://example.test/é", "must be percent-encoded"),
+            ("http://a[b/", "'a[b' is not a host name"),
+            ("http://exa_mple..test/", "is not a host name"),
+            ("http://[fe80::1%25eth0]/", "a zone (%…) in the address is not supported"),
         ])
     func malformed(text: String, message: String) {
         let error = #expect(throws: ProbeError.self) { try HTTPTarget(text) }
@@ -81,7 +85,7 @@ struct HTTPProbeTests {
         }
     }
 
-    @Test("the plan: POST with data, HEAD with -I, --resolve overrides; contradictions and https refused")
+    @Test("the plan: POST with data, HEAD with -I, --resolve overrides, the server name; contradictions refused")
     func plan() throws {
         let probe = HTTPProbe()
         func plan(_ target: String, _ values: [String: ParameterValue]) throws -> HTTPPlan {
@@ -98,8 +102,7 @@ struct HTTPProbeTests {
         #expect(throws: ProbeError.self) { try plan("http://a.test/", ["head": .boolean(true), "method": .string("GET")]) }
         #expect(throws: ProbeError.self) { try plan("http://a.test/", ["resolve": .string("a.test:80")]) }
         #expect(throws: ProbeError.self) { try plan("http://a.test/", ["expectHeader": .string("no colon")]) }
-        let https = #expect(throws: ProbeError.self) { try plan("https://a.test/", [:]) }
-        #expect(https?.code == .unsupported)
+        #expect(try plan("https://a.test/", ["insecure": .boolean(true), "servername": .string("B.test")]).serverName == "b.test")
     }
 
     @Test("the policy decides before anything is sent; content parameters never go to this host's own addresses")
@@ -116,6 +119,18 @@ struct HTTPProbeTests {
             _ = try await probe.run(ProbeRequest(target: "http://127.0.0.1:9/", parameters: values), context: local) { _ in }
         }
         #expect(content?.code == .targetDenied)
+    }
+
+    @Test("host names against certificate names (RFC 6125): case, the left-most wildcard label only, IP names")
+    func certificateNames() {
+        let names = ["shop.test", "*.api.test", "10.0.0.7", "fd00::7"]
+        for host in ["shop.test", "SHOP.test", "a.api.test", "10.0.0.7", "fd00:0::7"] {
+            #expect(TLSInspector.matches(host, names: names), "\(host)")
+        }
+        for host in ["www.shop.test", "api.test", "a.b.api.test", "10.0.0.8", "fd00::8", "test"] {
+            #expect(!TLSInspector.matches(host, names: names), "\(host)")
+        }
+        #expect(!TLSInspector.matches("a.test", names: ["*.test"]), "a wildcard needs two labels beside it")
     }
 
     @Test("metrics carry blackbox_exporter's names, the phases labelled")

@@ -119,6 +119,77 @@ struct HTTPIntegrationTests {
         #expect(resolved.status == 0 && resolved.events("resolved").first?["timeMs"] as? Double == 0, "\(resolved.output)")
     }
 
+    func tls(_ run: Sonde.Run) -> [String: Any] { run.events("tls").first?["tls"] as? [String: Any] ?? [:] }
+
+    func subjects(_ chain: Any?) -> [String] { (chain as? [[String: Any]] ?? []).compactMap { $0["subject"] as? String } }
+
+    @Test("https: version, ALPN, SNI, the chain presented and the chain verified, the TLS phase; names, addresses, wildcards")
+    func https() async throws {
+        let root = network.testRootCA
+        let run = try await http("--cacert", root, "https://shop.test:8443/")
+        #expect(run.status == 0, "\(run.output) \(run.error)")
+        #expect(run.objects.compactMap { $0["type"] as? String } == ["resolved", "connected", "tls", "response", "report"])
+        let facts = tls(run)
+        #expect(facts["version"] as? String == "TLSv1.3" && facts["alpn"] as? String == "http/1.1" && facts["serverName"] as? String == "shop.test")
+        #expect((facts["problems"] as? [String]) == [] && facts["insecure"] as? Bool == false, "\(facts)")
+        #expect(subjects(facts["presented"]) == ["CN=shop.test", "CN=Sonde Test Intermediate"])
+        #expect(subjects(facts["verified"]) == ["CN=shop.test", "CN=Sonde Test Intermediate", "CN=Sonde Test Root"])
+        let leaf = try #require((facts["presented"] as? [[String: Any]])?.first)
+        #expect((leaf["names"] as? [String]) == ["shop.test", "*.shop.test", "10.77.2.2"])
+        #expect((89...90).contains(leaf["daysLeft"] as? Double ?? 0) && (leaf["sha256"] as? String)?.count == 64, "\(leaf)")
+        let phases = run.events("response").first?["phases"] as? [String: Double] ?? [:]
+        #expect((phases["tlsMs"] ?? 0) > 0 && (phases["totalMs"] ?? 0) >= (phases["tlsMs"] ?? 0), "\(phases)")
+
+        // By address: no SNI, the IP name matches; --servername sends one; a wildcard; TLS 1.2 only.
+        let byAddress = try await http("--cacert", root, "https://10.77.2.2:8443/")
+        #expect(byAddress.status == 0 && tls(byAddress)["serverName"] == nil, "\(byAddress.output)")
+        let named = try await http("--cacert", root, "--servername", "shop.test", "https://10.77.2.2:8443/")
+        #expect(named.status == 0 && tls(named)["serverName"] as? String == "shop.test")
+        #expect(try await http("--cacert", root, "https://www.shop.test:8443/").status == 0)
+        let old = try await http("--cacert", root, "https://shop.test:8448/")
+        #expect(old.status == 0 && tls(old)["version"] as? String == "TLSv1.2", "\(tls(old))")
+
+        // From http to https with -L: each hop its own connection, the second with TLS.
+        let upgraded = try await http("--cacert", root, "-L", "--require-tls", "http://10.77.2.2/secure")
+        #expect(upgraded.status == 0 && upgraded.events("tls").first?["hop"] as? Int == 1, "\(upgraded.output)")
+        #expect(try await http("--require-tls", "http://10.77.2.2/").status == 1)
+        let soon = try await http("--cacert", root, "--min-days-left", "100", "https://shop.test:8443/")
+        #expect(soon.status == 1 && (soon.events("response").first?["failures"] as? [String])?.first?.contains("(--min-days-left 100)") == true)
+
+        let text = try await Sonde.run(["http", "--cacert", root, "https://shop.test:8443/"], in: network.client)
+        let lines = text.output.split(separator: "\n").map(String.init)
+        #expect(lines.contains("* TLSv1.3, ALPN http/1.1, SNI shop.test"), "\(text.output)")
+        #expect(
+            lines.contains {
+                $0.hasPrefix("* certificate: CN=shop.test (shop.test, *.shop.test, 10.77.2.2), issuer CN=Sonde Test Intermediate, expires ")
+            })
+        #expect(lines.contains("* verified: CN=shop.test → CN=Sonde Test Intermediate → CN=Sonde Test Root"))
+        #expect(lines.contains { $0.hasPrefix("DNS ") && $0.contains(" | TLS ") && $0.contains(" | server ") }, "\(text.output)")
+    }
+
+    @Test(
+        "an untrusted certificate: the request fails saying why, and -k goes on and still says it",
+        arguments: [
+            (8444, true, "expired "),
+            (8445, true, "host name mismatch: the certificate is for other.test, not shop.test"),
+            (8446, true, "self-signed: CN=shop.test is not a trusted root here"),
+            (8447, true, "unknown issuer: nothing trusted here issued it (CN=Sonde Test Intermediate); the server sends no intermediate"),
+            (8443, false, "unknown issuer: the chain ends at CN=Sonde Test Intermediate, issued by CN=Sonde Test Root, which is not trusted here"),
+        ])
+    func untrusted(port: Int, trustingTheTestRoot: Bool, problem: String) async throws {
+        let trust = trustingTheTestRoot ? ["--cacert", network.testRootCA] : []
+        let refused = try await Sonde.run(["http", "--json"] + trust + ["https://shop.test:\(port)/"], in: network.client)
+        #expect(refused.status == 1, "\(refused.output)")
+        let failure = refused.events("failure").first
+        #expect(failure?["outcome"] as? String == "tls" && (failure?["message"] as? String)?.contains(problem) == true, "\(refused.output)")
+        #expect((tls(refused)["problems"] as? [String])?.contains { $0.hasPrefix(problem) } == true, "\(tls(refused))")
+        #expect(!subjects(tls(refused)["presented"]).isEmpty)
+
+        let insecure = try await Sonde.run(["http", "--json", "-k"] + trust + ["https://shop.test:\(port)/"], in: network.client)
+        #expect(insecure.status == 0 && insecure.events("response").first?["status"] as? Int == 200, "\(insecure.output)")
+        #expect(tls(insecure)["insecure"] as? Bool == true && (tls(insecure)["problems"] as? [String])?.contains { $0.hasPrefix(problem) } == true)
+    }
+
     @Test(
         "bad input: one line naming the value and what is allowed, exit 2",
         arguments: [
@@ -128,13 +199,59 @@ struct HTTPIntegrationTests {
             (["-H", "NoColon", "http://10.77.2.2/"], "invalid value 'NoColon' for -H/--header: expected header lines 'Name: value'"),
             (["--expect-body", "(", "http://10.77.2.2/"], "--expect-body"),
             (["--expect-status", "700", "http://10.77.2.2/"], "status codes and ranges from 100 to 599"),
-            (["https://10.77.2.2/"], "https:// is not supported by this sonde yet"),
+            (["--cacert", "/nonexistent.pem", "https://10.77.2.2/"], "invalid value '/nonexistent.pem' for --cacert"),
         ])
     func badInput(arguments: [String], message: String) async throws {
         let run = try await Sonde.run(["http"] + arguments, in: network.client)
         #expect(run.status == 2, "\(run.output) \(run.error)")
         #expect(run.error.contains(message), "\(run.error)")
         #expect(run.error.split(separator: "\n").count == 1 && run.output.isEmpty, "\(run.error)")
+    }
+
+    @Test("/probe's http_2xx answers as blackbox_exporter's does: the same success and the same probe_http_* series")
+    func blackboxSideBySide() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-blackbox-http-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { _ = system("kill $(cat \(folder)/blackbox.pid) 2>/dev/null; rm -rf \(folder)") }
+        try "modules:\n  http_2xx:\n    prober: http\n".write(toFile: folder + "/blackbox.yml", atomically: true, encoding: .utf8)
+        #expect(
+            system(
+                "ip netns exec \(network.client) prometheus-blackbox-exporter --config.file=\(folder)/blackbox.yml "
+                    + "--web.listen-address=127.0.0.1:19116 --log.level=warn >/dev/null 2>&1 & echo $! > \(folder)/blackbox.pid") == 0)
+        let server = try ServeIntegrationTests.Server(namespace: network.client, port: 18_311, arguments: [])
+        try await server.waitUntilServing()
+
+        /// `name{label names}` → value, from the Prometheus text format.
+        func series(_ text: String) -> [String: Double] {
+            var result: [String: Double] = [:]
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+                let sample = line[..<space]
+                let name = sample.prefix { $0 != "{" }
+                let labels = sample.dropFirst(name.count).split(whereSeparator: { "{},".contains($0) }).map { String($0.prefix { $0 != "=" }) }
+                let phase = sample.range(of: #"phase="[a-z]+""#, options: .regularExpression).map { String(sample[$0]) }
+                result["\(name){\(labels.joined(separator: ","))}\(phase.map { " " + $0 } ?? "")"] = value
+            }
+            return result
+        }
+        for target in ["http://10.77.2.2/", "http://10.77.2.2/moved", "http://10.77.2.2/down", "http://10.77.2.2:81/"] {
+            var blackbox = ""
+            for _ in 0..<50 {
+                blackbox = (try? curl("http://127.0.0.1:19116/probe?module=http_2xx&target=\(target)")) ?? ""
+                if blackbox.contains("probe_success") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let sonde = try await server.request("GET", "/probe?module=http_2xx&target=\(target)")
+            let theirs = series(blackbox)
+            let ours = series(sonde.body)
+            #expect(ours["probe_success{}"] == theirs["probe_success{}"], "\(target): sonde \(ours) blackbox \(theirs)")
+            #expect(ours["probe_http_status_code{}"] == theirs["probe_http_status_code{}"], "\(target)")
+            #expect(ours["probe_http_redirects{}"] == theirs["probe_http_redirects{}"], "\(target)")
+            // Every probe_http_* series blackbox writes, Sonde writes, with the same labels.
+            let theirNames = Set(theirs.keys.filter { $0.hasPrefix("probe_http_") && !$0.hasPrefix("probe_http_last_modified") })
+            #expect(theirNames.isSubset(of: Set(ours.keys)), "\(target): missing \(theirNames.subtracting(ours.keys))")
+        }
+        _ = await server.terminate()
     }
 
     @Test("over the API: every hop passes the policy, and the pod's own loopback gives no headers or content")
@@ -161,6 +278,8 @@ struct HTTPIntegrationTests {
         let withHeader = try await server.request(
             "POST", "/v1/probes/http", body: #"{"target": "http://127.0.0.1:18310/healthz", "header": "X-A: 1"}"#)
         #expect(withHeader.status == 403 && withHeader.body.contains("target_denied"), "\(withHeader.body)")
+        let cacert = try await server.request("GET", "/v1/probes/http?target=https://10.77.2.2:8443/&cacert=/etc/passwd")
+        #expect(cacert.status == 400 && cacert.body.contains("a sidecar reads no file a caller names"), "\(cacert.body)")
         let badHeader = try await server.request("POST", "/v1/probes/http", body: #"{"target": "http://10.77.2.2/", "header": "X-A: 1\r\nX-B: 2"}"#)
         #expect(badHeader.status == 400, "\(badHeader.body)")
         _ = await server.terminate()

@@ -24,6 +24,8 @@ final class TestNetwork: @unchecked Sendable {
     private var tcpResponder: Process?
     private var dnsFolder: String { "/tmp/\(Self.prefix)-dns" }
     private var webFolder: String { "/tmp/\(Self.prefix)-www" }
+    /// The root CA the HTTPS tests trust with `--cacert` (see ``TestCertificates``).
+    var testRootCA: String { webFolder + "/tls/root.pem" }
 
     /// Built on first use, off the Swift concurrency pool: suites wait for it without blocking pool threads.
     private static let shared = SharedNetwork()
@@ -115,7 +117,7 @@ final class TestNetwork: @unchecked Sendable {
         try """
         127.0.0.1 localhost
         ::1 localhost
-        10.77.2.2 dual.test
+        10.77.2.2 dual.test shop.test www.shop.test other.test
         fd00:77:2::2 dual.test
         fd00:77:2::2 v6only.test
 
@@ -175,9 +177,22 @@ final class TestNetwork: @unchecked Sendable {
     /// `/` says hello; `/moved` (301), `/elsewhere` (302 to `http://dual.test:8080/`), `/loop` (302 to itself) and
     /// `/meta` (302 to the cloud metadata address) redirect; `/down` answers 503, `/drop` closes without a
     /// response (nginx's 444), `/echo` answers with the method, Host, X-Sonde header and body length it got,
-    /// `/big` is 300,000 bytes.
+    /// `/big` is 300,000 bytes, `/secure` redirects to `https://shop.test:8443/`. HTTPS on 10.77.2.2 with certificates
+    /// minted for the run (``TestCertificates``): 8443 a good chain for shop.test, 8444 an expired leaf, 8445 a leaf
+    /// for another name, 8446 a self-signed one, 8447 the good leaf without its intermediate, 8448 TLS 1.2 only.
     private func startWebServer() throws {
         let folder = webFolder
+        let certificates = try TestCertificates(folder: folder + "/tls")
+        let tlsServers = zip(8443..., TestCertificates.servers).map { port, name in
+            """
+                server {
+                    listen 10.77.2.2:\(port) ssl;
+                    ssl_certificate \(certificates.folder)/\(name).pem;
+                    ssl_certificate_key \(certificates.folder)/\(name).key;
+                    root \(folder)/www;
+                }
+            """
+        }.joined(separator: "\n")
         try FileManager.default.createDirectory(atPath: "\(folder)/www", withIntermediateDirectories: true)
         try "hello sonde\n".write(toFile: "\(folder)/www/index.html", atomically: true, encoding: .utf8)
         try String(repeating: "0123456789", count: 30_000).write(toFile: "\(folder)/www/big", atomically: true, encoding: .utf8)
@@ -193,6 +208,7 @@ final class TestNetwork: @unchecked Sendable {
             access_log off;
             default_type text/plain;
             client_body_temp_path \(folder)/body;
+            ssl_protocols TLSv1.2 TLSv1.3;
             server {
                 listen 10.77.2.2:80;
                 listen [fd00:77:2::2]:80;
@@ -204,6 +220,15 @@ final class TestNetwork: @unchecked Sendable {
                 location = /down { return 503 "down\\n"; }
                 location = /drop { return 444; }
                 location = /echo { return 200 "$request_method $host $http_x_sonde $content_length\\n"; }
+                location = /secure { return 301 https://shop.test:8443/; }
+            }
+        \(tlsServers)
+            server {
+                listen 10.77.2.2:8448 ssl;
+                ssl_protocols TLSv1.2;
+                ssl_certificate \(certificates.folder)/good.pem;
+                ssl_certificate_key \(certificates.folder)/good.key;
+                root \(folder)/www;
             }
             server {
                 listen 10.77.2.2:8080;
