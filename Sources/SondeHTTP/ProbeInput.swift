@@ -20,6 +20,10 @@ package struct ProbeInput: Sendable {
     /// Longest target accepted: a host name is at most 253 bytes; room for a port, brackets and a zone.
     package static let maxTargetLength = 300
 
+    /// Longest parameter value in a query string: the request head must stay under the listener's limit (8 KiB per
+    /// line) even percent-encoded; longer values go in a POST body.
+    package static let maxQueryValueBytes = 2048
+
     /// From a JSON body: `{"target": "10.0.0.1", "count": 3}`.
     package static func decode(json bytes: [UInt8]) throws(APIError) -> ProbeInput {
         let fields: [String: JSONField]
@@ -55,6 +59,11 @@ package struct ProbeInput: Sendable {
         for (name, value) in query {
             if name == "target" ? target != nil : given[name] != nil {
                 throw APIError(.badRequest, code: "invalid_parameter", "\(name) is given twice: give it once", field: name)
+            }
+            if name != "target", value.utf8.count > maxQueryValueBytes {
+                throw APIError(
+                    .badRequest, code: "invalid_parameter",
+                    "\(name) is longer than \(maxQueryValueBytes) bytes, too long for a query string: send it in a POST body", field: name)
             }
             if name == "target" { target = value } else { given[name] = .string(value) }
         }

@@ -131,7 +131,7 @@ package enum OpenAPIDocument {
             query.append(
                 .object([
                     ("name", .string(spec.name)), ("in", "query"), ("required", false), ("description", .string(spec.summary)),
-                    ("schema", schema(for: spec)),
+                    ("schema", schema(for: spec, maxLength: ProbeInput.maxQueryValueBytes)),
                 ]))
         }
         let responses: [(String, JSONValue)] = [
@@ -159,7 +159,8 @@ package enum OpenAPIDocument {
     }
 
     /// The JSON Schema of one parameter, from its declaration.
-    static func schema(for spec: ParameterSpec) -> JSONValue {
+    /// - Parameter maxLength: a cap on text lengths below the declaration's (a query string's).
+    static func schema(for spec: ParameterSpec, maxLength cap: Int = .max) -> JSONValue {
         var members: [(String, JSONValue)]
         switch spec.type {
         case .integer(let range):
@@ -171,7 +172,7 @@ package enum OpenAPIDocument {
         case .choice(let words):
             members = [("type", "string"), ("enum", .array(words.map(JSONValue.string)))]
         case .text(let maxLength, let format):
-            members = [("type", "string"), ("minLength", 1), ("maxLength", .integer(maxLength))]
+            members = [("type", "string"), ("minLength", 1), ("maxLength", .integer(min(maxLength, cap)))]
             switch format {
             case .ipAddress: members.append(("x-format", "ip-address"))
             case .interfaceOrAddress: members.append(("x-format", "interface-or-ip-address"))

@@ -87,6 +87,10 @@ struct APIContractTests {
                 ("/v1/probes/tcp?target=127.0.0.1", .get, headers, nil, .badRequest, "invalid_target", "expected HOST:PORT"),
                 ("/v1/probes/tcp?target=127.0.0.1:1&count=1&count=2", .get, headers, nil, .badRequest, "invalid_parameter", "count is given twice"),
                 (
+                    "/v1/probes/tcp?target=127.0.0.1:1&send=" + String(repeating: "x", count: 2049), .get, headers, nil, .badRequest,
+                    "invalid_parameter", "send is longer than 2048 bytes, too long for a query string: send it in a POST body"
+                ),
+                (
                     "/v1/probes/tcp?target=127.0.0.1:1&count=100&interval=1", .get, headers, nil, .badRequest, "invalid_parameter",
                     "longer than this server allows per request (60 s)"
                 ),
