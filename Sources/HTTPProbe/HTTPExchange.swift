@@ -125,18 +125,14 @@ enum HTTPExchange {
                         let handler = try NIOSSLClientHandler(
                             context: tls.context, serverHostname: tls.serverName,
                             customVerificationCallbackWithMetadata: { certificates, promise in
-                                let presented = certificates.compactMap { try? $0.toDERBytes() }
-                                Task {
-                                    let (facts, verified, problems) = await tls.inspector.inspect(presented)
-                                    tlsRecord.record(
-                                        TLSFacts(
-                                            serverName: tls.serverName, presented: facts, verified: verified, problems: problems,
-                                            insecure: tls.insecure))
-                                    promise.succeed(problems.isEmpty || tls.insecure ? .certificateVerified(VerificationMetadata(nil)) : .failed)
-                                }
+                                // Kept, and judged once the handshake is done (before a byte of the request is
+                                // sent), so the tls phase is the network's and the server's, not Sonde's checks.
+                                clock.presented(certificates.compactMap { try? $0.toDERBytes() })
+                                promise.succeed(.certificateVerified(VerificationMetadata(nil)))
                             })
                         try pipeline.addHandler(handler)
                         encryption = handler
+                        clock.expectHandshake(channel.eventLoop.makePromise(of: Void.self))
                     }
                     try pipeline.addHTTPClientHandlers()
                     let wrapped = try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
@@ -161,29 +157,52 @@ enum HTTPExchange {
         }
         defer { deadline.cancel() }
         let result: Result<Response, Failure> = await withTaskCancellationHandler {
-            await exchange(over: channel, request)
+            if let tls = request.tls, let refusal = await secure(channel, tls: tls, clock: clock, record: tlsRecord) {
+                try? await channel.executeThenClose { _, _ in }
+                return .failure(refusal)
+            }
+            return await exchange(over: channel, request)
         } onCancel: {
             underlying.close(promise: nil)
         }
         let instants = clock.instants
         timings.tlsDone = instants.tlsDone
-        if request.tls != nil { tlsRecord.record(version: instants.tlsVersion, alpn: instants.alpn) }
         timings.requestSent = instants.requestSent
         timings.firstByte = instants.firstByte
         timings.end = instants.end
-        if case .failure = result, request.tls != nil, timings.tlsDone == nil, !timedOut.load(ordering: .relaxed) {
-            let problems = tlsRecord.facts?.problems ?? []
-            let message =
-                problems.isEmpty
-                ? "the TLS handshake failed (no common version or cipher, or the server does not speak TLS here)"
-                : "the certificate is not trusted: \(problems.joined(separator: "; ")) (-k to go on anyway)"
-            return (timings, .failure(Failure(outcome: .tls, message: message)))
-        }
         if case .failure(let failure) = result, timedOut.load(ordering: .relaxed) {
             let stage = timings.firstByte == nil ? "waiting for the response" : "reading the response"
             return (timings, .failure(Failure(outcome: .timeout, message: "timed out \(stage) (\(failure.outcome.rawValue))")))
         }
         return (timings, result)
+    }
+
+    /// Waits for the handshake, then judges the chain the server presented; the refusal, if the request must not
+    /// be sent (an untrusted certificate without `-k`, a failed handshake).
+    private static func secure(
+        _ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, tls: TLSSetup, clock: ExchangeClock, record: TLSRecord
+    ) async -> Failure? {
+        let handshake: Result<Void, any Error>
+        do {
+            try await clock.handshake?.futureResult.get()
+            handshake = .success(())
+        } catch {
+            handshake = .failure(error)
+        }
+        let instants = clock.instants
+        record.record(version: instants.tlsVersion, alpn: instants.alpn)
+        let presented = instants.presented
+        if !presented.isEmpty {
+            let (facts, verified, problems) = await tls.inspector.inspect(presented)
+            record.record(TLSFacts(serverName: tls.serverName, presented: facts, verified: verified, problems: problems, insecure: tls.insecure))
+            if !problems.isEmpty, !tls.insecure {
+                return Failure(outcome: .tls, message: "the certificate is not trusted: \(problems.joined(separator: "; ")) (-k to go on anyway)")
+            }
+        }
+        if case .failure(let error) = handshake {
+            return Failure(outcome: .tls, message: "the TLS handshake failed: \(error) (no common version or cipher, or no TLS server here)")
+        }
+        return nil
     }
 
     private static func exchange(
@@ -273,14 +292,44 @@ private final class ExchangeClock: ChannelDuplexHandler, Sendable {
         var tlsDone: ContinuousClock.Instant?
         var tlsVersion: String?
         var alpn: String?
+        /// The chain the server presented (DER, leaf first).
+        var presented: [[UInt8]] = []
         var requestSent: ContinuousClock.Instant?
         var firstByte: ContinuousClock.Instant?
         var end: ContinuousClock.Instant?
     }
 
     private let state = Mutex(Instants())
+    private let handshakePromise = Mutex<(promise: EventLoopPromise<Void>?, pending: Bool)>((nil, false))
 
     var instants: Instants { state.withLock { $0 } }
+
+    /// Completed when the TLS handshake is, failed when the connection ends or errs before.
+    var handshake: EventLoopPromise<Void>? { handshakePromise.withLock { $0.promise } }
+
+    func expectHandshake(_ promise: EventLoopPromise<Void>) { handshakePromise.withLock { $0 = (promise, true) } }
+
+    /// Completes the handshake promise once, whatever comes first: the handshake, an error, the end.
+    private func completeHandshake(_ result: Result<Void, any Error>) {
+        let promise = handshakePromise.withLock { slot -> EventLoopPromise<Void>? in
+            guard slot.pending else { return nil }
+            slot.pending = false
+            return slot.promise
+        }
+        promise?.completeWith(result)
+    }
+
+    func presented(_ chain: [[UInt8]]) { state.withLock { $0.presented = chain } }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        completeHandshake(.failure(ChannelError.ioOnClosedChannel))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        completeHandshake(.failure(error))
+        context.fireErrorCaught(error)
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let now = ContinuousClock.now
@@ -302,6 +351,7 @@ private final class ExchangeClock: ChannelDuplexHandler, Sendable {
                 instants.tlsVersion = version
                 instants.alpn = negotiated
             }
+            completeHandshake(.success(()))
         }
         context.fireUserInboundEventTriggered(event)
     }

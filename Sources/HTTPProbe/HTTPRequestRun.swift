@@ -210,16 +210,17 @@ struct HTTPRequestRun {
 
     private static func phases(resolve: Duration, timings: HTTPExchange.Timings) -> HTTPPhases {
         let end = timings.end ?? .now
+        let connect = timings.connected.map { ($0 - timings.connectStart).inMilliseconds }
+        let tls = timings.tlsDone.flatMap { done in timings.connected.map { (done - $0).inMilliseconds } }
+        let processing = timings.firstByte.map { first in
+            (first - (timings.requestSent ?? timings.tlsDone ?? timings.connected ?? first)).inMilliseconds
+        }
+        let transfer = timings.firstByte.map { (end - $0).inMilliseconds }
+        // The sum of the phases: the network's and the server's time, not Sonde's own set-up and checks.
+        let total = resolve.inMilliseconds + [connect, tls, processing, transfer].compactMap { $0 }.reduce(0, +)
         return HTTPPhases(
-            resolveMs: resolve.inMilliseconds,
-            connectMs: timings.connected.map { ($0 - timings.connectStart).inMilliseconds },
-            tlsMs: timings.tlsDone.flatMap { done in timings.connected.map { (done - $0).inMilliseconds } },
-            processingMs: timings.firstByte.map { first in
-                (first - (timings.requestSent ?? timings.tlsDone ?? timings.connected ?? first)).inMilliseconds
-            },
-            transferMs: timings.firstByte.map { (end - $0).inMilliseconds },
-            // From the lookup and the connect, not from Sonde's own set-up (the event loop group's start, say).
-            totalMs: HTTPPhases.microseconds(resolve.inMilliseconds + (end - timings.connectStart).inMilliseconds))
+            resolveMs: resolve.inMilliseconds, connectMs: connect, tlsMs: tls, processingMs: processing, transferMs: transfer,
+            totalMs: HTTPPhases.microseconds(total))
     }
 }
 
