@@ -61,7 +61,7 @@ struct HTTPPlan: Sendable {
         expectBody = try Self.regex(values.string("expectBody"), parameter: "expectBody")
         failBody = try Self.regex(values.string("failBody"), parameter: "failBody")
         if let text = values.string("expectHeader") {
-            guard let colon = text.firstIndex(of: ":"), Self.isToken(text[..<colon]) else {
+            guard let colon = text.firstIndex(of: ":"), ParameterSpec.isHeaderName(text[..<colon]) else {
                 throw ProbeError.invalid(parameter: "expectHeader", value: text, allowed: "'Name: REGEX', e.g. 'Content-Type: ^text/'")
             }
             let pattern = text[text.index(after: colon)...].drop { $0 == " " }
@@ -79,7 +79,7 @@ struct HTTPPlan: Sendable {
     static func headerLines(_ text: String, parameter: String) throws(ProbeError) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            guard let colon = line.firstIndex(of: ":"), isToken(line[..<colon]) else {
+            guard let colon = line.firstIndex(of: ":"), ParameterSpec.isHeaderName(line[..<colon]) else {
                 throw ProbeError.invalid(parameter: parameter, value: String(line), allowed: "'Name: value', e.g. 'Accept: application/json'")
             }
             let name = String(line[..<colon])
@@ -92,15 +92,6 @@ struct HTTPPlan: Sendable {
             headers.append((name, value))
         }
         return headers
-    }
-
-    /// RFC 9110 `token`: a header name.
-    static func isToken(_ text: Substring) -> Bool {
-        !text.isEmpty
-            && text.utf8.allSatisfy { byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-                    || Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
-            }
     }
 
     /// Where `--resolve` sends HOST:PORT, if it names it.

@@ -102,12 +102,17 @@ extension ParameterSpec {
 
     /// `Name: value`: an RFC 9110 token, a colon, then no control character but tab.
     static func isHeaderLine(_ line: Substring) -> Bool {
-        guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { return false }
+        guard let colon = line.firstIndex(of: ":") else { return false }
+        return isHeaderName(line[..<colon]) && !line[colon...].unicodeScalars.contains { $0 != "\t" && $0.properties.generalCategory == .control }
+    }
+
+    /// An RFC 9110 `token`: what a header name is made of.
+    public static func isHeaderName(_ text: Substring) -> Bool {
         let tokenBytes = Array("!#$%&'*+-.^_`|~".utf8)
-        let nameIsToken = line[..<colon].utf8.allSatisfy { byte in
-            (0x30...0x39).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte) || tokenBytes.contains(byte)
-        }
-        return nameIsToken && !line[colon...].unicodeScalars.contains { $0 != "\t" && $0.properties.generalCategory == .control }
+        return !text.isEmpty
+            && text.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte) || tokenBytes.contains(byte)
+            }
     }
 
     /// Linux interface names: 1–15 bytes, no slash, colon-free, no white space.
