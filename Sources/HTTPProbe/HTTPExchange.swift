@@ -171,7 +171,9 @@ enum HTTPExchange {
         timings.firstByte = instants.firstByte
         timings.end = instants.end
         if case .failure(let failure) = result, timedOut.load(ordering: .relaxed) {
-            let stage = timings.firstByte == nil ? "waiting for the response" : "reading the response"
+            let stage =
+                request.tls != nil && timings.tlsDone == nil
+                ? "during the TLS handshake" : timings.firstByte == nil ? "waiting for the response" : "reading the response"
             return (timings, .failure(Failure(outcome: .timeout, message: "timed out \(stage) (\(failure.outcome.rawValue))")))
         }
         return (timings, result)

@@ -56,6 +56,9 @@ struct HTTPRequestRun {
                 event.phases = phases
                 events(event)
                 outcome.failure = failureOutcome
+                // No final answer: an earlier hop's redirect status is not the request's.
+                outcome.status = nil
+                outcome.httpVersion = nil
                 if let phases { outcome.phases = outcome.phases.adding(phases) }
                 return outcome
             }
@@ -136,18 +139,15 @@ struct HTTPRequestRun {
             if plan.followRedirects, [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") {
                 events(event)
                 guard hop < plan.maxRedirects else {
-                    outcome.status = nil
                     return fail("too_many_redirects", "more than \(plan.maxRedirects) redirects (--max-redirs)")
                 }
                 let next: HTTPTarget
                 do {
                     next = try url.resolving(location)
                 } catch {
-                    outcome.status = nil
                     return fail("bad_redirect", error.message)
                 }
                 guard visited.insert(next.description).inserted else {
-                    outcome.status = nil
                     return fail("redirect_loop", "redirect loop: \(next) was visited already")
                 }
                 var redirect = HTTPEvent("redirect", target: target, seq: seq, hop: hop, url: url.description)
