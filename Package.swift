@@ -73,7 +73,14 @@ let package = Package(
         .target(name: "PingProbe", dependencies: ["SondeCore", "SondeICMP", "CSondeNet"], swiftSettings: strictSwift),
 
         // TCP connect ("telnet"): open, refused, filtered or unreachable; banner and send/expect.
-        .target(name: "TCPProbe", dependencies: ["SondeCore", "SondeIO", "SondeRegex"], swiftSettings: strictSwift),
+        .target(
+            name: "TCPProbe",
+            dependencies: [
+                "SondeCore", "SondeIO", "SondeRegex", "SondeTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift),
 
         // DNS: its own wire-format client (UDP and TCP), resolv.conf semantics, dig-style output.
         .target(name: "DNSProbe", dependencies: ["SondeCore", "SondeIO", "SondeRegex"], swiftSettings: strictSwift),
@@ -145,19 +152,31 @@ let package = Package(
         .target(name: "CSondeSpawn"),
         .target(name: "ExternalProbes", dependencies: ["SondeCore", "SondeIO", "CSondeSpawn"], swiftSettings: strictSwift),
 
-        // HTTP(S): one fresh NIO connection per request, timed on the event loop; TLS inspected by Sonde.
+        // The TLS client every TLS-speaking probe shares: its parameters, the handshake on a NIO channel, and the
+        // chain judged by Sonde (swift-certificates path building, RFC 6125 names, problems in words).
         .target(
-            name: "HTTPProbe",
+            name: "SondeTLS",
             dependencies: [
-                "SondeCore", "SondeRegex",
+                "SondeCore",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // HTTP(S): one fresh NIO connection per request, timed on the event loop; TLS by SondeTLS.
+        .target(
+            name: "HTTPProbe",
+            dependencies: [
+                "SondeCore", "SondeRegex", "SondeTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSwift
         ),
@@ -208,7 +227,8 @@ let package = Package(
         // What several test targets share: a reproducible random generator.
         .target(name: "SondeTestSupport", path: "Tests/SondeTestSupport", swiftSettings: strictSwift),
         .testTarget(name: "ExternalProbesTests", dependencies: ["ExternalProbes", "SondeCore"], swiftSettings: strictSwift),
-        .testTarget(name: "HTTPProbeTests", dependencies: ["HTTPProbe", "SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "HTTPProbeTests", dependencies: ["HTTPProbe", "SondeCore", "SondeTLS"], swiftSettings: strictSwift),
+        .testTarget(name: "SondeTLSTests", dependencies: ["SondeTLS", "SondeCore"], swiftSettings: strictSwift),
         // scaffold-probe: test targets
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore", "SondeRegex"], swiftSettings: strictSwift),
         .testTarget(name: "SondeAuthTests", dependencies: ["SondeAuth", "SondeTestSupport"], swiftSettings: strictSwift),

@@ -1,4 +1,5 @@
 public import SondeCore
+public import SondeTLS
 
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
@@ -129,34 +130,7 @@ extension HTTPSummary: ProbeMetricsReporting {
         samples.append(MetricSample("probe_http_uncompressed_body_length", bytes, help: "Length of uncompressed response body"))
         let version = last?.httpVersion.flatMap { Double($0.dropFirst("HTTP/".count)) } ?? 0
         samples.append(MetricSample("probe_http_version", version, help: "Returns the version of HTTP of the probe response"))
-        if let tls = last?.tls {
-            if let earliest = tls.presented.map(\.notAfter).min() {
-                samples.append(
-                    MetricSample(
-                        "probe_ssl_earliest_cert_expiry", earliest.timeIntervalSince1970, help: "Returns earliest SSL cert expiry in unixtime"))
-            }
-            if let chain = tls.verified, let earliest = chain.map(\.notAfter).min() {
-                samples.append(
-                    MetricSample(
-                        "probe_ssl_last_chain_expiry_timestamp_seconds", earliest.timeIntervalSince1970,
-                        help: "Returns last SSL chain expiry in timestamp"))
-            }
-            if let leaf = tls.presented.first {
-                samples.append(
-                    MetricSample(
-                        "probe_ssl_last_chain_info", 1, help: "Contains SSL leaf certificate information",
-                        labels: [
-                            "fingerprint_sha256": leaf.sha256, "subject": leaf.subject, "issuer": leaf.issuer,
-                            "subjectalternative": leaf.names.joined(separator: ","), "serialnumber": leaf.serial,
-                        ]))
-            }
-            if let version = tls.version {
-                samples.append(
-                    MetricSample(
-                        "probe_tls_version_info", 1, help: "Returns the TLS version used or NaN when unknown",
-                        labels: ["version": "TLS " + version.dropFirst("TLSv".count)]))
-            }
-        }
+        samples += last?.tls?.metricSamples ?? []
         let phases = last?.phases
         let durations: [(String, Double?)] = [
             ("resolve", phases?.resolveMs), ("connect", phases?.connectMs), ("tls", phases?.tlsMs), ("processing", phases?.processingMs),

@@ -1,9 +1,8 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import NIOSSL
-import NIOTLS
 import SondeCore
+import SondeTLS
 import Synchronization
 
 #if canImport(Glibc)
@@ -29,35 +28,13 @@ enum HTTPExchange {
         var tls: TLSSetup?
     }
 
-    /// What an https exchange needs besides the request.
-    struct TLSSetup: Sendable {
-        var context: NIOSSLContext
-        var serverName: String?
-        var inspector: TLSInspector
-        var insecure: Bool
-    }
-
-    /// What the handshake showed, filled in on the event loop.
+    /// What the handshake showed, kept for the caller whatever the exchange's outcome.
     final class TLSRecord: Sendable {
-        private let state = Mutex<(facts: TLSFacts?, version: String?, alpn: String?)>((nil, nil, nil))
+        private let state = Mutex<TLSFacts?>(nil)
 
-        var facts: TLSFacts? {
-            state.withLock { state in
-                guard var facts = state.facts else { return nil }
-                facts.version = state.version
-                facts.alpn = state.alpn
-                return facts
-            }
-        }
+        var facts: TLSFacts? { state.withLock { $0 } }
 
-        func record(_ facts: TLSFacts) { state.withLock { $0.facts = facts } }
-
-        func record(version: String?, alpn: String?) {
-            state.withLock { state in
-                state.version = version
-                state.alpn = alpn
-            }
-        }
+        func record(_ facts: TLSFacts?) { state.withLock { $0 = facts } }
     }
 
     struct Response: Sendable {
@@ -120,25 +97,13 @@ enum HTTPExchange {
             channel = try await bootstrap.connect(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    var encryption: NIOSSLClientHandler?
-                    if let tls {
-                        let handler = try NIOSSLClientHandler(
-                            context: tls.context, serverHostname: tls.serverName,
-                            customVerificationCallbackWithMetadata: { certificates, promise in
-                                // Kept, and judged once the handshake is done (before a byte of the request is
-                                // sent), so the tls phase is the network's and the server's, not Sonde's checks.
-                                clock.presented(certificates.compactMap { try? $0.toDERBytes() })
-                                promise.succeed(.certificateVerified(VerificationMetadata(nil)))
-                            })
-                        try pipeline.addHandler(handler)
-                        encryption = handler
-                        clock.expectHandshake(channel.eventLoop.makePromise(of: Void.self))
-                    }
                     try pipeline.addHTTPClientHandlers()
                     let wrapped = try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                     // Last in, and on the plaintext side of TLS: its clock starts when nothing but the connect is left
                     // to do, and it sees the request and the response, not the handshake.
-                    try pipeline.addHandler(clock, position: encryption.map { .after($0) } ?? .first)
+                    let handshake = try tls.map { try TLSHandshake.add($0, to: channel) }
+                    try pipeline.addHandler(clock, position: handshake.map { .after($0) } ?? .first)
+                    clock.handshake = handshake
                     return wrapped
                 }
             }
@@ -157,16 +122,20 @@ enum HTTPExchange {
         }
         defer { deadline.cancel() }
         let result: Result<Response, Failure> = await withTaskCancellationHandler {
-            if let tls = request.tls, let refusal = await secure(channel, tls: tls, clock: clock, record: tlsRecord) {
-                try? await channel.executeThenClose { _, _ in }
-                return .failure(refusal)
+            if let handshake = clock.handshake {
+                let verdict = await handshake.verdict()
+                tlsRecord.record(verdict.facts)
+                if let refusal = verdict.refusal {
+                    try? await channel.executeThenClose { _, _ in }
+                    return .failure(Failure(outcome: .tls, message: refusal))
+                }
             }
             return await exchange(over: channel, request)
         } onCancel: {
             underlying.close(promise: nil)
         }
         let instants = clock.instants
-        timings.tlsDone = instants.tlsDone
+        timings.tlsDone = clock.handshake?.completedAt
         timings.requestSent = instants.requestSent
         timings.firstByte = instants.firstByte
         timings.end = instants.end
@@ -177,34 +146,6 @@ enum HTTPExchange {
             return (timings, .failure(Failure(outcome: .timeout, message: "timed out \(stage) (\(failure.outcome.rawValue))")))
         }
         return (timings, result)
-    }
-
-    /// Waits for the handshake, then judges the chain the server presented; the refusal, if the request must not
-    /// be sent (an untrusted certificate without `-k`, a failed handshake).
-    private static func secure(
-        _ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, tls: TLSSetup, clock: ExchangeClock, record: TLSRecord
-    ) async -> Failure? {
-        let handshake: Result<Void, any Error>
-        do {
-            try await clock.handshake?.futureResult.get()
-            handshake = .success(())
-        } catch {
-            handshake = .failure(error)
-        }
-        let instants = clock.instants
-        record.record(version: instants.tlsVersion, alpn: instants.alpn)
-        let presented = instants.presented
-        if !presented.isEmpty {
-            let (facts, verified, problems) = await tls.inspector.inspect(presented)
-            record.record(TLSFacts(serverName: tls.serverName, presented: facts, verified: verified, problems: problems, insecure: tls.insecure))
-            if !problems.isEmpty, !tls.insecure {
-                return Failure(outcome: .tls, message: "the certificate is not trusted: \(problems.joined(separator: "; ")) (-k to go on anyway)")
-            }
-        }
-        if case .failure(let error) = handshake {
-            return Failure(outcome: .tls, message: "the TLS handshake failed: \(error) (no common version or cipher, or no TLS server here)")
-        }
-        return nil
     }
 
     private static func exchange(
@@ -291,46 +232,20 @@ private final class ExchangeClock: ChannelDuplexHandler, Sendable {
         /// When the handler joined the pipeline: the channel is registered and about to connect.
         var connectStart: ContinuousClock.Instant?
         var connected: ContinuousClock.Instant?
-        var tlsDone: ContinuousClock.Instant?
-        var tlsVersion: String?
-        var alpn: String?
-        /// The chain the server presented (DER, leaf first).
-        var presented: [[UInt8]] = []
         var requestSent: ContinuousClock.Instant?
         var firstByte: ContinuousClock.Instant?
         var end: ContinuousClock.Instant?
     }
 
     private let state = Mutex(Instants())
-    private let handshakePromise = Mutex<(promise: EventLoopPromise<Void>?, pending: Bool)>((nil, false))
+    private let tls = Mutex<TLSHandshake?>(nil)
 
     var instants: Instants { state.withLock { $0 } }
 
-    /// Completed when the TLS handshake is, failed when the connection ends or errs before.
-    var handshake: EventLoopPromise<Void>? { handshakePromise.withLock { $0.promise } }
-
-    func expectHandshake(_ promise: EventLoopPromise<Void>) { handshakePromise.withLock { $0 = (promise, true) } }
-
-    /// Completes the handshake promise once, whatever comes first: the handshake, an error, the end.
-    private func completeHandshake(_ result: Result<Void, any Error>) {
-        let promise = handshakePromise.withLock { slot -> EventLoopPromise<Void>? in
-            guard slot.pending else { return nil }
-            slot.pending = false
-            return slot.promise
-        }
-        promise?.completeWith(result)
-    }
-
-    func presented(_ chain: [[UInt8]]) { state.withLock { $0.presented = chain } }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        completeHandshake(.failure(ChannelError.ioOnClosedChannel))
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        completeHandshake(.failure(error))
-        context.fireErrorCaught(error)
+    /// The connection's TLS, when it is https.
+    var handshake: TLSHandshake? {
+        get { tls.withLock { $0 } }
+        set { tls.withLock { $0 = newValue } }
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -342,29 +257,6 @@ private final class ExchangeClock: ChannelDuplexHandler, Sendable {
         let now = ContinuousClock.now
         state.withLock { $0.connected = now }
         context.fireChannelActive()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted(let negotiated)? = event as? TLSUserEvent {
-            let now = ContinuousClock.now
-            let version = (try? context.pipeline.syncOperations.nioSSL_tlsVersion()).flatMap { $0 }.map(Self.name)
-            state.withLock { instants in
-                instants.tlsDone = now
-                instants.tlsVersion = version
-                instants.alpn = negotiated
-            }
-            completeHandshake(.success(()))
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    static func name(_ version: TLSVersion) -> String {
-        switch version {
-        case .tlsv1: "TLSv1.0"
-        case .tlsv11: "TLSv1.1"
-        case .tlsv12: "TLSv1.2"
-        case .tlsv13: "TLSv1.3"
-        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

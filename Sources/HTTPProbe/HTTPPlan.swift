@@ -1,5 +1,6 @@
 import SondeCore
 import SondeRegex
+import SondeTLS
 
 /// An HTTP run's validated parameters, typed and read once before anything is sent.
 struct HTTPPlan: Sendable {
@@ -23,16 +24,10 @@ struct HTTPPlan: Sendable {
     var expectHeader: (name: String, pattern: SafeRegex)?
     /// The most body bytes read per response; a longer body fails the request.
     var maxBody: Int
-    /// Go on when the certificate is not trusted (`-k`); what would have failed is still reported.
-    var insecure: Bool
-    /// The name sent in SNI and checked against the certificate, instead of the URL's host.
-    var serverName: String?
-    /// A PEM file of the CAs to trust instead of the system's (`--cacert`).
-    var caFile: String?
+    /// How https servers are judged, and who the client is.
+    var tls: TLSOptions
     /// The final answer must come over https.
     var requireTLS: Bool
-    /// Fail when a certificate of the chain expires sooner than this many days.
-    var minDaysLeft: Int?
 
     /// The most body bytes kept to match `expectBody` and `failBody` against (the rest is counted, not kept).
     static let matchedBodyBytes = 65_536
@@ -68,11 +63,8 @@ struct HTTPPlan: Sendable {
             expectHeader = (String(text[..<colon]), try Self.compile(String(pattern), parameter: "expectHeader"))
         }
         maxBody = values.integer("maxBody") ?? 1 << 20
-        insecure = values.boolean("insecure") ?? false
-        serverName = values.string("servername")?.lowercased()
-        caFile = values.string("cacert")
+        tls = try TLSOptions(values)
         requireTLS = values.boolean("requireTls") ?? false
-        minDaysLeft = values.integer("minDaysLeft")
     }
 
     /// `Name: value` lines (the `header` parameter: one per line, as `-H` given several times joins them).

@@ -1,4 +1,5 @@
 public import SondeCore
+import SondeTLS
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -66,19 +67,8 @@ public struct HTTPProbe: Probe {
             ParameterSpec(
                 "maxBody", .integer(0...1_073_741_824), default: .integer(10_485_760),
                 summary: "Most body bytes to read (counted, then discarded); a longer body fails the request"),
-            ParameterSpec(
-                "insecure", .boolean, default: .boolean(false),
-                summary: "Go on when the certificate is not trusted for this host (what would have failed is still reported)", cli: .init(short: "k")),
-            ParameterSpec(
-                "servername", .text(maxLength: 253, format: .any),
-                summary: "Name to send in SNI and to check the certificate against (default: the URL's host)"),
-            ParameterSpec(
-                "cacert", .text(maxLength: 4096, format: .any),
-                summary: "PEM file of the CAs to trust instead of the system's (command line only: a sidecar reads no file a caller names)"),
             ParameterSpec("requireTls", .boolean, default: .boolean(false), summary: "Fail unless the final answer came over https"),
-            ParameterSpec(
-                "minDaysLeft", .integer(0...3650), summary: "Fail when a certificate of the chain expires within this many days"),
-        ]
+        ] + TLSParameters.specs
     )
 
     public init() {}
@@ -91,12 +81,8 @@ public struct HTTPProbe: Probe {
         _ request: ProbeRequest, context: ProbeContext, events: @escaping @Sendable (HTTPEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<HTTPSummary> {
         let plan = try HTTPPlan(request)
-        if plan.caFile != nil, context.policy != nil {
-            throw ProbeError.invalid(
-                parameter: "cacert", value: plan.caFile ?? "",
-                allowed: "nothing over the API: a sidecar reads no file a caller names (it trusts its system's CAs; -k to look at any chain)")
-        }
-        let tls = plan.target.scheme == .https || plan.followRedirects ? try TLSClient(plan) : nil
+        try plan.tls.checkFiles(context)
+        let tls = plan.target.scheme == .https || plan.followRedirects ? try TLSClient(plan.tls, applicationProtocols: ["http/1.1"]) : nil
         let started = Date()
         let start = ContinuousClock.now
         let deadline = context.deadline(orEarlier: nil)
@@ -104,11 +90,7 @@ public struct HTTPProbe: Probe {
         var totals = RTTStatistics()
         var firstAddress: IPAddress?
         for seq in 1...plan.count {
-            let due = start + plan.interval * (seq - 1)
-            if let deadline, due >= deadline { break }
-            if due > .now { try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous) }
-            if let pacer = context.pacer { await pacer.waitForSlot() }
-            if Task.isCancelled { break }
+            guard await context.waitForTurn(seq, from: start, every: plan.interval, deadline: deadline) else { break }
             var run = HTTPRequestRun(plan: plan, context: context, tls: tls, target: request.target, seq: seq, events: events)
             let outcome = try await run.run(until: deadline)
             firstAddress = firstAddress ?? outcome.firstAddress

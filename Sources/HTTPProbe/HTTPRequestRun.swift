@@ -1,5 +1,6 @@
 import SondeCore
 import SondeRegex
+import SondeTLS
 
 /// One request of a run, through its redirect hops: resolve, check the policy, connect, exchange, follow.
 struct HTTPRequestRun {
@@ -93,7 +94,7 @@ struct HTTPRequestRun {
                 return fail("denied", "the redirect to \(url) was not followed: \(error.message)")
             }
             if hop == 0 { outcome.firstAddress = address }
-            let encryption = url.scheme == .https ? tls?.setup(for: url, plan: plan) : nil
+            let encryption = url.scheme == .https ? tls?.setup(for: url.host, isTarget: url.host == plan.target.host) : nil
             // Never plaintext to an https URL (the run makes its TLS client whenever https may be spoken).
             if url.scheme == .https, encryption == nil { return fail("tls", "no TLS client for \(url)") }
             let record = HTTPExchange.TLSRecord()
@@ -184,11 +185,7 @@ struct HTTPRequestRun {
     private func expectationFailures(_ response: HTTPExchange.Response, url: HTTPTarget, tls: TLSFacts?) -> [(text: String, regex: Bool)] {
         var failures: [(text: String, regex: Bool)] = []
         if plan.requireTLS, url.scheme != .https { failures.append(("the final answer came over plain http (--require-tls)", false)) }
-        if let minimum = plan.minDaysLeft, let tls, let earliest = (tls.verified ?? tls.presented).min(by: { $0.notAfter < $1.notAfter }),
-            earliest.daysLeft < Double(minimum)
-        {
-            failures.append(("\(earliest.subject) expires in \(DecimalFormat.shortest(earliest.daysLeft)) days (--min-days-left \(minimum))", false))
-        }
+        if let minimum = plan.tls.minDaysLeft, let problem = tls?.expiresTooSoon(minimumDays: minimum) { failures.append((problem, false)) }
         if !plan.expectStatus.contains(response.status) {
             failures.append(("status \(response.status) is not in \(plan.expectStatus)", false))
         }

@@ -73,7 +73,7 @@ struct HTTPTarget: Sendable, Equatable, CustomStringConvertible {
             }
         }
         guard !hostPart.isEmpty else { throw refuse("no host") }
-        if !authority.hasPrefix("["), IPAddress(String(hostPart)) == nil, !Self.isHostName(hostPart) {
+        if !authority.hasPrefix("["), IPAddress(String(hostPart)) == nil, !HostName.isValid(hostPart) {
             throw refuse("'\(hostPart.prefix(100))' is not a host name (letters, digits, '-', '_' and '.', at most 253) nor an address")
         }
         var port = scheme.defaultPort
@@ -84,18 +84,6 @@ struct HTTPTarget: Sendable, Equatable, CustomStringConvertible {
             port = UInt16(number)
         }
         self.init(scheme: scheme, host: hostPart.lowercased(), port: port, path: path)
-    }
-
-    /// A DNS name as a URL may carry it: labels of letters, digits, `-` and `_`, each 1–63 bytes, at most 253 in all.
-    static func isHostName(_ text: Substring) -> Bool {
-        let name = text.hasSuffix(".") ? text.dropLast() : text
-        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
-        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
-            (1...63).contains(label.utf8.count)
-                && label.utf8.allSatisfy { byte in
-                    (0x30...0x39).contains(byte) || (0x41...0x5a).contains(byte) || (0x61...0x7a).contains(byte) || byte == 0x2d || byte == 0x5f
-                }
-        }
     }
 
     /// The `Host` header: the host, bracketed when IPv6, with the port unless it is the scheme's.

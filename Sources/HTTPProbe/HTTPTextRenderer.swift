@@ -1,4 +1,5 @@
 import SondeCore
+import SondeTLS
 
 /// What `sonde http` prints, for a curl/httpstat reader: where it connected, the status line and a few headers
 /// (the first request's), one timing line per answer, each redirect hop on its own line, then statistics.
@@ -36,7 +37,7 @@ final class HTTPTextRenderer: ProbeTextRenderer {
             return lines
         case "tls" where event.seq == 1 && !options.multiTarget:
             guard let tls = event.tls else { return [] }
-            return Self.tlsLines(tls)
+            return tls.textLines
         case "redirect":
             return [TextLine("\(prefix)→ \(event.status ?? 0) to \(event.location ?? "?")")]
         case "failure":
@@ -44,25 +45,6 @@ final class HTTPTextRenderer: ProbeTextRenderer {
         default:
             return []
         }
-    }
-
-    /// The handshake as `curl -v` users read it: version, ALPN and SNI, the leaf, the verified chain, the verdict.
-    static func tlsLines(_ tls: TLSFacts) -> [TextLine] {
-        var lines = [TextLine("* \(tls.version ?? "TLS (handshake not finished)"), ALPN \(tls.alpn ?? "none"), SNI \(tls.serverName ?? "none")")]
-        if let leaf = tls.presented.first {
-            let names = leaf.names.isEmpty ? "" : " (\(leaf.names.joined(separator: ", ")))"
-            lines.append(
-                TextLine(
-                    "* certificate: \(leaf.subject)\(names), issuer \(leaf.issuer), expires \(TLSInspector.day(leaf.notAfter)) "
-                        + "(\(DecimalFormat.shortest(leaf.daysLeft)) days)"))
-        }
-        if let chain = tls.verified {
-            lines.append(TextLine("* verified: " + chain.map(\.subject).joined(separator: " → ")))
-        }
-        for problem in tls.problems {
-            lines.append(TextLine(tls.insecure ? "* not trusted (going on: -k): \(problem)" : "* not trusted: \(problem)"))
-        }
-        return lines
     }
 
     /// `DNS 0.3 ms | connect 0.2 ms | server 12.0 ms | transfer 0.4 ms | total 17.0 ms` (and `TLS` for https).

@@ -136,6 +136,7 @@ extension JSONValue {
         case .number(let number): self = .number(number)
         case .boolean(let flag): self = .boolean(flag)
         case .string(let text): self = .string(text)
+        case .list(let texts): self = .array(texts.map(JSONValue.string))
         }
     }
 }

@@ -38,6 +38,9 @@ extension ParameterSpec {
         }
     }
 
+    /// The most items a JSON list of a repeatable parameter may have.
+    public static let maxListItems = 64
+
     /// Validates a value that arrived already typed (from JSON), converting where that is lossless.
     public func validate(_ value: ParameterValue) throws(ParameterError) -> ParameterValue {
         let refused = ParameterError(parameter: name, value: value.description, allowed: allowedValues)
@@ -72,6 +75,14 @@ extension ParameterSpec {
         case (.text(let maxLength, let format), .string(let text)):
             guard !text.isEmpty, text.utf8.count <= maxLength, Self.matches(text, format) else { throw refused }
             return value
+        case (.text(let maxLength, _), .list(let items)) where commandLine.repeatable:
+            // One item per line, as the repeated option gives them.
+            guard (1...Self.maxListItems).contains(items.count), items.allSatisfy({ !$0.isEmpty && !$0.contains(where: \.isNewline) }) else {
+                throw ParameterError(
+                    parameter: name, value: value.description,
+                    allowed: "a list of 1 to \(Self.maxListItems) non-empty one-line strings, at most \(maxLength) characters in all")
+            }
+            return try validate(.string(items.joined(separator: "\n")))
         case (_, .string(let text)) where !Self.isText(type):
             return try parse(text)
         default:
@@ -97,6 +108,8 @@ extension ParameterSpec {
             return (try? SafeRegex(text)) != nil
         case .headerLines:
             return text.split(separator: "\n").allSatisfy(isHeaderLine)
+        case .lines:
+            return !text.unicodeScalars.contains { $0 != "\n" && $0.properties.generalCategory == .control }
         }
     }
 

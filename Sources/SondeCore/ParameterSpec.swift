@@ -32,6 +32,8 @@ public struct ParameterSpec: Sendable {
         case regularExpression
         /// Header lines `Name: value`, one per line (a token name, no other control characters).
         case headerLines
+        /// Lines of text, one item per line (a repeated option's values), no other control characters.
+        case lines
     }
 
     /// How the parameter is spelled on the command line.
@@ -143,6 +145,7 @@ public struct ParameterSpec: Sendable {
             case .ipAddress: return "an IPv4 or IPv6 address"
             case .regularExpression: return "an RE2 regular expression of at most \(maxLength) characters"
             case .headerLines: return "header lines 'Name: value', one per line, at most \(maxLength) characters in all"
+            case .lines: return "lines of text without control characters, one per line, at most \(maxLength) characters in all"
             }
         }
     }

@@ -4,6 +4,9 @@ public enum ParameterValue: Hashable, Sendable, CustomStringConvertible {
     case number(Double)
     case boolean(Bool)
     case string(String)
+    /// Strings as a JSON list gives them, for a repeatable parameter (`"step": ["send:a", "expect:b"]`); validation
+    /// turns it into the one-per-line ``string`` the command line's repeated option makes, so probes see one form.
+    case list([String])
 
     public var description: String {
         switch self {
@@ -11,6 +14,7 @@ public enum ParameterValue: Hashable, Sendable, CustomStringConvertible {
         case .number(let value): DecimalFormat.shortest(value)
         case .boolean(let value): String(value)
         case .string(let value): value
+        case .list(let values): values.joined(separator: "\n")
         }
     }
 }
@@ -24,6 +28,8 @@ extension ParameterValue: Codable {
             self = .integer(value)
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
+        } else if let values = try? container.decode([String].self) {
+            self = .list(values)
         } else {
             self = .string(try container.decode(String.self))
         }
@@ -36,6 +42,7 @@ extension ParameterValue: Codable {
         case .number(let value): try container.encode(value)
         case .boolean(let value): try container.encode(value)
         case .string(let value): try container.encode(value)
+        case .list(let values): try container.encode(values)
         }
     }
 }

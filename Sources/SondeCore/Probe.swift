@@ -85,6 +85,22 @@ public struct ProbeContext: Sendable {
         try policy.authorizeContent(contentParameters, to: address, target: target)
     }
 
+    /// Waits for the turn of repetition `sequence` (1-based) of a run that starts one repetition every
+    /// `interval` from `start`: until its due instant (absolute, so timer jitter does not accumulate), then for
+    /// the shared ``pacer``'s slot.
+    ///
+    /// - Returns: `false` when the run must stop instead: the turn falls at or after `deadline`, or the task
+    ///   is cancelled.
+    public func waitForTurn(
+        _ sequence: Int, from start: ContinuousClock.Instant, every interval: Duration, deadline: ContinuousClock.Instant?
+    ) async -> Bool {
+        let due = start + interval * (sequence - 1)
+        if let deadline, due >= deadline { return false }
+        if due > .now { try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous) }
+        if let pacer { await pacer.waitForSlot() }
+        return !Task.isCancelled
+    }
+
     /// The earlier of the caller's deadline and one the probe computed itself.
     public func deadline(orEarlier other: ContinuousClock.Instant?) -> ContinuousClock.Instant? {
         switch (deadline, other) {

@@ -127,7 +127,7 @@ package enum OpenAPIDocument {
             ])
         ]
         for spec in probe.parameters {
-            properties.append((spec.name, schema(for: spec)))
+            properties.append((spec.name, schema(for: spec, allowingList: true)))
             query.append(
                 .object([
                     ("name", .string(spec.name)), ("in", "query"), ("required", false), ("description", .string(spec.summary)),
@@ -159,8 +159,10 @@ package enum OpenAPIDocument {
     }
 
     /// The JSON Schema of one parameter, from its declaration.
-    /// - Parameter maxLength: a cap on text lengths below the declaration's (a query string's).
-    static func schema(for spec: ParameterSpec, maxLength cap: Int = .max) -> JSONValue {
+    /// - Parameters:
+    ///   - maxLength: a cap on text lengths below the declaration's (a query string's).
+    ///   - allowingList: a repeatable parameter may be a JSON list, one item per repetition (a body's).
+    static func schema(for spec: ParameterSpec, maxLength cap: Int = .max, allowingList: Bool = false) -> JSONValue {
         var members: [(String, JSONValue)]
         switch spec.type {
         case .integer(let range):
@@ -178,6 +180,7 @@ package enum OpenAPIDocument {
             case .interfaceOrAddress: members.append(("x-format", "interface-or-ip-address"))
             case .regularExpression: members.append(("format", "regex"))
             case .headerLines: members.append(("x-format", "header-lines"))
+            case .lines: members.append(("x-format", "lines"))
             case .any: break
             }
         }
@@ -185,6 +188,9 @@ package enum OpenAPIDocument {
         if let value = spec.defaultValue {
             members.append(("default", JSONValue(value)))
         }
-        return .object(members)
+        guard allowingList, spec.commandLine.repeatable, case .text(let maxLength, _) = spec.type else { return .object(members) }
+        let item: JSONValue = ["type": "string", "minLength": 1, "maxLength": .integer(maxLength), "pattern": "^[^\\r\\n]+$"]
+        let list: JSONValue = ["type": "array", "items": item, "minItems": 1, "maxItems": .integer(ParameterSpec.maxListItems)]
+        return ["oneOf": [.object(members.filter { $0.0 != "description" }), list], "description": .string(spec.summary)]
     }
 }

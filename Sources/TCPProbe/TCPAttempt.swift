@@ -1,6 +1,7 @@
 import SondeCore
 import SondeIO
 import SondeRegex
+import SondeTLS
 
 #if canImport(Glibc)
     import Glibc
@@ -16,18 +17,27 @@ struct TCPAttempt {
         var readBanner: Bool
         var bannerBytes: Int
         var readTimeout: Duration
-        var send: [UInt8]?
         var expect: SafeRegex?
+        /// What the connection does once open: `--tls`, `--banner`, `--send`, `--expect`, or the `--step`s.
+        var steps: [TCPStep] = []
+        /// Whether the steps are blackbox's `query_response` (each reported), not Sonde's own parameters.
+        var querySteps = false
+        /// How a TLS server is judged, and who the client is; read always, so a bad value is refused at once.
+        var tlsOptions: TLSOptions
+        /// For `--tls` and `starttls`: the client (made by the run, once the options are allowed), and the host
+        /// its certificate must name.
+        var tls: TLSClient?
+        var host: String
         /// No read or wait goes past this (the run's deadline), whatever `readTimeout` says.
         var deadline: ContinuousClock.Instant?
 
-        init(_ values: ParameterValues, source: IPAddress?) throws(ProbeError) {
+        init(_ values: ParameterValues, host: String, source: IPAddress?) throws(ProbeError) {
             timeout = values.duration("timeout") ?? .seconds(3)
             self.source = source
+            self.host = host
             readBanner = values.boolean("banner") ?? false
             bannerBytes = min(values.integer("bannerBytes") ?? 256, TCPAttempt.maxBannerBytes)
             readTimeout = values.duration("readTimeout") ?? .seconds(2)
-            send = values.string("send").map(TCPConnectProbe.unescape)
             if let pattern = values.string("expect") {
                 do {
                     expect = try SafeRegex(pattern)
@@ -35,6 +45,27 @@ struct TCPAttempt {
                     throw ProbeError.invalid(parameter: "expect", value: pattern, allowed: "an RE2 regular expression (\(error.reason))")
                 }
             }
+            if values.boolean("tls") == true { steps.append(.startTLS) }
+            let queryResponse = try TCPStep.parse(values.string("step") ?? "")
+            if !queryResponse.isEmpty {
+                if let mixed = ["banner", "send", "expect"].first(where: { values[$0] != nil && values[$0] != .boolean(false) }) {
+                    throw ProbeError.invalid(
+                        parameter: mixed, value: values[mixed]?.description ?? "",
+                        allowed: "nothing with --step: say it as steps (send:TEXT, expect:REGEX)")
+                }
+                steps += queryResponse
+                querySteps = true
+            } else {
+                if readBanner { steps.append(.banner(limit: bannerBytes)) }
+                if let text = values.string("send") { steps.append(.send(TCPConnectProbe.unescape(text), substituting: false)) }
+                if let expect { steps.append(.expect(expect, lineByLine: false)) }
+            }
+            tlsOptions = try TLSOptions(values)
+        }
+
+        /// Whether a step speaks TLS.
+        var needsTLS: Bool {
+            steps.contains { if case .startTLS = $0 { true } else { false } }
         }
 
         /// When a read that starts now must end.
@@ -47,8 +78,6 @@ struct TCPAttempt {
 
     /// The most bytes read for a banner.
     static let maxBannerBytes = 4096
-    /// The most bytes read while waiting for an expected reply; the pattern is matched within them.
-    static let maxExpectBytes = 65_536
     /// The most bytes of a banner or reply that an event reports (before escaping).
     static let maxReportedBytes = 1024
 
@@ -58,6 +87,8 @@ struct TCPAttempt {
         var code: Int32 = 0
         var banner: String?
         var expect: ExpectResult?
+        /// What the conversation after the connect did, when there was one.
+        var conversation: TCPConversation.Result?
     }
 
     /// The code an attempt ends with when its task is cancelled (not counted as an attempt).
@@ -106,44 +137,17 @@ struct TCPAttempt {
         }
         guard code == 0 else { return Result(outcome: classify(code), connectTime: finished - started, code: code) }
         var result = Result(outcome: .open, connectTime: finished - started)
-        if plan.readBanner {
-            let bytes = await read(descriptor, until: plan.readDeadline(), limit: plan.bannerBytes) { $0.contains(UInt8(ascii: "\n")) }
-            let line = bytes.split(separator: UInt8(ascii: "\n"), maxSplits: 1, omittingEmptySubsequences: false).first ?? []
-            result.banner = Self.printable(Array(line.prefix(maxReportedBytes)))
-        }
-        if let payload = plan.send {
-            _ = payload.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        }
-        if let regex = plan.expect {
-            var matched = false
-            // RE2 runs in time linear in the input, so matching the (bounded) bytes so far after each read is
-            // bounded too: at most maxExpectBytes / 4096 matches of at most maxExpectBytes each.
-            let bytes = await read(descriptor, until: plan.readDeadline(), limit: maxExpectBytes) { data in
-                matched = regex.matches(data)
-                return matched
-            }
-            result.expect = ExpectResult(pattern: regex.pattern, matched: matched, received: Self.printable(Array(bytes.prefix(maxReportedBytes))))
-        }
+        guard !plan.steps.isEmpty else { return result }
+        // The conversation runs on a NIO channel over its own copy of the descriptor (NIO closes it).
+        let copy = dup(descriptor)
+        guard copy >= 0 else { return Result(outcome: .error, code: errno) }
+        let conversation = await TCPConversation(
+            steps: plan.steps, tls: plan.tls, host: plan.host, readDeadline: { [plan] in plan.readDeadline() }, reportsSteps: plan.querySteps
+        ).run(over: copy)
+        result.banner = conversation.banner
+        result.expect = conversation.expect
+        result.conversation = conversation
         return result
-    }
-
-    /// Reads until `done` says so, `limit` bytes, end of stream, or the deadline.
-    private static func read(
-        _ descriptor: Int32, until deadline: ContinuousClock.Instant, limit: Int, done: ([UInt8]) -> Bool
-    ) async -> [UInt8] {
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while data.count < limit {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, min($0.count, limit - data.count), Int32(MSG_DONTWAIT)) }
-            if count > 0 {
-                data += chunk[0..<count]
-                if done(data) { break }
-                continue
-            }
-            if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) { break }
-            guard case .ready = await Reactor.shared.wait(for: descriptor, .readable, until: deadline) else { break }
-        }
-        return data
     }
 
     static func classify(_ code: Int32) -> TCPOutcome {

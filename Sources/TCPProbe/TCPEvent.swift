@@ -1,4 +1,5 @@
 public import SondeCore
+public import SondeTLS
 
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
@@ -12,7 +13,9 @@ public import SondeCore
 /// - `start`: the target resolved; `address`, `port`.
 /// - `attempt`: one connection attempt ended; `seq`, `outcome` (`open`, `refused`, `timeout`, `unreachable`,
 ///   `error`), `timeMs` (to established, or to the refusal/error), `errno` and `message` when it failed,
-///   `banner` when one was read, `expect` with `matched` and the `received` text when an exchange was asked for.
+///   `banner` when one was read, `expect` with `matched` and the `received` text when an exchange was asked for;
+///   with `--tls` or a `starttls` step, `tls` (version, chain, problems in words) and `tlsMs` (the handshake);
+///   `steps` (blackbox's query_response, each with `ok`); `failure` when the conversation stopped early.
 public struct TCPEvent: ProbeEvent, Equatable {
     public var type: String
     public var time: Date
@@ -26,6 +29,10 @@ public struct TCPEvent: ProbeEvent, Equatable {
     public var message: String?
     public var banner: String?
     public var expect: ExpectResult?
+    public var tls: TLSFacts?
+    public var tlsMs: Double?
+    public var steps: [TCPStepResult]?
+    public var failure: String?
 
     init(_ type: String, target: String, seq: Int? = nil) {
         self.type = type
@@ -60,7 +67,8 @@ public enum TCPOutcome: String, Sendable, Codable, CaseIterable {
 /// TCP connect statistics.
 ///
 /// - `attempts`; `connected`, `refused`, `timedOut`, `unreachable`, `errors` (each attempt counts once);
-/// - `expectFailures`: connected attempts whose banner or exchange did not satisfy the expectation;
+/// - `expectFailures`: connected attempts whose banner, exchange, steps or TLS did not satisfy the expectation;
+/// - `failedDueToRegex`: an expected reply did not match; `tls`: the last handshake's facts;
 /// - `failedPercent` = 100 × (attempts − succeeded) / attempts, where succeeded = connected and satisfied;
 /// - `connect`: time to established over connected attempts, iputils formulas.
 public struct TCPSummary: ProbeSummary, Equatable {
@@ -71,6 +79,8 @@ public struct TCPSummary: ProbeSummary, Equatable {
     public var unreachable = 0
     public var errors = 0
     public var expectFailures = 0
+    public var failedDueToRegex = false
+    public var tls: TLSFacts?
     public var failedPercent = 0.0
     public var timeMs = 0
     public var connect: RTTSummary?
@@ -79,7 +89,7 @@ public struct TCPSummary: ProbeSummary, Equatable {
 extension TCPSummary: ProbeMetricsReporting {
     public var metricSamples: [MetricSample] {
         var samples = [
-            MetricSample("probe_failed_due_to_regex", expectFailures > 0 ? 1 : 0, help: "Whether an expected reply did not match"),
+            MetricSample("probe_failed_due_to_regex", failedDueToRegex ? 1 : 0, help: "Indicates if probe failed due to regex"),
             MetricSample("probe_tcp_attempts", Double(attempts), help: "Connection attempts made"),
             MetricSample("probe_tcp_connections", Double(connected), help: "Attempts that connected"),
             MetricSample(
@@ -87,6 +97,7 @@ extension TCPSummary: ProbeMetricsReporting {
                 help: "Share of attempts that did not connect (0 to 1)"),
         ]
         if let connect { samples += connect.samples(prefix: "probe_tcp_connect", what: "time to connect") }
+        samples += tls?.metricSamples ?? []
         return samples
     }
 }

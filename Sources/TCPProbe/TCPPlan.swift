@@ -14,7 +14,7 @@ struct TCPPlan: Sendable {
         let values = request.parameters
         target = try HostPort(request.target)
         family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
-        attempt = try TCPAttempt.Plan(values, source: values.string("source").flatMap(IPAddress.init))
+        attempt = try TCPAttempt.Plan(values, host: target.host, source: values.string("source").flatMap(IPAddress.init))
         count = values.integer("count") ?? 1
         interval = values.duration("interval") ?? .seconds(1)
         deadline = values.duration("deadline")

@@ -1,4 +1,5 @@
 public import SondeCore
+import SondeTLS
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -7,7 +8,7 @@ public import SondeCore
 #endif
 
 /// TCP connect ("telnet"): is anything listening at HOST:PORT, how long does the handshake take, and
-/// optionally does it talk (banner, send/expect).
+/// optionally does it talk: a banner, send/expect, TLS with the certificate shown, blackbox's query_response steps.
 public struct TCPConnectProbe: Probe {
     public static let kind: ProbeKind = "tcp"
 
@@ -43,9 +44,17 @@ public struct TCPConnectProbe: Probe {
                 summary: "After connecting (and sending), expect a reply matching this RE2 regular expression (within the first 64 KiB)",
                 role: .content),
             ParameterSpec(
-                "readTimeout", .seconds(0.001...600), default: .number(2), summary: "Seconds to wait for the banner or the expected reply",
+                "readTimeout", .seconds(0.001...600), default: .number(2), summary: "Seconds to wait for the banner or each expected reply",
                 role: .duration),
-        ]
+            ParameterSpec(
+                "tls", .boolean, default: .boolean(false), summary: "Speak TLS once connected: the handshake, the certificate and its problems",
+            ),
+            ParameterSpec(
+                "step", .text(maxLength: 8192, format: .lines),
+                summary: "A step of blackbox's query_response, in order: expect:REGEX (lines until one matches), send:TEXT (a newline "
+                    + "appended; ${1} is a group of the last expect), starttls (repeat --step; in the API, one per line)",
+                cli: .init(repeatable: true), role: .content),
+        ] + TLSParameters.specs
     )
 
     public init() {}
@@ -59,7 +68,9 @@ public struct TCPConnectProbe: Probe {
         context: ProbeContext,
         events: @escaping @Sendable (TCPEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<TCPSummary> {
-        let plan = try TCPPlan(request)
+        var plan = try TCPPlan(request)
+        try plan.attempt.tlsOptions.checkFiles(context)
+        if plan.attempt.needsTLS { plan.attempt.tls = try TLSClient(plan.attempt.tlsOptions) }
         let target = plan.target
         let lookupStart = ContinuousClock.now
         guard let address = try await HostResolver.resolve(target.host, family: plan.family).first else {
@@ -81,11 +92,7 @@ public struct TCPConnectProbe: Probe {
         var connectTimes = RTTStatistics()
         var lastStart = start
         for sequence in 1...plan.count {
-            let due = start + plan.interval * (sequence - 1)
-            if let deadline, due >= deadline { break }
-            if due > .now { try? await Task.sleep(until: due, tolerance: .zero, clock: .continuous) }
-            if let pacer = context.pacer { await pacer.waitForSlot() }
-            if Task.isCancelled { break }
+            guard await context.waitForTurn(sequence, from: start, every: plan.interval, deadline: deadline) else { break }
             lastStart = .now
             var attemptPlan = plan.attempt
             if let deadline {
@@ -106,13 +113,23 @@ public struct TCPConnectProbe: Probe {
             }
             event.banner = result.banner
             event.expect = result.expect
+            if let conversation = result.conversation {
+                event.steps = conversation.steps.isEmpty ? nil : conversation.steps
+                event.tls = conversation.tls
+                event.tlsMs = conversation.tlsTime.map { Double($0.inMicroseconds) / 1000 }
+                event.failure = conversation.failure
+                summary.tls = conversation.tls ?? summary.tls
+                if conversation.failedDueToRegex { summary.failedDueToRegex = true }
+            }
             switch result.outcome {
             case .open:
                 summary.connected += 1
                 if let time = result.connectTime { connectTimes.add(microseconds: Int(time.inMicroseconds)) }
-                if result.expect?.matched == false || (plan.attempt.readBanner && plan.attempt.expect == nil && (result.banner ?? "").isEmpty) {
+                let emptyBanner = plan.attempt.readBanner && plan.attempt.expect == nil && (result.banner ?? "").isEmpty
+                if result.expect?.matched == false || emptyBanner || result.conversation?.failure != nil {
                     summary.expectFailures += 1
                 }
+                if result.expect?.matched == false { summary.failedDueToRegex = true }
             case .refused: summary.refused += 1
             case .timeout: summary.timedOut += 1
             case .unreachable: summary.unreachable += 1

@@ -1,4 +1,5 @@
 import SondeCore
+import SondeTLS
 
 /// TCP connect output in the spirit of `nc -vz` and tcping: one line per attempt, then statistics.
 final class TCPTextRenderer: ProbeTextRenderer {
@@ -32,7 +33,20 @@ final class TCPTextRenderer: ProbeTextRenderer {
             case .error?, nil: lines.append(TextLine("Connection to \(endpoint) failed: seq=\(seq) \(reason)"))
             }
         }
+        if let tls = event.tls, !options.multiTarget {
+            let time = event.tlsMs.map { " (handshake \(DecimalFormat.rounded($0, decimals: 1)) ms)" } ?? ""
+            let tlsLines = tls.textLines
+            lines += tlsLines.prefix(1).map { TextLine("  " + $0.text + time) } + tlsLines.dropFirst().map { TextLine("  " + $0.text) }
+        }
         if let banner = event.banner { lines.append(TextLine("  banner: \(banner.isEmpty ? "(none)" : banner)")) }
+        for step in event.steps ?? [] {
+            switch step.step {
+            case "send": lines.append(TextLine("  > \(step.text ?? "")"))
+            case "expect": lines.append(TextLine("  < \(step.received ?? "")  [/\(step.text ?? "")/ \(step.ok ? "matched" : "no match")]"))
+            default: lines.append(TextLine("  starttls: \(step.ok ? "ok" : "refused")"))
+            }
+        }
+        if let failure = event.failure { lines.append(TextLine("  failed: \(failure)")) }
         if let expect = event.expect {
             let verdict = expect.matched ? "matched" : "no match"
             lines.append(TextLine("  expect /\(expect.pattern)/: \(verdict), received \"\(expect.received)\""))

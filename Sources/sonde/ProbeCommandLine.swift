@@ -191,6 +191,7 @@ extension ParameterSpec.ValueType {
             case .interfaceOrAddress: "name|address"
             case .regularExpression: "regex"
             case .headerLines: "header"
+            case .lines: "line"
             }
         }
     }

@@ -1,4 +1,5 @@
 import SondeCore
+import SondeTLS
 import Testing
 
 @testable import HTTPProbe
@@ -102,7 +103,7 @@ struct HTTPProbeTests {
         #expect(throws: ProbeError.self) { try plan("http://a.test/", ["head": .boolean(true), "method": .string("GET")]) }
         #expect(throws: ProbeError.self) { try plan("http://a.test/", ["resolve": .string("a.test:80")]) }
         #expect(throws: ProbeError.self) { try plan("http://a.test/", ["expectHeader": .string("no colon")]) }
-        #expect(try plan("https://a.test/", ["insecure": .boolean(true), "servername": .string("B.test")]).serverName == "b.test")
+        #expect(try plan("https://a.test/", ["insecure": .boolean(true), "servername": .string("B.test")]).tls.serverName == "b.test")
     }
 
     @Test("the policy decides before anything is sent; content parameters never go to this host's own addresses")
@@ -119,18 +120,6 @@ struct HTTPProbeTests {
             _ = try await probe.run(ProbeRequest(target: "http://127.0.0.1:9/", parameters: values), context: local) { _ in }
         }
         #expect(content?.code == .targetDenied)
-    }
-
-    @Test("host names against certificate names (RFC 6125): case, the left-most wildcard label only, IP names")
-    func certificateNames() {
-        let names = ["shop.test", "*.api.test", "10.0.0.7", "fd00::7"]
-        for host in ["shop.test", "SHOP.test", "a.api.test", "10.0.0.7", "fd00:0::7"] {
-            #expect(TLSInspector.matches(host, names: names), "\(host)")
-        }
-        for host in ["www.shop.test", "api.test", "a.b.api.test", "10.0.0.8", "fd00::8", "test"] {
-            #expect(!TLSInspector.matches(host, names: names), "\(host)")
-        }
-        #expect(!TLSInspector.matches("a.test", names: ["*.test"]), "a wildcard needs two labels beside it")
     }
 
     @Test("metrics carry blackbox_exporter's names, the phases labelled")

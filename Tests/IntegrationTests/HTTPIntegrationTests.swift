@@ -176,6 +176,7 @@ struct HTTPIntegrationTests {
             (8445, true, "host name mismatch: the certificate is for other.test, not shop.test"),
             (8446, true, "self-signed: CN=shop.test is not a trusted root here"),
             (8447, true, "unknown issuer: nothing trusted here issued it (CN=Sonde Test Intermediate); the server sends no intermediate"),
+            (8449, true, "not yet valid: valid from "),
             (8443, false, "unknown issuer: the chain ends at CN=Sonde Test Intermediate, issued by CN=Sonde Test Root, which is not trusted here"),
         ])
     func untrusted(port: Int, trustingTheTestRoot: Bool, problem: String) async throws {
@@ -192,6 +193,19 @@ struct HTTPIntegrationTests {
         #expect(tls(insecure)["insecure"] as? Bool == true && (tls(insecure)["problems"] as? [String])?.contains { $0.hasPrefix(problem) } == true)
     }
 
+    @Test("mutual TLS: a server that requires a client certificate gets the one --cert and --key give")
+    func clientCertificate() async throws {
+        let root = network.testRootCA
+        let (certificate, key) = network.testClientCertificate
+        let anonymous = try await http("--cacert", root, "https://shop.test:8450/")
+        // nginx finishes the handshake and answers 400 "No required SSL certificate was sent".
+        #expect(anonymous.status == 1 && anonymous.events("response").first?["status"] as? Int == 400, "\(anonymous.output)")
+        let run = try await http("--cacert", root, "--cert", certificate, "--key", key, "--expect-body", "CN=sonde client", "https://shop.test:8450/")
+        #expect(run.status == 0 && run.events("response").first?["status"] as? Int == 200, "\(run.output) \(run.error)")
+        let other = try await Sonde.run(["http", "--cert", certificate, "--key", root, "https://shop.test:8450/"], in: network.client)
+        #expect(other.status == 2 && other.error.contains("--key"), "\(other.error)")
+    }
+
     @Test(
         "bad input: one line naming the value and what is allowed, exit 2",
         arguments: [
@@ -202,6 +216,8 @@ struct HTTPIntegrationTests {
             (["--expect-body", "(", "http://10.77.2.2/"], "--expect-body"),
             (["--expect-status", "700", "http://10.77.2.2/"], "status codes and ranges from 100 to 599"),
             (["--cacert", "/nonexistent.pem", "https://10.77.2.2/"], "invalid value '/nonexistent.pem' for --cacert"),
+            (["--cert", "/nonexistent.pem", "https://10.77.2.2/"], "--key"),
+            (["--servername", "10.77.2.2", "https://10.77.2.2/"], "a DNS name (SNI carries no address)"),
         ])
     func badInput(arguments: [String], message: String) async throws {
         let run = try await Sonde.run(["http"] + arguments, in: network.client)
@@ -280,8 +296,10 @@ struct HTTPIntegrationTests {
         let withHeader = try await server.request(
             "POST", "/v1/probes/http", body: #"{"target": "http://127.0.0.1:18310/healthz", "header": "X-A: 1"}"#)
         #expect(withHeader.status == 403 && withHeader.body.contains("target_denied"), "\(withHeader.body)")
-        let cacert = try await server.request("GET", "/v1/probes/http?target=https://10.77.2.2:8443/&cacert=/etc/passwd")
-        #expect(cacert.status == 400 && cacert.body.contains("a sidecar reads no file a caller names"), "\(cacert.body)")
+        for file in ["cacert=/etc/passwd", "cert=/etc/passwd&key=/etc/shadow"] {
+            let named = try await server.request("GET", "/v1/probes/http?target=https://10.77.2.2:8443/&\(file)")
+            #expect(named.status == 400 && named.body.contains("a sidecar reads no file a caller names"), "\(named.body)")
+        }
         let badHeader = try await server.request("POST", "/v1/probes/http", body: #"{"target": "http://10.77.2.2/", "header": "X-A: 1\r\nX-B: 2"}"#)
         #expect(badHeader.status == 400, "\(badHeader.body)")
         _ = await server.terminate()

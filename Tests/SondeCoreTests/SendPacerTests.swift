@@ -21,3 +21,28 @@ struct SendPacerTests {
         #expect(last - start >= .milliseconds(45))
     }
 }
+
+@Suite("Paced repetitions")
+struct RepetitionTurnTests {
+    @Test func aTurnWaitsUntilItsDueInstantCountedFromTheStart() async {
+        let start = ContinuousClock.now
+        let go = await ProbeContext().waitForTurn(3, from: start, every: .milliseconds(20), deadline: nil)
+        #expect(go)
+        #expect(ContinuousClock.now - start >= .milliseconds(40))
+    }
+
+    @Test func aTurnAtOrAfterTheDeadlineStopsTheRunWithoutWaiting() async {
+        let start = ContinuousClock.now
+        let go = await ProbeContext().waitForTurn(2, from: start, every: .seconds(60), deadline: start + .seconds(1))
+        #expect(!go)
+        #expect(ContinuousClock.now - start < .seconds(1))
+    }
+
+    @Test func aCancelledRunGetsNoFurtherTurn() async {
+        let task = Task {
+            await ProbeContext().waitForTurn(2, from: .now, every: .seconds(30), deadline: nil)
+        }
+        task.cancel()
+        #expect(await task.value == false)
+    }
+}

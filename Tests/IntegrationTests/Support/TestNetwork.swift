@@ -26,6 +26,8 @@ final class TestNetwork: @unchecked Sendable {
     private var webFolder: String { "/tmp/\(Self.prefix)-www" }
     /// The root CA the HTTPS tests trust with `--cacert` (see ``TestCertificates``).
     var testRootCA: String { webFolder + "/tls/root.pem" }
+    /// A client certificate from that root, and its key, for the server that requires one (`--cert`, `--key`).
+    var testClientCertificate: (certificate: String, key: String) { (webFolder + "/tls/client.pem", webFolder + "/tls/client.key") }
 
     /// Built on first use, off the Swift concurrency pool: suites wait for it without blocking pool threads.
     private static let shared = SharedNetwork()
@@ -179,7 +181,10 @@ final class TestNetwork: @unchecked Sendable {
     /// response (nginx's 444), `/echo` answers with the method, Host, X-Sonde header and body length it got,
     /// `/big` is 300,000 bytes, `/secure` redirects to `https://shop.test:8443/`. HTTPS on 10.77.2.2 with certificates
     /// minted for the run (``TestCertificates``): 8443 a good chain for shop.test, 8444 an expired leaf, 8445 a leaf
-    /// for another name, 8446 a self-signed one, 8447 the good leaf without its intermediate, 8448 TLS 1.2 only.
+    /// for another name, 8446 a self-signed one, 8447 the good leaf without its intermediate, 8448 TLS 1.2 only,
+    /// 8449 a leaf not yet valid, 8450 the good chain and a client certificate required (from the test root).
+    /// TCP with TLS (nginx's stream and mail modules): 9993 sends a banner over TLS and closes; 143 is IMAP with
+    /// STARTTLS (the good chain).
     private func startWebServer() throws {
         let folder = webFolder
         let certificates = try TestCertificates(folder: folder + "/tls")
@@ -196,7 +201,10 @@ final class TestNetwork: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: "\(folder)/www", withIntermediateDirectories: true)
         try "hello sonde\n".write(toFile: "\(folder)/www/index.html", atomically: true, encoding: .utf8)
         try String(repeating: "0123456789", count: 30_000).write(toFile: "\(folder)/www/big", atomically: true, encoding: .utf8)
+        let good = (certificates.folder + "/good.pem", certificates.folder + "/good.key")
         try """
+        load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+        load_module /usr/lib/nginx/modules/ngx_mail_module.so;
         daemon on;
         master_process on;
         worker_processes 1;
@@ -231,9 +239,45 @@ final class TestNetwork: @unchecked Sendable {
                 root \(folder)/www;
             }
             server {
+                listen 10.77.2.2:8449 ssl;
+                ssl_certificate \(certificates.folder)/notyet.pem;
+                ssl_certificate_key \(certificates.folder)/notyet.key;
+                root \(folder)/www;
+            }
+            server {
+                listen 10.77.2.2:8450 ssl;
+                ssl_certificate \(good.0);
+                ssl_certificate_key \(good.1);
+                ssl_client_certificate \(certificates.rootFile);
+                ssl_verify_client on;
+                ssl_verify_depth 2;
+                location / { return 200 "hello $ssl_client_s_dn\\n"; }
+            }
+            server {
                 listen 10.77.2.2:8080;
                 listen [fd00:77:2::2]:8080;
                 location / { return 200 "elsewhere\\n"; }
+            }
+        }
+        stream {
+            ssl_protocols TLSv1.2 TLSv1.3;
+            server {
+                listen 10.77.2.2:9993 ssl;
+                ssl_certificate \(good.0);
+                ssl_certificate_key \(good.1);
+                return "* OK sonde TLS banner\\n";
+            }
+        }
+        mail {
+            server_name mail.shop.test;
+            auth_http 127.0.0.1:9/auth;
+            ssl_protocols TLSv1.2 TLSv1.3;
+            ssl_certificate \(good.0);
+            ssl_certificate_key \(good.1);
+            server {
+                listen 10.77.2.2:143;
+                protocol imap;
+                starttls only;
             }
         }
 

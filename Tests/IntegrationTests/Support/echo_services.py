@@ -3,12 +3,15 @@
 
   tcp 2222   sends the banner "SSH-2.0-SondeTest" on connect, then answers any line with "pong <line>"
   tcp 7777   accepts and says nothing (a banner read or an expectation times out)
+  tcp 6667   IRC-like: sends "PING :<token>" with a fresh token; "PONG <token>" back gets "001 welcome", anything
+             else "ERROR :wrong token" (a query_response that needs a capture)
   udp 5300   answers every DNS query with SERVFAIL: the broken upstream behind dnsmasq's fail.test zone
   any other  closed: the kernel answers with a reset
 
 It stops by itself after --lifetime seconds.
 """
 import argparse
+import secrets
 import selectors
 import socket
 import time
@@ -31,7 +34,7 @@ def main():
     arguments = parser.parse_args()
     selector = selectors.DefaultSelector()
     for family in (socket.AF_INET, socket.AF_INET6):
-        for port in (2222, 7777):
+        for port in (2222, 7777, 6667):
             selector.register(listener(family, port), selectors.EVENT_READ, ("listen", port))
     for family in (socket.AF_INET, socket.AF_INET6):
         upstream = socket.socket(family, socket.SOCK_DGRAM)
@@ -44,7 +47,7 @@ def main():
     deadline = time.monotonic() + arguments.lifetime
     while time.monotonic() < deadline:
         for key, _ in selector.select(timeout=0.5):
-            kind, port = key.data
+            kind, port = key.data[:2]
             if kind == "dns":
                 query, sender = key.fileobj.recvfrom(4096)
                 if len(query) >= 12:
@@ -56,7 +59,10 @@ def main():
                 connection.setblocking(False)
                 if port == 2222:
                     connection.sendall(b"SSH-2.0-SondeTest\r\n")
-                selector.register(connection, selectors.EVENT_READ, ("talk", port))
+                token = secrets.token_hex(8).encode()
+                if port == 6667:
+                    connection.sendall(b"NOTICE * :hello\r\nPING :" + token + b"\r\n")
+                selector.register(connection, selectors.EVENT_READ, ("talk", port, token))
             else:
                 try:
                     data = key.fileobj.recv(4096)
@@ -67,6 +73,10 @@ def main():
                     key.fileobj.close()
                 elif port == 2222:
                     key.fileobj.sendall(b"pong " + data)
+                elif port == 6667:
+                    token = key.data[2]
+                    answer = b"001 welcome\r\n" if data.strip() == b"PONG " + token else b"ERROR :wrong token\r\n"
+                    key.fileobj.sendall(answer)
 
 
 if __name__ == "__main__":

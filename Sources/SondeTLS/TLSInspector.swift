@@ -1,7 +1,7 @@
 import Crypto
 public import SondeCore
 import SwiftASN1
-import X509
+public import X509
 
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
@@ -9,49 +9,20 @@ import X509
     public import Foundation
 #endif
 
-/// One certificate as the probe reports it.
-public struct TLSCertificateFacts: Codable, Sendable, Equatable {
-    /// RFC 4514, most specific first: `CN=shop.test,O=Shop`.
-    public var subject: String
-    public var issuer: String
-    /// The subject alternative names: DNS names and IP addresses.
-    public var names: [String]
-    public var notBefore: Date
-    public var notAfter: Date
-    /// Days from now to `notAfter` (negative once expired), to a tenth.
-    public var daysLeft: Double
-    public var serial: String
-    /// SHA-256 of the DER encoding, lowercase hex (blackbox_exporter's `fingerprint_sha256`).
-    public var sha256: String
-}
-
-/// What the TLS handshake showed: version, ALPN, the name sent, the chain presented and the chain verified, and
-/// in words why it is not trusted for this host.
-public struct TLSFacts: Codable, Sendable, Equatable {
-    /// `TLSv1.3`, `TLSv1.2`, … (absent when the handshake did not finish).
-    public var version: String?
-    public var alpn: String?
-    /// The name sent in SNI; absent for an address without `--servername`.
-    public var serverName: String?
-    /// As the server sent it, leaf first.
-    public var presented: [TLSCertificateFacts]
-    /// The chain from the leaf to a trusted root, when one could be built.
-    public var verified: [TLSCertificateFacts]?
-    /// Empty when the chain is trusted and names this host: `expired`, `not yet valid`, `host name mismatch`, …
-    public var problems: [String]
-    /// Verification was skipped (`-k`): ``problems`` say what would have failed.
-    public var insecure: Bool
-}
-
 /// Checks a presented chain as a client would (RFC 5280 path building to the trust store, then the host name
 /// against the leaf's names) and says in words what is wrong.
-struct TLSInspector: Sendable {
-    var roots: CertificateStore
-    /// What the leaf must name: the URL's host, or `--servername`.
-    var expectedName: String
+public struct TLSInspector: Sendable {
+    public var roots: CertificateStore
+    /// What the leaf must name: the target's host, or `--servername`.
+    public var expectedName: String
+
+    public init(roots: CertificateStore, expectedName: String) {
+        self.roots = roots
+        self.expectedName = expectedName
+    }
 
     /// The facts and the problems of `presented` (DER, leaf first) at `now`.
-    func inspect(_ presented: [[UInt8]], now: Date = Date()) async -> (
+    public func inspect(_ presented: [[UInt8]], now: Date = Date()) async -> (
         presented: [TLSCertificateFacts], verified: [TLSCertificateFacts]?, problems: [String]
     ) {
         let certificates = presented.compactMap { try? Certificate(derEncoded: $0) }
@@ -115,7 +86,7 @@ struct TLSInspector: Sendable {
 
     /// RFC 6125: a DNS name matches case-insensitively, a `*.` wildcard only the whole left-most label; an
     /// address matches an IP name.
-    static func matches(_ host: String, names: [String]) -> Bool {
+    public static func matches(_ host: String, names: [String]) -> Bool {
         if let address = IPAddress(host) { return names.contains { IPAddress($0) == address } }
         let wanted = host.lowercased().split(separator: ".")
         return names.contains { name in
@@ -156,7 +127,7 @@ struct TLSInspector: Sendable {
     }
 
     /// `2026-12-02`.
-    static func day(_ date: Date) -> String {
+    public static func day(_ date: Date) -> String {
         String(date.ISO8601Format().prefix(10))
     }
 

@@ -1,0 +1,70 @@
+public import SondeCore
+
+/// The TLS parameters every TLS-speaking probe takes, declared once: how the server is judged (`-k`,
+/// `--servername`, `--cacert`, `--min-days-left`) and who the client is (`--cert`, `--key`).
+public enum TLSParameters {
+    /// The declarations, in the order help lists them.
+    public static let specs: [ParameterSpec] = [
+        ParameterSpec(
+            "insecure", .boolean, default: .boolean(false),
+            summary: "Go on when the certificate is not trusted for this host (what would have failed is still reported)", cli: .init(short: "k")),
+        ParameterSpec(
+            "servername", .text(maxLength: 253, format: .any),
+            summary: "Name to send in SNI and to check the certificate against (default: the target's host)"),
+        ParameterSpec(
+            "cacert", .text(maxLength: 4096, format: .any),
+            summary: "PEM file of the CAs to trust instead of the system's (command line only: a sidecar reads no file a caller names)"),
+        ParameterSpec(
+            "cert", .text(maxLength: 4096, format: .any),
+            summary: "PEM file of the client certificate (and its chain) for servers that require one (command line only)"),
+        ParameterSpec("key", .text(maxLength: 4096, format: .any), summary: "PEM file of the client certificate's private key (command line only)"),
+        ParameterSpec("minDaysLeft", .integer(0...3650), summary: "Fail when a certificate of the chain expires within this many days"),
+    ]
+
+    /// The parameters that name a file on the probing host.
+    static let files = ["cacert", "cert", "key"]
+}
+
+/// The TLS parameters of one run, read once.
+public struct TLSOptions: Sendable {
+    /// Go on when the chain is not trusted (`-k`); what would have failed is still reported.
+    public var insecure: Bool
+    /// The name sent in SNI and checked against the certificate, instead of the target's host.
+    public var serverName: String?
+    /// A PEM file of the CAs to trust instead of the system's (`--cacert`).
+    public var caFile: String?
+    /// The client certificate (PEM, leaf first) and its key, for mutual TLS.
+    public var certificateFile: String?
+    public var keyFile: String?
+    /// Fail when a certificate of the chain expires sooner than this many days.
+    public var minDaysLeft: Int?
+
+    public init(_ values: ParameterValues) throws(ProbeError) {
+        insecure = values.boolean("insecure") ?? false
+        serverName = values.string("servername")?.lowercased()
+        caFile = values.string("cacert")
+        certificateFile = values.string("cert")
+        keyFile = values.string("key")
+        minDaysLeft = values.integer("minDaysLeft")
+        if let name = serverName, IPAddress(name) != nil || !HostName.isValid(name) {
+            throw ProbeError.invalid(parameter: "servername", value: name, allowed: "a DNS name (SNI carries no address), e.g. shop.example")
+        }
+        switch (certificateFile, keyFile) {
+        case (_?, nil): throw ProbeError.invalid(parameter: "key", value: "", allowed: "the client key's PEM file, given with --cert")
+        case (nil, _?): throw ProbeError.invalid(parameter: "cert", value: "", allowed: "the client certificate's PEM file, given with --key")
+        default: break
+        }
+    }
+
+    /// A sidecar reads no file a caller names: refuses `--cacert`, `--cert` and `--key` when the run has a
+    /// policy (it came over the API).
+    public func checkFiles(_ context: ProbeContext) throws(ProbeError) {
+        guard context.policy != nil else { return }
+        for (name, file) in zip(TLSParameters.files, [caFile, certificateFile, keyFile]) {
+            guard let file else { continue }
+            throw ProbeError.invalid(
+                parameter: name, value: file,
+                allowed: "nothing over the API: a sidecar reads no file a caller names (it trusts its system's CAs; -k to look at any chain)")
+        }
+    }
+}
