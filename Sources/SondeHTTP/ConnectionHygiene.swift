@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 import SondeCore
 import Synchronization
@@ -49,7 +50,7 @@ package struct ConnectionLimits: Sendable {
         let limit = maxConnections
         return .http1(
             configuration: .init(
-                additionalChannelHandlers: [ConnectionCapHandler(counter: counter, limit: limit)],
+                additionalChannelHandlers: [MalformedRequestHandler(limits: self), ConnectionCapHandler(counter: counter, limit: limit)],
                 idleTimeout: .nanoseconds(idleTimeout.inNanoseconds),
                 httpDecoderConfiguration: .init(
                     maxHeaderFieldSize: maxHeaderFieldBytes, maxHeaderListSize: maxHeaderListBytes, maxHeaderFieldCount: maxHeaderFields
@@ -162,5 +163,52 @@ package final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannel
         guard counted else { return }
         counted = false
         counter.closed()
+    }
+}
+
+/// A request NIO's parser refuses — a request line or headers over the limits, or not HTTP/1 at all — gets the
+/// API's JSON error naming the limit, instead of Hummingbird's empty `400`, and the connection is closed.
+package final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    package typealias InboundIn = HTTPRequestPart
+    package typealias InboundOut = HTTPRequestPart
+    package typealias OutboundIn = HTTPResponsePart
+    package typealias OutboundOut = HTTPResponsePart
+
+    private let limits: ConnectionLimits
+    /// A response has begun and not ended: an error then can only close the connection.
+    private var responding = false
+
+    package init(limits: ConnectionLimits) {
+        self.limits = limits
+    }
+
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parserError = error as? HTTPParserError else { return context.fireErrorCaught(error) }
+        guard !responding else { return context.close(promise: nil) }
+        let tooLarge = parserError == .headerOverflow
+        let status: HTTPResponse.Status = tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
+        let message =
+            tooLarge
+            ? "the request line or a header is longer than \(limits.maxHeaderFieldBytes) bytes, or the headers \(limits.maxHeaderListBytes) "
+                + "in all (at most \(limits.maxHeaderFields)): send long parameter values in a POST body"
+            : "the request is not HTTP/1.1 (\(parserError))"
+        let body = #"{"error":{"code":"\#(tooLarge ? "request_too_large" : "malformed_request")","message":"\#(message)"}}"#
+        var head = HTTPResponse(status: status)
+        head.headerFields[.contentType] = "application/json"
+        head.headerFields[.contentLength] = String(body.utf8.count)
+        head.headerFields[.connection] = "close"
+        responding = true
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(ByteBuffer(string: body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head) where head.status.kind != .informational: responding = true
+        case .end: responding = false
+        default: break
+        }
+        context.write(data, promise: promise)
     }
 }

@@ -61,6 +61,21 @@ struct SecurityTests {
         }
     }
 
+    @Test("a request head over the limits is a JSON 431 naming them (send long values in a body); not HTTP is a JSON 400")
+    func oversizedRequestHead() async throws {
+        try await TestServer.application(TestServer.make()).test(.live) { client in
+            let long = try await RawHTTP.get(port: client.port, "/v1/probes/tcp?target=127.0.0.1:9&send=" + String(repeating: "a", count: 9000))
+            #expect(long.status == 431 && long.headers["content-type"] == "application/json", "\(long.status) \(long.body)")
+            #expect(long.body.contains(#""code":"request_too_large""#) && long.body.contains("POST body"), "\(long.body)")
+            let header = try await RawHTTP.get(port: client.port, "/healthz", headers: ["X-Big": String(repeating: "b", count: 9000)])
+            #expect(header.status == 431, "\(header.body)")
+            let garbage = try await RawHTTP.get(port: client.port, "/healthz junk\u{01}")
+            #expect(garbage.status == 400 && garbage.body.contains(#""code":"malformed_request""#), "\(garbage.status) \(garbage.body)")
+            // The listener still answers.
+            #expect(try await RawHTTP.get(port: client.port, "/healthz").status == 200)
+        }
+    }
+
     @Test("the policy is checked on the resolved address: names, mapped IPv6 and allow lists")
     func policy() async throws {
         let listener = try LoopbackListener()
