@@ -46,7 +46,11 @@ final class TCPTextRenderer: ProbeTextRenderer {
             default: lines.append(TextLine("  starttls: \(step.ok ? "ok" : "refused")"))
             }
         }
-        if let failure = event.failure { lines.append(TextLine("  failed: \(failure)")) }
+        if let failure = event.failure {
+            // The TLS problems are on the lines above: not again.
+            let untrusted = event.tls.map { !$0.problems.isEmpty && !$0.insecure } == true
+            lines.append(TextLine(untrusted ? "  failed: the certificate is not trusted (-k to go on anyway)" : "  failed: \(failure)"))
+        }
         if let expect = event.expect {
             let verdict = expect.matched ? "matched" : "no match"
             lines.append(TextLine("  expect /\(expect.pattern)/: \(verdict), received \"\(expect.received)\""))
