@@ -1,6 +1,8 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
+import NIOTLS
 import SondeCore
 import SondeTLS
 import Synchronization
@@ -26,6 +28,25 @@ enum HTTPExchange {
         var keptBody: Int
         /// For https: the client context, the name to send and how the chain is judged.
         var tls: TLSSetup?
+        /// Whether TLS offers `h2` by ALPN (HTTP/2 when the server picks it, HTTP/1.1 otherwise).
+        var offersHTTP2 = false
+    }
+
+    private typealias HTTP1Channel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+    private typealias Negotiated = NIONegotiatedHTTPVersion<HTTP1Channel, NIOHTTP2Handler.AsyncStreamMultiplexer<Void>>
+
+    /// The connection as the connect leaves it.
+    private enum Connection: Sendable {
+        case http1(HTTP1Channel)
+        /// TLS offering h2: what ALPN picks, known once the handshake is done.
+        case negotiating(EventLoopFuture<Negotiated>, any Channel)
+
+        var channel: any Channel {
+            switch self {
+            case .http1(let channel): channel.channel
+            case .negotiating(_, let channel): channel
+            }
+        }
     }
 
     /// What the handshake showed, kept for the caller whatever the exchange's outcome.
@@ -86,7 +107,9 @@ enum HTTPExchange {
     static func run(_ request: Request, tlsRecord: TLSRecord = TLSRecord()) async -> (Timings, Result<Response, Failure>) {
         var timings = Timings(connectStart: .now)
         let clock = ExchangeClock()
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        // HTTP/2: the request's own instants are its stream's (the connection also carries SETTINGS and PINGs).
+        let streamClock = ExchangeClock()
+        let connection: Connection
         do {
             let timeout = min(request.connectTimeout, max(request.deadline - .now, .milliseconds(1)))
             let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -94,17 +117,33 @@ enum HTTPExchange {
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             let address = try SocketAddress(ipAddress: request.address.description, port: Int(request.target.port))
             let tls = request.tls
-            channel = try await bootstrap.connect(to: address) { channel in
+            let offersHTTP2 = request.offersHTTP2 && tls != nil
+            connection = try await bootstrap.connect(to: address) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHTTPClientHandlers()
-                    let wrapped = try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                    // Last in, and on the plaintext side of TLS: its clock starts when nothing but the connect is left
-                    // to do, and it sees the request and the response, not the handshake.
+                    // On the plaintext side of TLS: its clock starts when nothing but the connect is left to do, and
+                    // it sees the request and the response, not the handshake.
                     let handshake = try tls.map { try TLSHandshake.add($0, to: channel) }
                     try pipeline.addHandler(clock, position: handshake.map { .after($0) } ?? .first)
                     clock.handshake = handshake
-                    return wrapped
+                    guard offersHTTP2 else {
+                        try pipeline.addHTTPClientHandlers()
+                        return .http1(try HTTP1Channel(wrappingChannelSynchronously: channel))
+                    }
+                    let negotiation = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { result, channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let pipeline = channel.pipeline.syncOperations
+                            guard case .negotiated("h2") = result else {
+                                try pipeline.addHTTPClientHandlers()
+                                return .http1_1(try HTTP1Channel(wrappingChannelSynchronously: channel))
+                            }
+                            // Streams the server opens (pushes) are refused: nothing is initialised for them.
+                            return .http2(try pipeline.configureAsyncHTTP2Pipeline(mode: .client) { $0.eventLoop.makeSucceededVoidFuture() })
+                        }
+                    }
+                    try pipeline.addHandler(negotiation)
+                    let negotiated = negotiation.protocolNegotiationResult
+                    return .negotiating(negotiated, channel)
                 }
             }
             let instants = clock.instants
@@ -113,7 +152,7 @@ enum HTTPExchange {
         } catch {
             return (timings, .failure(connectFailure(error, request: request)))
         }
-        let underlying = channel.channel
+        let underlying = connection.channel
         let remaining = request.deadline - .now
         let timedOut = Atomic(false)
         let deadline = underlying.eventLoop.scheduleTask(in: .nanoseconds(max(remaining, .zero).inNanoseconds)) {
@@ -121,20 +160,45 @@ enum HTTPExchange {
             underlying.close(promise: nil)
         }
         defer { deadline.cancel() }
+        let usedHTTP2 = Atomic(false)
         let result: Result<Response, Failure> = await withTaskCancellationHandler {
             if let handshake = clock.handshake {
                 let verdict = await handshake.verdict()
                 tlsRecord.record(verdict.facts)
                 if let refusal = verdict.refusal {
-                    try? await channel.executeThenClose { _, _ in }
+                    try? await underlying.close()
                     return .failure(Failure(outcome: .tls, message: refusal))
                 }
             }
-            return await exchange(over: channel, request)
+            switch connection {
+            case .http1(let channel):
+                return await exchange(over: channel, request, http2: false)
+            case .negotiating(let negotiated, _):
+                do {
+                    switch try await negotiated.get() {
+                    case .http1_1(let channel):
+                        return await exchange(over: channel, request, http2: false)
+                    case .http2(let multiplexer):
+                        usedHTTP2.store(true, ordering: .relaxed)
+                        defer { underlying.close(promise: nil) }
+                        let stream = try await multiplexer.openStream { stream in
+                            stream.eventLoop.makeCompletedFuture {
+                                try stream.pipeline.syncOperations.addHandler(streamClock)
+                                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https))
+                                return try HTTP1Channel(wrappingChannelSynchronously: stream)
+                            }
+                        }
+                        return await exchange(over: stream, request, http2: true)
+                    }
+                } catch {
+                    underlying.close(promise: nil)
+                    return .failure(Failure(outcome: .closed, message: "the connection broke before the request: \(error)"))
+                }
+            }
         } onCancel: {
             underlying.close(promise: nil)
         }
-        let instants = clock.instants
+        let instants = (usedHTTP2.load(ordering: .relaxed) ? streamClock : clock).instants
         timings.tlsDone = clock.handshake?.completedAt
         timings.requestSent = instants.requestSent
         timings.firstByte = instants.firstByte
@@ -148,14 +212,14 @@ enum HTTPExchange {
         return (timings, result)
     }
 
-    private static func exchange(
-        over channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>, _ request: Request
-    ) async -> Result<Response, Failure> {
+    /// - Parameter http2: `channel` is an HTTP/2 stream (behind a codec that speaks HTTP/1 parts): no
+    ///   connection-specific header, and the version as curl writes it (`HTTP/2`).
+    private static func exchange(over channel: HTTP1Channel, _ request: Request, http2: Bool) async -> Result<Response, Failure> {
         var headers = HTTPHeaders([("Host", request.target.hostHeader)])
         if !request.headers.contains(where: { $0.name.lowercased() == "user-agent" }) { headers.add(name: "User-Agent", value: "sonde") }
         if !request.headers.contains(where: { $0.name.lowercased() == "accept" }) { headers.add(name: "Accept", value: "*/*") }
         for header in request.headers { headers.add(name: header.name, value: header.value) }
-        headers.add(name: "Connection", value: "close")
+        if !http2 { headers.add(name: "Connection", value: "close") }
         if !request.body.isEmpty || ["POST", "PUT", "PATCH"].contains(request.method) {
             headers.add(name: "Content-Length", value: String(request.body.count))
         }
@@ -172,7 +236,8 @@ enum HTTPExchange {
                     switch part {
                     case .head(let received):
                         response = Response(
-                            version: "HTTP/\(received.version.major).\(received.version.minor)", status: Int(received.status.code),
+                            version: http2 ? "HTTP/2" : "HTTP/\(received.version.major).\(received.version.minor)",
+                            status: Int(received.status.code),
                             reason: received.status.reasonPhrase, headers: received.headers.map { ($0.name, $0.value) })
                     case .body(let bytes):
                         guard var current = response else { continue }

@@ -28,6 +28,8 @@ struct HTTPPlan: Sendable {
     var tls: TLSOptions
     /// The final answer must come over https.
     var requireTLS: Bool
+    /// Offer `h2` by ALPN over https (`--http2`, the default); `--http1.1` offers only HTTP/1.1.
+    var offersHTTP2: Bool
 
     /// The most body bytes kept to match `expectBody` and `failBody` against (the rest is counted, not kept).
     static let matchedBodyBytes = 65_536
@@ -65,6 +67,7 @@ struct HTTPPlan: Sendable {
         maxBody = values.integer("maxBody") ?? 1 << 20
         tls = try TLSOptions(values)
         requireTLS = values.boolean("requireTls") ?? false
+        offersHTTP2 = values.string("httpVersion") != "1.1"
     }
 
     /// `Name: value` lines (the `header` parameter: one per line, as `-H` given several times joins them).

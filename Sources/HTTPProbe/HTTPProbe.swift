@@ -67,6 +67,10 @@ public struct HTTPProbe: Probe {
             ParameterSpec(
                 "maxBody", .integer(0...1_073_741_824), default: .integer(10_485_760),
                 summary: "Most body bytes to read (counted, then discarded); a longer body fails the request"),
+            ParameterSpec(
+                "httpVersion", .choice(["1.1", "2"]), default: .string("2"),
+                summary: "HTTP/2 by ALPN over https when the server picks it (2, as curl and blackbox), or HTTP/1.1 only; http:// speaks 1.1",
+                cli: .init(flags: [.init("--http1.1", sets: .string("1.1")), .init("--http2", sets: .string("2"))])),
             ParameterSpec("requireTls", .boolean, default: .boolean(false), summary: "Fail unless the final answer came over https"),
         ] + TLSParameters.specs
     )
@@ -82,7 +86,9 @@ public struct HTTPProbe: Probe {
     ) async throws(ProbeError) -> ProbeReport<HTTPSummary> {
         let plan = try HTTPPlan(request)
         try plan.tls.checkFiles(context)
-        let tls = plan.target.scheme == .https || plan.followRedirects ? try TLSClient(plan.tls, applicationProtocols: ["http/1.1"]) : nil
+        let tls =
+            plan.target.scheme == .https || plan.followRedirects
+            ? try TLSClient(plan.tls, applicationProtocols: plan.offersHTTP2 ? ["h2", "http/1.1"] : ["http/1.1"]) : nil
         let started = Date()
         let start = ContinuousClock.now
         let deadline = context.deadline(orEarlier: nil)

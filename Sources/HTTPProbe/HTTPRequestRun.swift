@@ -102,7 +102,7 @@ struct HTTPRequestRun {
                 HTTPExchange.Request(
                     target: url, address: address, method: method, headers: plan.headers, body: body, connectTimeout: plan.connectTimeout,
                     deadline: deadline, maxBody: plan.maxBody, keptBody: HTTPPlan.matchedBodyBytes,
-                    tls: encryption),
+                    tls: encryption, offersHTTP2: plan.offersHTTP2),
                 tlsRecord: record)
             if let connected = timings.connected {
                 var event = HTTPEvent("connected", target: target, seq: seq, hop: hop, url: url.description)

@@ -193,6 +193,30 @@ struct HTTPIntegrationTests {
         #expect(tls(insecure)["insecure"] as? Bool == true && (tls(insecure)["problems"] as? [String])?.contains { $0.hasPrefix(problem) } == true)
     }
 
+    @Test("HTTP/2 by ALPN: h2 where the server offers it (as curl), HTTP/1.1 with --http1.1 or where it does not")
+    func http2() async throws {
+        let root = network.testRootCA
+        let run = try await http("--cacert", root, "https://shop.test:8451/")
+        #expect(run.status == 0, "\(run.output) \(run.error)")
+        let response = try #require(run.events("response").first)
+        #expect(response["httpVersion"] as? String == "HTTP/2" && response["status"] as? Int == 200, "\(response)")
+        #expect(tls(run)["alpn"] as? String == "h2")
+        let phases = response["phases"] as? [String: Double] ?? [:]
+        #expect((phases["tlsMs"] ?? 0) > 0 && phases["processingMs"] != nil && phases["transferMs"] != nil, "\(phases)")
+        // What curl gets from the same server: the same version, status and body length.
+        let seen = try curl("--cacert", root, "-o", "/dev/null", "-w", "%{http_version} %{http_code} %{size_download}", "https://shop.test:8451/")
+        #expect("2 \(response["status"] as? Int ?? 0) \(response["bodyBytes"] as? Int ?? -1)" == seen, "\(seen)")
+        #expect((run.summary["last"] as? [String: Any])?["httpVersion"] as? String == "HTTP/2")
+
+        let pinned = try await http("--cacert", root, "--http1.1", "https://shop.test:8451/")
+        #expect(pinned.events("response").first?["httpVersion"] as? String == "HTTP/1.1" && tls(pinned)["alpn"] as? String == "http/1.1")
+        let fallback = try await http("--cacert", root, "--http2", "https://shop.test:8443/")
+        #expect(fallback.status == 0 && fallback.events("response").first?["httpVersion"] as? String == "HTTP/1.1", "\(fallback.output)")
+
+        let text = try await Sonde.run(["http", "--cacert", root, "-c", "2", "-i", "0.1", "https://shop.test:8451/"], in: network.client)
+        #expect(text.output.contains("< HTTP/2 200") && text.output.contains("seq=2 HTTP/2 200"), "\(text.output)")
+    }
+
     @Test("mutual TLS: a server that requires a client certificate gets the one --cert and --key give")
     func clientCertificate() async throws {
         let root = network.testRootCA

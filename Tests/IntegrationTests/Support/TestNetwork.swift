@@ -182,7 +182,8 @@ final class TestNetwork: @unchecked Sendable {
     /// `/big` is 300,000 bytes, `/secure` redirects to `https://shop.test:8443/`. HTTPS on 10.77.2.2 with certificates
     /// minted for the run (``TestCertificates``): 8443 a good chain for shop.test, 8444 an expired leaf, 8445 a leaf
     /// for another name, 8446 a self-signed one, 8447 the good leaf without its intermediate, 8448 TLS 1.2 only,
-    /// 8449 a leaf not yet valid, 8450 the good chain and a client certificate required (from the test root).
+    /// 8449 a leaf not yet valid, 8450 the good chain and a client certificate required (from the test root), 8451 the
+    /// good chain with HTTP/2 (8443 offers HTTP/1.1 only).
     /// TCP with TLS (nginx's stream and mail modules): 9993 sends a banner over TLS and closes; 143 is IMAP with
     /// STARTTLS (the good chain).
     private func startWebServer() throws {
@@ -252,6 +253,12 @@ final class TestNetwork: @unchecked Sendable {
                 ssl_verify_client on;
                 ssl_verify_depth 2;
                 location / { return 200 "hello $ssl_client_s_dn\\n"; }
+            }
+            server {
+                listen 10.77.2.2:8451 ssl http2;
+                ssl_certificate \(good.0);
+                ssl_certificate_key \(good.1);
+                root \(folder)/www;
             }
             server {
                 listen 10.77.2.2:8080;
