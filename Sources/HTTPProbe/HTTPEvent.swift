@@ -108,6 +108,8 @@ public struct HTTPSummary: ProbeSummary, Equatable {
         public var httpVersion: String?
         public var redirects: Int
         public var bodyBytes: Int?
+        /// The final answer's `Content-Length`; `nil` without one (chunked, or read to the close).
+        public var contentLength: Int?
         public var phases: HTTPPhases?
         /// Whether an expected or refused body pattern, or an expected header, decided the failure.
         public var failedDueToRegex: Bool
@@ -124,10 +126,12 @@ extension HTTPSummary: ProbeMetricsReporting {
             MetricSample("probe_http_ssl", last?.tls == nil ? 0 : 1, help: "Indicates if SSL was used for the final redirect"),
             MetricSample("probe_failed_due_to_regex", last?.failedDueToRegex == true ? 1 : 0, help: "Indicates if probe failed due to regex"),
         ]
-        // As blackbox_exporter, these are there without an answer too (0).
-        let bytes = Double(last?.bodyBytes ?? 0)
-        samples.append(MetricSample("probe_http_content_length", bytes, help: "Length of http content response"))
-        samples.append(MetricSample("probe_http_uncompressed_body_length", bytes, help: "Length of uncompressed response body"))
+        // As blackbox_exporter (Go's `Response.ContentLength`): the header's length, -1 when the answer has none
+        // (chunked); 0 without an answer. The body as read (Sonde asks for no compression).
+        let length = last?.status == nil ? 0 : Double(last?.contentLength ?? -1)
+        samples.append(MetricSample("probe_http_content_length", length, help: "Length of http content response"))
+        samples.append(
+            MetricSample("probe_http_uncompressed_body_length", Double(last?.bodyBytes ?? 0), help: "Length of uncompressed response body"))
         let version = last?.httpVersion.flatMap { Double($0.dropFirst("HTTP/".count)) } ?? 0
         samples.append(MetricSample("probe_http_version", version, help: "Returns the version of HTTP of the probe response"))
         samples += last?.tls?.metricSamples ?? []

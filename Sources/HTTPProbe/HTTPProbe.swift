@@ -109,6 +109,7 @@ public struct HTTPProbe: Probe {
             if let failure = outcome.failure { summary.failures[failure, default: 0] += 1 }
             summary.last = HTTPSummary.LastRequest(
                 status: outcome.status, httpVersion: outcome.httpVersion, redirects: outcome.redirects, bodyBytes: outcome.bodyBytes,
+                contentLength: outcome.contentLength,
                 phases: outcome.phases, failedDueToRegex: outcome.failedDueToRegex, tls: outcome.tls)
         }
         summary.failedPercent = summary.requests > 0 ? Double(summary.requests - summary.succeeded) * 100 / Double(summary.requests) : 0

@@ -18,6 +18,7 @@ struct HTTPRequestRun {
         var status: Int?
         var httpVersion: String?
         var bodyBytes: Int?
+        var contentLength: Int?
         var redirects = 0
         /// Summed over the hops.
         var phases = HTTPPhases(resolveMs: 0, totalMs: 0)
@@ -136,6 +137,7 @@ struct HTTPRequestRun {
             outcome.status = response.status
             outcome.httpVersion = response.version
             outcome.bodyBytes = response.bodyBytes
+            outcome.contentLength = response.header("Content-Length").flatMap { Int($0) }
 
             if plan.followRedirects, [301, 302, 303, 307, 308].contains(response.status), let location = response.header("Location") {
                 events(event)

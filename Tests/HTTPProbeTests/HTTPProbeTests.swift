@@ -135,5 +135,12 @@ struct HTTPProbeTests {
         let phases = samples.filter { $0.name == "probe_http_duration_seconds" }
         #expect(Set(phases.compactMap { $0.labels["phase"] }) == ["resolve", "connect", "tls", "processing", "transfer"])
         #expect(phases.first { $0.labels["phase"] == "processing" }?.value == 0.003)
+        // Go's ContentLength: -1 for an answer without the header (chunked); the header's value otherwise.
+        #expect(samples.first { $0.name == "probe_http_content_length" }?.value == -1)
+        #expect(samples.first { $0.name == "probe_http_uncompressed_body_length" }?.value == 12)
+        summary.last?.contentLength = 12
+        #expect(summary.metricSamples.first { $0.name == "probe_http_content_length" }?.value == 12)
+        summary.last?.httpVersion = "HTTP/2"
+        #expect(summary.metricSamples.first { $0.name == "probe_http_version" }?.value == 2)
     }
 }

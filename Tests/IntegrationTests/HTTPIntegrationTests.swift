@@ -193,6 +193,19 @@ struct HTTPIntegrationTests {
         #expect(tls(insecure)["insecure"] as? Bool == true && (tls(insecure)["problems"] as? [String])?.contains { $0.hasPrefix(problem) } == true)
     }
 
+    @Test("a compressed, chunked body is read to its end and counted as sent, as curl counts it; no Content-Length is -1")
+    func chunkedAndCompressed() async throws {
+        let run = try await http("-H", "Accept-Encoding: gzip", "http://10.77.2.2/gzip")
+        #expect(run.status == 0, "\(run.output)")
+        let response = try #require(run.events("response").first)
+        let headers = (response["headers"] as? [[String: String]] ?? []).map { "\($0["name"] ?? ""): \($0["value"] ?? "")" }
+        #expect(headers.contains("Content-Encoding: gzip") && headers.contains("Transfer-Encoding: chunked"), "\(headers)")
+        let seen = try curl("-H", "Accept-Encoding: gzip", "-o", "/dev/null", "-w", "%{size_download}", "http://10.77.2.2/gzip")
+        #expect("\(response["bodyBytes"] as? Int ?? -1)" == seen && (Int(seen) ?? 0) < 300_000, "\(seen)")
+        let last = run.summary["last"] as? [String: Any]
+        #expect(last?["contentLength"] == nil && last?["bodyBytes"] as? Int == Int(seen))
+    }
+
     @Test("HTTP/2 by ALPN: h2 where the server offers it (as curl), HTTP/1.1 with --http1.1 or where it does not")
     func http2() async throws {
         let root = network.testRootCA
@@ -276,7 +289,7 @@ struct HTTPIntegrationTests {
             }
             return result
         }
-        for target in ["http://10.77.2.2/", "http://10.77.2.2/moved", "http://10.77.2.2/down", "http://10.77.2.2:81/"] {
+        for target in ["http://10.77.2.2/", "http://10.77.2.2/moved", "http://10.77.2.2/down", "http://10.77.2.2:81/", "http://10.77.2.2/gzip"] {
             var blackbox = ""
             for _ in 0..<50 {
                 blackbox = (try? curl("http://127.0.0.1:19116/probe?module=http_2xx&target=\(target)")) ?? ""
@@ -289,6 +302,7 @@ struct HTTPIntegrationTests {
             #expect(ours["probe_success{}"] == theirs["probe_success{}"], "\(target): sonde \(ours) blackbox \(theirs)")
             #expect(ours["probe_http_status_code{}"] == theirs["probe_http_status_code{}"], "\(target)")
             #expect(ours["probe_http_redirects{}"] == theirs["probe_http_redirects{}"], "\(target)")
+            #expect(ours["probe_http_content_length{}"] == theirs["probe_http_content_length{}"], "\(target): \(ours) \(theirs)")
             // Every probe_http_* series blackbox writes, Sonde writes, with the same labels.
             let theirNames = Set(theirs.keys.filter { $0.hasPrefix("probe_http_") && !$0.hasPrefix("probe_http_last_modified") })
             #expect(theirNames.isSubset(of: Set(ours.keys)), "\(target): missing \(theirNames.subtracting(ours.keys))")

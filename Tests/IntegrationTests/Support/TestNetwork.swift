@@ -179,7 +179,7 @@ final class TestNetwork: @unchecked Sendable {
     /// `/` says hello; `/moved` (301), `/elsewhere` (302 to `http://dual.test:8080/`), `/loop` (302 to itself) and
     /// `/meta` (302 to the cloud metadata address) redirect; `/down` answers 503, `/drop` closes without a
     /// response (nginx's 444), `/echo` answers with the method, Host, X-Sonde header and body length it got,
-    /// `/big` is 300,000 bytes, `/secure` redirects to `https://shop.test:8443/`. HTTPS on 10.77.2.2 with certificates
+    /// `/big` is 300,000 bytes (`/gzip` the same, compressed and chunked for a client that accepts gzip), `/secure` redirects to `https://shop.test:8443/`. HTTPS on 10.77.2.2 with certificates
     /// minted for the run (``TestCertificates``): 8443 a good chain for shop.test, 8444 an expired leaf, 8445 a leaf
     /// for another name, 8446 a self-signed one, 8447 the good leaf without its intermediate, 8448 TLS 1.2 only,
     /// 8449 a leaf not yet valid, 8450 the good chain and a client certificate required (from the test root), 8451 the
@@ -230,6 +230,7 @@ final class TestNetwork: @unchecked Sendable {
                 location = /drop { return 444; }
                 location = /echo { return 200 "$request_method $host $http_x_sonde $content_length\\n"; }
                 location = /secure { return 301 https://shop.test:8443/; }
+                location = /gzip { gzip on; gzip_types text/plain; gzip_min_length 1; try_files /big =404; }
             }
         \(tlsServers)
             server {
