@@ -107,6 +107,9 @@ enum HTTPExchange {
     static func run(_ request: Request, tlsRecord: TLSRecord = TLSRecord()) async -> (Timings, Result<Response, Failure>) {
         var timings = Timings(connectStart: .now)
         let clock = ExchangeClock()
+        // For https, the connect is timed next to the socket, before TLS sees the connection come up (and writes its
+        // ClientHello): the other clock is on the plaintext side.
+        let connectClock = ExchangeClock()
         // HTTP/2: the request's own instants are its stream's (the connection also carries SETTINGS and PINGs).
         let streamClock = ExchangeClock()
         let connection: Connection
@@ -125,6 +128,7 @@ enum HTTPExchange {
                     // it sees the request and the response, not the handshake.
                     let handshake = try tls.map { try TLSHandshake.add($0, to: channel) }
                     try pipeline.addHandler(clock, position: handshake.map { .after($0) } ?? .first)
+                    if handshake != nil { try pipeline.addHandler(connectClock, position: .first) }
                     clock.handshake = handshake
                     guard offersHTTP2 else {
                         try pipeline.addHTTPClientHandlers()
@@ -146,7 +150,7 @@ enum HTTPExchange {
                     return .negotiating(negotiated, channel)
                 }
             }
-            let instants = clock.instants
+            let instants = (request.tls == nil ? clock : connectClock).instants
             timings.connectStart = instants.connectStart ?? timings.connectStart
             timings.connected = instants.connected ?? .now
         } catch {
@@ -284,9 +288,9 @@ enum HTTPExchange {
     }
 }
 
-/// The first handler of the pipeline, next to the socket: when the connect began and ended (on the event loop, so
-/// the group's start-up is not counted), when the request's last byte was written, when the first response byte
-/// and the last arrived.
+/// A handler's view of one exchange, on the event loop: when the connect was asked of the socket and when it
+/// completed (so neither the group's start-up nor the channel's registration counts), when the request's last byte
+/// was written, when the first response byte and the last arrived.
 private final class ExchangeClock: ChannelDuplexHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -294,7 +298,7 @@ private final class ExchangeClock: ChannelDuplexHandler, Sendable {
     typealias OutboundOut = ByteBuffer
 
     struct Instants {
-        /// When the handler joined the pipeline: the channel is registered and about to connect.
+        /// When the connect passed on its way to the socket (`connect(2)` follows at once).
         var connectStart: ContinuousClock.Instant?
         var connected: ContinuousClock.Instant?
         var requestSent: ContinuousClock.Instant?
@@ -313,9 +317,10 @@ private final class ExchangeClock: ChannelDuplexHandler, Sendable {
         set { tls.withLock { $0 = newValue } }
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    func connect(context: ChannelHandlerContext, to address: SocketAddress, promise: EventLoopPromise<Void>?) {
         let now = ContinuousClock.now
         state.withLock { $0.connectStart = now }
+        context.connect(to: address, promise: promise)
     }
 
     func channelActive(context: ChannelHandlerContext) {
