@@ -237,7 +237,7 @@ let package = Package(
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore", "SondeRegex"], swiftSettings: strictSwift),
         .testTarget(name: "SondeAuthTests", dependencies: ["SondeAuth", "SondeTestSupport"], swiftSettings: strictSwift),
         .testTarget(name: "DNSProbeTests", dependencies: ["DNSProbe", "SondeTestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "TCPProbeTests", dependencies: ["TCPProbe", "SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "TCPProbeTests", dependencies: ["TCPProbe", "SondeCore", "SondeRegex"], swiftSettings: strictSwift),
         .testTarget(name: "SondePrivilegesTests", dependencies: ["SondePrivileges"], swiftSettings: strictSwift),
         // A sidecar in process over the real probes, and a raw HTTP client: for the sidecar's and the gateway's tests.
         .target(

@@ -69,6 +69,14 @@ struct HTTPIntegrationTests {
         #expect(hop["host"] as? String == "dual.test" && hop["hop"] as? Int == 1)
         #expect(elsewhere.events("connected").last?["port"] as? Int == 8080)
 
+        // A chain of three redirects, the second to another name: every hop resolved, connected and answered.
+        let chain = try await http("-L", "http://10.77.2.2/hop1")
+        #expect(chain.status == 0, "\(chain.output)")
+        #expect(chain.events("response").map { $0["status"] as? Int } == [302, 302, 302, 200])
+        #expect(chain.events("response").map { $0["hop"] as? Int } == [0, 1, 2, 3])
+        #expect(chain.events("resolved").compactMap { $0["host"] as? String } == ["10.77.2.2", "10.77.2.2", "www.shop.test", "www.shop.test"])
+        #expect((chain.summary["last"] as? [String: Any])?["redirects"] as? Int == 3)
+
         // Not followed without -L: a 301 is not a 2xx.
         let unfollowed = try await http("http://10.77.2.2/moved")
         #expect(unfollowed.status == 1 && unfollowed.events("response").first?["status"] as? Int == 301)
@@ -308,6 +316,25 @@ struct HTTPIntegrationTests {
             #expect(theirNames.isSubset(of: Set(ours.keys)), "\(target): missing \(theirNames.subtracting(ours.keys))")
         }
         _ = await server.terminate()
+    }
+
+    @Test("a redirect into a network the sidecar denies is not followed: that server's own access log shows no request")
+    func redirectIntoDeniedNetwork() async throws {
+        let log = network.deniedServerAccessLog
+        let server = try ServeIntegrationTests.Server(namespace: network.client, port: 18_313, arguments: ["--deny", "10.77.2.4/32"])
+        try await server.waitUntilServing()
+        let stream = try await server.request(
+            "POST", "/v1/probes/http", body: #"{"target": "http://10.77.2.2/to-denied", "location": true}"#, accept: "application/x-ndjson")
+        let denied = stream.objects.first { $0["type"] as? String == "failure" }
+        #expect(denied?["outcome"] as? String == "denied" && denied?["hop"] as? Int == 1, "\(stream.body)")
+        _ = await server.terminate()
+        let before = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!before.contains("/secret"), "\(before)")
+        // The log is alive: the same redirect from the command line (no policy) reaches the server and is logged.
+        let direct = try await http("-L", "http://10.77.2.2/to-denied")
+        #expect(direct.status == 0, "\(direct.output)")
+        let after = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(after.contains("GET /secret"), "\(after)")
     }
 
     @Test("over the API: every hop passes the policy, and the pod's own loopback gives no headers or content")

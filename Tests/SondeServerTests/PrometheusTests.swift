@@ -20,6 +20,7 @@ struct PrometheusTests {
                 # Sonde's modules
                 modules:
                   tcp_fast: {probe: tcp, timeout: 500ms, parameters: {count: 2, interval: 0.05}}
+                  irc_banner: {probe: tcp, parameters: {step: ['expect:^PING :(\\w+)', 'send:PONG ${1}', 'expect:^001 ']}}
                   dns_kube:                       # blackbox style
                     probe: dns
                     target_parameter: server
@@ -32,6 +33,7 @@ struct PrometheusTests {
         #expect(good.modules["tcp_fast"]?.timeout == .milliseconds(500))
         #expect(good.modules["tcp_fast"]?.parameters["count"] == .integer(2))
         #expect(good.modules["tcp_fast"]?.parameters["interval"] == .number(0.05))
+        #expect(good.modules["irc_banner"]?.parameters["step"] == .list(["expect:^PING :(\\w+)", "send:PONG ${1}", "expect:^001 "]))
         #expect(good.modules["dns_kube"]?.targetParameter == "server")
         #expect(good.modules["dns_kube"]?.probeTarget == "kubernetes.default")
         #expect(good.modules["dns_kube"]?.parameters["type"] == .string("AAAA"))
@@ -41,6 +43,8 @@ struct PrometheusTests {
             ("modules: {x: {probe: nosuch}}", "module x: unknown probe 'nosuch'"),
             ("modules: {x: {probe: tcp, parameters: {count: 0}}}", "module x: invalid value '0' for count"),
             ("modules: {x: {probe: tcp, timeout: soon}}", "module x: invalid timeout 'soon'"),
+            ("modules: {x: {probe: tcp, parameters: {step: ['send:a', '']}}}", "module x: invalid value 'send:a"),
+            ("modules: {x: {probe: tcp, parameters: {count: [1, 2]}}}", "the modules file is not valid"),
             ("modules: {x: {probe: dns, target_parameter: colour}}", "target_parameter 'colour' needs a parameter of dns"),
             ("- not a mapping", "the modules file is not valid"),
             ("modules:\n  x: {probe: tcp", "unclosed {"),

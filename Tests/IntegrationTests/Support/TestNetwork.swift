@@ -26,6 +26,8 @@ final class TestNetwork: @unchecked Sendable {
     private var webFolder: String { "/tmp/\(Self.prefix)-www" }
     /// The root CA the HTTPS tests trust with `--cacert` (see ``TestCertificates``).
     var testRootCA: String { webFolder + "/tls/root.pem" }
+    /// The access log of the server on 10.77.2.4 (which the redirect `/to-denied` points at).
+    var deniedServerAccessLog: String { webFolder + "/denied-access.log" }
     /// A client certificate from that root, and its key, for the server that requires one (`--cert`, `--key`).
     var testClientCertificate: (certificate: String, key: String) { (webFolder + "/tls/client.pem", webFolder + "/tls/client.key") }
 
@@ -96,6 +98,8 @@ final class TestNetwork: @unchecked Sendable {
         // Addresses used only by the path-MTU test, so no other test has taught the kernel their path MTU.
         try Shell.run("ip", "-n", echo, "addr", "add", "10.77.2.3/24", "dev", "e0")
         try Shell.run("ip", "-n", echo, "addr", "add", "fd00:77:2::3/64", "dev", "e0", "nodad")
+        // The web server a sidecar's policy denies, whose access log shows what reached it.
+        try Shell.run("ip", "-n", echo, "addr", "add", "10.77.2.4/24", "dev", "e0")
         for fault in 10...30 {
             try Shell.run("ip", "-n", faults, "addr", "add", "10.77.3.\(fault)/24", "dev", "f0")
             try Shell.run("ip", "-n", faults, "addr", "add", "fd00:77:3::\(fault)/64", "dev", "f0", "nodad")
@@ -176,7 +180,8 @@ final class TestNetwork: @unchecked Sendable {
     }
 
     /// nginx in the echo namespace: port 80 on 10.77.2.2 and [fd00:77:2::2], port 8080 for cross-host redirects.
-    /// `/` says hello; `/moved` (301), `/elsewhere` (302 to `http://dual.test:8080/`), `/loop` (302 to itself) and
+    /// `/` says hello; `/hop1` redirects three times (to `/hop2`, to `www.shop.test/hop3`, to `/index.html`), `/to-denied`
+    /// to 10.77.2.4 (its own server, with an access log); `/moved` (301), `/elsewhere` (302 to `http://dual.test:8080/`), `/loop` (302 to itself) and
     /// `/meta` (302 to the cloud metadata address) redirect; `/down` answers 503, `/drop` closes without a
     /// response (nginx's 444), `/echo` answers with the method, Host, X-Sonde header and body length it got,
     /// `/big` is 300,000 bytes (`/gzip` the same, compressed and chunked for a client that accepts gzip), `/secure` redirects to `https://shop.test:8443/`. HTTPS on 10.77.2.2 with certificates
@@ -230,6 +235,10 @@ final class TestNetwork: @unchecked Sendable {
                 location = /drop { return 444; }
                 location = /echo { return 200 "$request_method $host $http_x_sonde $content_length\\n"; }
                 location = /secure { return 301 https://shop.test:8443/; }
+                location = /hop1 { return 302 /hop2; }
+                location = /hop2 { return 302 http://www.shop.test/hop3; }
+                location = /hop3 { return 302 /index.html; }
+                location = /to-denied { return 302 http://10.77.2.4/secret; }
                 location = /gzip { gzip on; gzip_types text/plain; gzip_min_length 1; try_files /big =404; }
             }
         \(tlsServers)
@@ -260,6 +269,11 @@ final class TestNetwork: @unchecked Sendable {
                 ssl_certificate \(good.0);
                 ssl_certificate_key \(good.1);
                 root \(folder)/www;
+            }
+            server {
+                listen 10.77.2.4:80;
+                access_log \(folder)/denied-access.log;
+                location / { return 200 "the denied server\\n"; }
             }
             server {
                 listen 10.77.2.2:8080;
