@@ -1,5 +1,6 @@
 public import NIOSSL
 public import SondeCore
+import Synchronization
 public import X509
 
 /// The TLS side of a run, made once: the client context (Sonde judges the chain itself, so BoringSSL's own
@@ -12,6 +13,10 @@ public struct TLSClient: Sendable {
     /// The largest PEM file read (`--cacert`, `--cert`, `--key`).
     static let maxFileBytes = 4 << 20
 
+    /// Contexts already made, by ALPN list (those without a client certificate: the same for every run). Making one
+    /// costs milliseconds, which a sidecar answering many probes a second should pay once.
+    private static let contexts = Mutex<[[String]: NIOSSLContext]>([:])
+
     /// - Parameter applicationProtocols: what ALPN offers (`http/1.1`); none for a bare TLS connection.
     public init(_ options: TLSOptions, applicationProtocols: [String] = []) throws(ProbeError) {
         self.options = options
@@ -20,6 +25,10 @@ public struct TLSClient: Sendable {
         // Replaced by Sonde's own verification (TLSInspector), which can still report a chain it refuses.
         configuration.certificateVerification = .noHostnameVerification
         configuration.applicationProtocols = applicationProtocols
+        // BoringSSL's own trust store is never consulted (the callback above decides), so it is not loaded either:
+        // parsing the system bundle costs milliseconds per context.
+        configuration.trustRoots = .certificates([])
+        let shared = options.certificateFile == nil ? Self.contexts.withLock { $0[applicationProtocols] } : nil
         if let certificateFile = options.certificateFile, let keyFile = options.keyFile {
             let chain: [NIOSSLCertificate]
             do {
@@ -43,7 +52,12 @@ public struct TLSClient: Sendable {
             }
         }
         do {
-            context = try NIOSSLContext(configuration: configuration)
+            if let shared {
+                context = shared
+            } else {
+                context = try NIOSSLContext(configuration: configuration)
+                if options.certificateFile == nil { Self.contexts.withLock { [context] in $0[applicationProtocols] = context } }
+            }
         } catch {
             guard let keyFile = options.keyFile else { throw ProbeError(.socketUnavailable, "cannot set up TLS: \(error)") }
             throw ProbeError.invalid(parameter: "key", value: keyFile, allowed: "the private key of the --cert certificate (\(error))")
