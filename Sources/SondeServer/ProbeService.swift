@@ -78,23 +78,27 @@ struct ProbeService: Sendable {
     /// Runs probe `kind` for the blackbox-compatible `/probe`: its result as Prometheus samples, and the
     /// events as log lines for `debug=true`. A probe that could not run (bad or unresolvable target) is a
     /// result too (`probe_success 0`), as blackbox_exporter reports it; a policy refusal stays a 403.
+    /// - Parameter keepingLog: keep each event as a JSON line (`/probe?debug=true`); encoding them costs more than
+    ///   the probe itself for a fast one, so only when asked.
     func samples(
-        kind: String, input: ProbeInput, client: String, timeout: Duration?
+        kind: String, input: ProbeInput, client: String, timeout: Duration?, keepingLog: Bool = false
     ) async throws(APIError) -> (samples: [MetricSample], log: [String]) {
         let (probe, request) = try prepare(kind: kind, input: input, callerChosen: false)
         let permit = try limiter.acquire(client: client)
         defer { permit.release() }
-        return try await sample(probe, request: request, timeout: timeout, client: client)
+        return try await sample(probe, request: request, timeout: timeout, client: client, keepingLog: keepingLog)
     }
 
     private func sample<P: Probe>(
-        _ probe: P, request: ProbeRequest, timeout: Duration?, client: String
+        _ probe: P, request: ProbeRequest, timeout: Duration?, client: String, keepingLog: Bool
     ) async throws(APIError) -> (samples: [MetricSample], log: [String]) {
         let start = ContinuousClock.now
         let context = context(for: request, probe: probe, timeout: timeout)
         let log = EventLog()
         do {
-            let report = try await counted(probe, request, context: context, client: client) { log.append(SondeJSON.line($0)) }
+            let report = try await counted(probe, request, context: context, client: client) { event in
+                if keepingLog { log.append(SondeJSON.line(event)) }
+            }
             var samples = [
                 MetricSample("probe_success", report.success ? 1 : 0, help: "Whether the probe succeeded"),
                 MetricSample("probe_duration_seconds", report.durationSeconds, help: "How long the probe took to complete in seconds"),
@@ -114,7 +118,7 @@ struct ProbeService: Sendable {
                         help: "Specifies the hash of IP address. It's useful to detect if the IP address changes."))
             }
             if let reporting = report.summary as? any ProbeMetricsReporting { samples += reporting.metricSamples }
-            log.append(SondeJSON.line(report))
+            if keepingLog { log.append(SondeJSON.line(report)) }
             return (samples, log.lines)
         } catch {
             if error.code == .targetDenied || error.code == .socketUnavailable { throw APIError(error) }

@@ -41,9 +41,11 @@ enum BlackboxEndpoint {
         input.given = module.parameters
         if let parameter = module.targetParameter { input.given[parameter] = .string(target) }
 
-        let (samples, log) = try await service.samples(kind: module.probe.rawValue, input: input, client: client, timeout: timeout)
+        let debug = query["debug"] == "true"
+        let (samples, log) = try await service.samples(
+            kind: module.probe.rawValue, input: input, client: client, timeout: timeout, keepingLog: debug)
         let metrics = MetricExposition.render(samples)
-        guard query["debug"] == "true" else {
+        guard debug else {
             return Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(string: metrics)))
         }
         var configuration = "module: \(module.name)\nprobe: \(module.probe)\n"
