@@ -125,7 +125,16 @@ struct HTTPPlan: Sendable {
 struct StatusRanges: Sendable, Equatable, CustomStringConvertible {
     var ranges: [ClosedRange<Int>]
 
+    /// The default, `200-299`.
+    static let anySuccess = StatusRanges(ranges: [200...299])
+
+    private init(ranges: [ClosedRange<Int>]) { self.ranges = ranges }
+
     init(_ text: String) throws(ProbeError) {
+        if text == "200-299" {
+            self = .anySuccess
+            return
+        }
         ranges = []
         for part in text.split(separator: ",") {
             let bounds = part.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map { Int($0.trimmingSpaces) }
@@ -149,7 +158,9 @@ struct StatusRanges: Sendable, Equatable, CustomStringConvertible {
 
 extension Substring {
     var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = firstIndex(where: { !blank($0) }), let last = lastIndex(where: { !blank($0) }) else { return "" }
+        return String(self[first...last])
     }
 
     func trimmingCharacters(in set: String) -> String {

@@ -13,15 +13,23 @@ package enum MetricExposition {
             byName[sample.name, default: []].append(sample)
         }
         var text = ""
+        text.reserveCapacity(samples.count * 96)
         for name in order {
             guard let group = byName[name], let first = group.first else { continue }
-            text += "# HELP \(name) \(first.help)\n# TYPE \(name) gauge\n"
+            for part in ["# HELP ", name, " ", first.help, "\n# TYPE ", name, " gauge\n"] { text.append(part) }
             for sample in group {
-                text += name
+                text.append(name)
                 if !sample.labels.isEmpty {
-                    text += "{" + sample.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\(escape($0.value))\"" }.joined(separator: ",") + "}"
+                    text.append("{")
+                    for (index, label) in sample.labels.sorted(by: { $0.key < $1.key }).enumerated() {
+                        if index > 0 { text.append(",") }
+                        for part in [label.key, "=\"", escape(label.value), "\""] { text.append(part) }
+                    }
+                    text.append("}")
                 }
-                text += " \(format(sample.value))\n"
+                text.append(" ")
+                text.append(format(sample.value))
+                text.append("\n")
             }
         }
         return text
@@ -35,6 +43,7 @@ package enum MetricExposition {
     }
 
     private static func escape(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == 10 }) else { return value }
         var out = ""
         for character in value {
             switch character {
