@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# `sonde serve`'s TCP-connect probe vs prometheus-blackbox-exporter's tcp_connect module, same machine, same
-# run, same local listener, driven by wrk at concurrency 50 for 10 s each, two alternating rounds.
+# `sonde serve` vs prometheus-blackbox-exporter, same machine, same run, same local server, driven by wrk at
+# concurrency 50 for 10 s each, two alternating rounds:
+#   tcp   Sonde's TCP-connect probe (/v1/probes/tcp) vs blackbox's tcp_connect, against a listener that accepts
+#   http  Sonde's /probe?module=http_2xx vs blackbox's http_2xx (prober: http), against a local nginx
 # Reports requests/s, p50/p99 latency and RSS (idle, and after load) of both. Loopback only.
 #
-# usage: Benchmarks/api-benchmarks.sh [seconds] [connections]      (needs wrk, prometheus-blackbox-exporter)
+# usage: Benchmarks/api-benchmarks.sh [seconds] [connections] [tcp|http]   (needs wrk, prometheus-blackbox-exporter, nginx)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${2:-50}
+kind=${3:-tcp}
 sonde=${SONDE_BINARY:-.build/release/sonde}
 token=benchmark-token-0123456789abcdef
 work=$(mktemp -d)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    kill "$(cat "$work/nginx.pid" 2>/dev/null)" 2>/dev/null || true
+    rm -rf "$work"
+}
 trap cleanup EXIT
 
 # The listener both probe: accepts and closes, as fast as Python can.
@@ -22,6 +29,20 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.
 while True:
     c, _ = s.accept(); c.close()' &
 pids+=($!)
+# The web server both ask (http): a small page from nginx, on loopback.
+if [ "$kind" = http ]; then
+    mkdir -p "$work/www" && echo "hello sonde" > "$work/www/index.html"
+    cat > "$work/nginx.conf" <<NGINX
+daemon on;
+worker_processes 1;
+user root;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:17080; root $work/www; } }
+NGINX
+    nginx -c "$work/nginx.conf" -e "$work/nginx-error.log"
+fi
 
 # Request logging off for both (blackbox logs nothing per probe by default); limits high enough not to 429.
 SONDE_TOKEN=$token "$sonde" serve --port 18090 --log-level warning --max-concurrent 1024 --max-concurrent-per-client 1024 &
@@ -31,13 +52,23 @@ modules:
   tcp_connect:
     prober: tcp
     timeout: 5s
+  http_2xx:
+    prober: http
+    timeout: 5s
 YML
 prometheus-blackbox-exporter --config.file="$work/blackbox.yml" --web.listen-address=127.0.0.1:19115 --log.level=warn 2>"$work/blackbox.log" &
 pids+=($!); blackbox_pid=$!
 disown -a  # the cleanup kills them: no "Killed" job notices
 
-sonde_url="http://127.0.0.1:18090/v1/probes/tcp?target=127.0.0.1:17000"
-blackbox_url="http://127.0.0.1:19115/probe?module=tcp_connect&target=127.0.0.1:17000"
+if [ "$kind" = http ]; then
+    sonde_url="http://127.0.0.1:18090/probe?module=http_2xx&target=http://127.0.0.1:17080/"
+    blackbox_url="http://127.0.0.1:19115/probe?module=http_2xx&target=http://127.0.0.1:17080/"
+    sonde_success='probe_success 1'
+else
+    sonde_url="http://127.0.0.1:18090/v1/probes/tcp?target=127.0.0.1:17000"
+    blackbox_url="http://127.0.0.1:19115/probe?module=tcp_connect&target=127.0.0.1:17000"
+    sonde_success='"success":true'
+fi
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for _ in $(seq 100); do listening 17000 && listening 18090 && listening 19115 && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
@@ -52,7 +83,7 @@ echo "          blackbox $(rss_parts "$blackbox_pid")"
 
 # Both must really probe: one request each, checked.
 sonde_answer=$(curl -sf -H "Authorization: Bearer $token" "$sonde_url")
-[[ $sonde_answer == *'"success":true'* ]] || { echo "sonde's probe did not succeed: $sonde_answer" >&2; exit 1; }
+[[ $sonde_answer == *"$sonde_success"* ]] || { echo "sonde's probe did not succeed: $sonde_answer" >&2; exit 1; }
 blackbox_answer=$(curl -sf "$blackbox_url")
 [[ $blackbox_answer == *'probe_success 1'* ]] || { echo "blackbox's probe did not succeed: $blackbox_answer" >&2; exit 1; }
 

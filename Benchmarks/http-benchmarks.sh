@@ -3,7 +3,8 @@
 #   1. whole process, one request (hyperfine): `curl -s -o /dev/null URL` vs `sonde http -q URL`, http and https;
 #   2. what each reports for the same requests, alternating: connect, TLS handshake and time to first byte
 #      (curl's -w time_connect, time_appconnect − time_connect, time_starttransfer − time_appconnect|time_connect;
-#      Sonde's phases connect, tls, processing), medians over N requests each.
+#      Sonde's phases connect, tls, processing), medians over N requests each: Sonde as a fresh process per request
+#      (as curl runs), and N requests in one process (`-c N`, each on a fresh connection), where its code is warm.
 #
 # Run as root from the package root after `Scripts/build-release`:
 #   Benchmarks/http-benchmarks.sh [requests] [path/to/sonde]
@@ -70,6 +71,8 @@ for i in $(seq "$N"); do
     in_client "$SONDE" http --json http://10.78.9.2/ | grep '"type":"response"' >> "$WORK/sonde-http.ndjson"
     in_client "$SONDE" http --json -k https://10.78.9.2/ | grep '"type":"response"' >> "$WORK/sonde-https.ndjson"
 done
+in_client "$SONDE" http --json -c "$N" -i 0.02 http://10.78.9.2/ | grep '"type":"response"' > "$WORK/warm-http.ndjson"
+in_client "$SONDE" http --json -c "$N" -i 0.02 -k https://10.78.9.2/ | grep '"type":"response"' > "$WORK/warm-https.ndjson"
 python3 - "$WORK" <<'PY'
 import json, statistics, sys
 work = sys.argv[1]
@@ -84,14 +87,16 @@ def sonde(name):
         phases = json.loads(line)["phases"]
         rows.append((phases["connectMs"], phases.get("tlsMs"), phases["processingMs"]))
     return rows
-print("| scheme | phase | curl | sonde | sonde/curl |")
-print("|---|---|---:|---:|---:|")
-for scheme, ours in (("http", sonde("sonde-http.ndjson")), ("https", sonde("sonde-https.ndjson"))):
+print("| scheme | phase | curl | sonde, a process each | ratio | sonde, one process | ratio |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for scheme in ("http", "https"):
+    fresh, warm = sonde(f"sonde-{scheme}.ndjson"), sonde(f"warm-{scheme}.ndjson")
     for index, phase in enumerate(("connect", "tls", "first byte")):
         theirs = [row[index] for row in curl[scheme] if row[index] is not None]
-        mine = [row[index] for row in ours if row[index] is not None]
-        if not theirs or not mine:
+        mine = [row[index] for row in fresh if row[index] is not None]
+        kept = [row[index] for row in warm if row[index] is not None]
+        if not theirs or not mine or not kept:
             continue
-        a, b = statistics.median(theirs), statistics.median(mine)
-        print(f"| {scheme} | {phase} | {a:.3f} | {b:.3f} | {b / a:.2f} |")
+        a, b, c = statistics.median(theirs), statistics.median(mine), statistics.median(kept)
+        print(f"| {scheme} | {phase} | {a:.3f} | {b:.3f} | {b / a:.2f} | {c:.3f} | {c / a:.2f} |")
 PY
