@@ -15,7 +15,6 @@ struct TCPAttempt {
         var timeout: Duration
         var source: IPAddress?
         var readBanner: Bool
-        var bannerBytes: Int
         var readTimeout: Duration
         var expect: SafeRegex?
         /// What the connection does once open: `--tls`, `--banner`, `--send`, `--expect`, or the `--step`s.
@@ -36,7 +35,6 @@ struct TCPAttempt {
             self.source = source
             self.host = host
             readBanner = values.boolean("banner") ?? false
-            bannerBytes = min(values.integer("bannerBytes") ?? 256, TCPAttempt.maxBannerBytes)
             readTimeout = values.duration("readTimeout") ?? .seconds(2)
             if let pattern = values.string("expect") {
                 do {
@@ -56,7 +54,7 @@ struct TCPAttempt {
                 steps += queryResponse
                 querySteps = true
             } else {
-                if readBanner { steps.append(.banner(limit: bannerBytes)) }
+                if readBanner { steps.append(.banner(limit: min(values.integer("bannerBytes") ?? 256, TCPAttempt.maxBannerBytes))) }
                 if let text = values.string("send") { steps.append(.send(TCPConnectProbe.unescape(text), substituting: false)) }
                 if let expect { steps.append(.expect(expect, lineByLine: false)) }
             }
@@ -85,10 +83,10 @@ struct TCPAttempt {
         var outcome: TCPOutcome
         var connectTime: Duration?
         var code: Int32 = 0
-        var banner: String?
-        var expect: ExpectResult?
         /// What the conversation after the connect did, when there was one.
         var conversation: TCPConversation.Result?
+        var banner: String? { conversation?.banner }
+        var expect: ExpectResult? { conversation?.expect }
     }
 
     /// The code an attempt ends with when its task is cancelled (not counted as an attempt).
@@ -144,8 +142,6 @@ struct TCPAttempt {
         let conversation = await TCPConversation(
             steps: plan.steps, tls: plan.tls, host: plan.host, readDeadline: { [plan] in plan.readDeadline() }, reportsSteps: plan.querySteps
         ).run(over: copy)
-        result.banner = conversation.banner
-        result.expect = conversation.expect
         result.conversation = conversation
         return result
     }
