@@ -130,17 +130,11 @@ enum HTTPExchange {
                     try pipeline.addHandler(clock, position: handshake.map { .after($0) } ?? .first)
                     if handshake != nil { try pipeline.addHandler(connectClock, position: .first) }
                     clock.handshake = handshake
-                    guard offersHTTP2 else {
-                        try pipeline.addHTTPClientHandlers()
-                        return .http1(try HTTP1Channel(wrappingChannelSynchronously: channel))
-                    }
+                    guard offersHTTP2 else { return .http1(try http1(on: channel)) }
                     let negotiation = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { result, channel in
                         channel.eventLoop.makeCompletedFuture {
                             let pipeline = channel.pipeline.syncOperations
-                            guard case .negotiated("h2") = result else {
-                                try pipeline.addHTTPClientHandlers()
-                                return .http1_1(try HTTP1Channel(wrappingChannelSynchronously: channel))
-                            }
+                            guard case .negotiated("h2") = result else { return .http1_1(try http1(on: channel)) }
                             // Streams the server opens (pushes) are refused: nothing is initialised for them.
                             return .http2(try pipeline.configureAsyncHTTP2Pipeline(mode: .client) { $0.eventLoop.makeSucceededVoidFuture() })
                         }
@@ -214,6 +208,12 @@ enum HTTPExchange {
             return (timings, .failure(Failure(outcome: .timeout, message: "timed out \(stage) (\(failure.outcome.rawValue))")))
         }
         return (timings, result)
+    }
+
+    /// HTTP/1.1 on `channel` (on its event loop): the codec, and the async channel the exchange talks through.
+    private static func http1(on channel: any Channel) throws -> HTTP1Channel {
+        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+        return try HTTP1Channel(wrappingChannelSynchronously: channel)
     }
 
     /// - Parameter http2: `channel` is an HTTP/2 stream (behind a codec that speaks HTTP/1 parts): no
