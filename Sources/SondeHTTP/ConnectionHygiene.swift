@@ -140,14 +140,7 @@ package final class ConnectionCapHandler: ChannelDuplexHandler, RemovableChannel
         if passingHealthCheck { return context.fireChannelRead(data) }
         counter.refuse()
         let body = #"{"error":{"code":"too_many_connections","message":"this Sonde has \#(limit) connections open: retry shortly"}}"#
-        var head = HTTPResponse(status: .serviceUnavailable)
-        head.headerFields[.contentType] = "application/json"
-        head.headerFields[.contentLength] = String(body.utf8.count)
-        head.headerFields[.connection] = "close"
-        head.headerFields[.retryAfter] = "1"
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(ByteBuffer(string: body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        answerAndClose(context: context, .serviceUnavailable, json: body, extra: [.retryAfter: "1"])
     }
 
     /// Paths served even over the cap: the kubelet's probes.
@@ -193,14 +186,8 @@ package final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChan
                 + "in all (at most \(limits.maxHeaderFields)): send long parameter values in a POST body"
             : "the request is not HTTP/1.1 (\(parserError))"
         let body = #"{"error":{"code":"\#(tooLarge ? "request_too_large" : "malformed_request")","message":"\#(message)"}}"#
-        var head = HTTPResponse(status: status)
-        head.headerFields[.contentType] = "application/json"
-        head.headerFields[.contentLength] = String(body.utf8.count)
-        head.headerFields[.connection] = "close"
         responding = true
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(ByteBuffer(string: body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        answerAndClose(context: context, status, json: body)
     }
 
     package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -210,5 +197,21 @@ package final class MalformedRequestHandler: ChannelDuplexHandler, RemovableChan
         default: break
         }
         context.write(data, promise: promise)
+    }
+}
+
+extension ChannelOutboundHandler where OutboundOut == HTTPResponsePart {
+    /// Writes a whole JSON answer with `Connection: close`, then closes the connection once it is out.
+    fileprivate func answerAndClose(
+        context: ChannelHandlerContext, _ status: HTTPResponse.Status, json body: String, extra: HTTPFields = [:]
+    ) {
+        var head = HTTPResponse(status: status)
+        head.headerFields[.contentType] = "application/json"
+        head.headerFields[.contentLength] = String(body.utf8.count)
+        head.headerFields[.connection] = "close"
+        head.headerFields.append(contentsOf: extra)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(ByteBuffer(string: body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 }
