@@ -12,19 +12,23 @@ public enum RawHTTP {
         public var lines: [(text: String, at: Double)]
     }
 
-    public static func get(port: Int?, _ path: String, host: String = "127.0.0.1", headers: [String: String] = [:]) async throws -> Response {
+    /// Sends a GET and reads the whole answer; `onLine` sees each body line as soon as it has arrived.
+    public static func get(
+        port: Int?, _ path: String, host: String = "127.0.0.1", headers: [String: String] = [:],
+        onLine: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws -> Response {
         var request = "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         request += "\r\n"
         let text = request
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try exchange(text, port: port ?? 0) })
+                continuation.resume(with: Result { try exchange(text, port: port ?? 0, onLine: onLine) })
             }
         }
     }
 
-    private static func exchange(_ request: String, port: Int) throws -> Response {
+    private static func exchange(_ request: String, port: Int, onLine: (String) -> Void) throws -> Response {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
         defer { close(descriptor) }
@@ -69,7 +73,9 @@ public enum RawHTTP {
             // Every line completed by this read arrived now.
             var lineStart = decoded[..<before].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
             for index in before..<decoded.count where decoded[index] == UInt8(ascii: "\n") {
-                lines.append((String(decoding: decoded[lineStart..<index], as: UTF8.self), now))
+                let line = String(decoding: decoded[lineStart..<index], as: UTF8.self)
+                lines.append((line, now))
+                onLine(line)
                 lineStart = index + 1
             }
         }
