@@ -11,21 +11,33 @@ public enum FamilyPreference: String, Sendable, Codable, CaseIterable {
     case any
     case ipv4
     case ipv6
+    /// Either family, the preferred one first (blackbox's `preferred_ip_protocol` with `ip_protocol_fallback`).
+    case preferIPv4 = "prefer-ipv4"
+    case preferIPv6 = "prefer-ipv6"
 
     /// The parameter every address-based probe declares for it, with `-4` and `-6` as flags.
     public static let parameter = ParameterSpec(
         "family",
         .choice(allCases.map(\.rawValue)),
         default: .string(FamilyPreference.any.rawValue),
-        summary: "Address family to use for a host name (-4: IPv4 only, -6: IPv6 only)",
+        summary: "Address family to use for a host name (-4: IPv4 only, -6: IPv6 only; prefer-ipv4/prefer-ipv6: that one first)",
         cli: .init(flags: [.init("-4", sets: .string("ipv4")), .init("-6", sets: .string("ipv6"))])
     )
 
     func accepts(_ family: AddressFamily) -> Bool {
         switch self {
-        case .any: true
+        case .any, .preferIPv4, .preferIPv6: true
         case .ipv4: family == .ipv4
         case .ipv6: family == .ipv6
+        }
+    }
+
+    /// The family put first, for the two preferences.
+    var preferred: AddressFamily? {
+        switch self {
+        case .preferIPv4: .ipv4
+        case .preferIPv6: .ipv6
+        case .any, .ipv4, .ipv6: nil
         }
     }
 }
@@ -74,9 +86,10 @@ public enum HostResolver {
         }
         switch outcome {
         case .addresses(let addresses) where !addresses.isEmpty:
-            return addresses
+            guard let preferred = family.preferred else { return addresses }
+            return addresses.filter { $0.family == preferred } + addresses.filter { $0.family != preferred }
         case .addresses:
-            let wanted = family == .any ? "" : " \(family == .ipv4 ? "IPv4" : "IPv6")"
+            let wanted = family == .ipv4 ? " IPv4" : family == .ipv6 ? " IPv6" : ""
             throw ProbeError(.unresolvableTarget, "cannot resolve '\(host)': no\(wanted) address")
         case .failure(let reason):
             throw ProbeError(.unresolvableTarget, "cannot resolve '\(host)': \(reason)")
@@ -92,7 +105,7 @@ public enum HostResolver {
         var hints = addrinfo()
         hints.ai_family =
             switch family {
-            case .any: AF_UNSPEC
+            case .any, .preferIPv4, .preferIPv6: AF_UNSPEC
             case .ipv4: AF_INET
             case .ipv6: AF_INET6
             }
