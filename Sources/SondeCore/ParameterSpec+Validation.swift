@@ -98,7 +98,7 @@ extension ParameterSpec {
 
     private static func matches(_ text: String, _ format: TextFormat) -> Bool {
         switch format {
-        case .any:
+        case .any, .filePath:
             return !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
         case .ipAddress:
             return IPAddress(text) != nil

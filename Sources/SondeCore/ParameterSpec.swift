@@ -34,6 +34,9 @@ public struct ParameterSpec: Sendable {
         case headerLines
         /// Lines of text, one item per line (a repeated option's values), no other control characters.
         case lines
+        /// A file on the machine Sonde runs on. Read only for the command line and the operator's own modules
+        /// file (``ProbeContext/readsOperatorFiles``), never for an API caller; never filled from a URL.
+        case filePath
     }
 
     /// How the parameter is spelled on the command line.
@@ -92,6 +95,11 @@ public struct ParameterSpec: Sendable {
     /// What the parameter means for load, when it bears on it.
     public let role: Role?
 
+    /// A path on Sonde's own machine (``TextFormat/filePath``).
+    public var isFilePath: Bool {
+        if case .text(_, .filePath) = type { true } else { false }
+    }
+
     public init(
         _ name: String,
         _ type: ValueType,
@@ -146,6 +154,7 @@ public struct ParameterSpec: Sendable {
             case .regularExpression: return "an RE2 regular expression of at most \(maxLength) characters"
             case .headerLines: return "header lines 'Name: value', one per line, at most \(maxLength) characters in all"
             case .lines: return "lines of text without control characters, one per line, at most \(maxLength) characters in all"
+            case .filePath: return "a file path of at most \(maxLength) characters"
             }
         }
     }

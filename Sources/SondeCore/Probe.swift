@@ -54,16 +54,20 @@ public struct ProbeContext: Sendable {
     /// The most packets or attempts the run may send, whatever its parameters say (a server's limit: a
     /// deadline must not turn "count replies" into unbounded sends). `nil`: no cap beyond the parameters.
     public var maxSends: Int?
+    /// The parameters came from the operator's own modules file (blackbox's `/probe`), not from the caller, so
+    /// parameters of format ``ParameterSpec/TextFormat/filePath`` may be read even though a policy applies.
+    public var readsOperatorFiles: Bool
 
     public init(
         deadline: ContinuousClock.Instant? = nil, pacer: SendPacer? = nil, policy: AddressPolicy? = nil,
-        contentParameters: [String] = [], maxSends: Int? = nil
+        contentParameters: [String] = [], maxSends: Int? = nil, readsOperatorFiles: Bool = false
     ) {
         self.deadline = deadline
         self.pacer = pacer
         self.policy = policy
         self.contentParameters = contentParameters
         self.maxSends = maxSends
+        self.readsOperatorFiles = readsOperatorFiles
     }
 
     /// `count` capped at ``maxSends``: what a run may send at most (`nil` when neither bounds it).

@@ -181,6 +181,7 @@ package enum OpenAPIDocument {
             case .regularExpression: members.append(("format", "regex"))
             case .headerLines: members.append(("x-format", "header-lines"))
             case .lines: members.append(("x-format", "lines"))
+            case .filePath: members.append(("x-format", "file-path"))
             case .any: break
             }
         }

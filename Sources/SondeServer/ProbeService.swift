@@ -93,7 +93,9 @@ struct ProbeService: Sendable {
         _ probe: P, request: ProbeRequest, timeout: Duration?, client: String, keepingLog: Bool
     ) async throws(APIError) -> (samples: [MetricSample], log: [String]) {
         let start = ContinuousClock.now
-        let context = context(for: request, probe: probe, timeout: timeout)
+        var context = context(for: request, probe: probe, timeout: timeout)
+        // A module's parameters are the operator's (the URL gives only the target, never into a file parameter).
+        context.readsOperatorFiles = true
         let log = EventLog()
         do {
             let report = try await counted(probe, request, context: context, client: client) { event in
