@@ -54,6 +54,11 @@ let package = Package(
         ),
         .target(name: "SondeRegex", dependencies: ["CRE2"], swiftSettings: strictSwift),
 
+        // YAML for the files an operator writes (modules, blackbox.yml): libyaml, linked statically, read into
+        // nodes that remember their line.
+        .target(name: "CYAML", linkerSettings: [.linkedLibrary(":libyaml.a")]),
+        .target(name: "SondeYAML", dependencies: ["CYAML"], swiftSettings: strictSwift),
+
         // libcap, for keeping only CAP_NET_RAW after the sockets are open.
         .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
@@ -111,7 +116,7 @@ let package = Package(
         .target(
             name: "SondeServer",
             dependencies: [
-                "SondeCore", "SondeHTTP", "SondeAuth",
+                "SondeCore", "SondeHTTP", "SondeAuth", "SondeYAML", "SondeRegex",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -252,7 +257,8 @@ let package = Package(
         .testTarget(
             name: "SondeServerTests",
             dependencies: [
-                "SondeServerTestSupport", "SondeHTTP", "SondeServer", "SondeAuth", "SondeICMP", "PingProbe", "TCPProbe", "DNSProbe",
+                "SondeServerTestSupport", "SondeHTTP", "SondeServer", "SondeAuth", "SondeICMP", "PingProbe", "TCPProbe", "DNSProbe", "HTTPProbe",
+                "SondeYAML",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSwift
