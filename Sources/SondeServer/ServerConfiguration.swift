@@ -15,6 +15,8 @@ public struct ServerConfiguration: Sendable {
     public var legacyPingWithoutToken: Bool
     /// The modules file of `GET /probe`, as read (checked when the server is built).
     public var modulesYAML: String?
+    /// Where ``modulesYAML`` was read from, for error messages.
+    public var modulesFile: String?
 }
 
 /// What one request may ask of the network.

@@ -72,7 +72,8 @@ public enum ServerSettings {
             policy: policy,
             limits: ServerLimits(values),
             legacyPingWithoutToken: values.boolean("legacyPingWithoutToken") ?? false,
-            modulesYAML: try reader.text(ofFileIn: "modules", values: values, what: "the modules file")
+            modulesYAML: try reader.text(ofFileIn: "modules", values: values, what: "the modules file"),
+            modulesFile: values.string("modules")
         )
     }
 

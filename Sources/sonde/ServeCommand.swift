@@ -16,7 +16,7 @@ import SondeServer
 enum ServeCommand {
     /// Parses flags, the environment, the config file and the token; prints help or an error and exits
     /// when there is nothing to serve.
-    static func configuration(_ arguments: [String], probesDirectory: String) -> ServerConfiguration {
+    static func configuration(_ arguments: [String], probesDirectory: String) -> (configuration: ServerConfiguration, checkOnly: Bool) {
         var arguments = arguments
         let checkOnly = removeCheckFlag(from: &arguments)
         let flags = settingFlags(arguments, declaration: ServerSettings.declaration, help: help)
@@ -24,15 +24,7 @@ enum ServeCommand {
             let configuration = try ServerSettings.configuration(flags: flags, environment: environment(), readFile: readFile)
             try configuration.listener.checkExposure()
             try checkTokenHiddenFromPlugins(configuration.listener, probesDirectory: probesDirectory)
-            if checkOnly {
-                Output.write(
-                    "sonde serve: settings OK: listen \(configuration.listener.host):\(configuration.listener.port), "
-                        + "auth \(configuration.listener.authenticationSummary), "
-                        + "deny \(configuration.policy.deny.count) networks, allow \(configuration.policy.allow.isEmpty ? "all others" : "\(configuration.policy.allow.count) networks")"
-                )
-                exit(ExitCode.success.rawValue)
-            }
-            return configuration
+            return (configuration, checkOnly)
         } catch {
             Output.error(error.description)
             exit(ExitCode.usage.rawValue)
@@ -76,6 +68,40 @@ enum ServeCommand {
         return commandLine.given
     }
 
+    /// `--check`: the settings, the restrictions and the modules file judged as ``run`` would judge them, against
+    /// the same probes; exit 0 with a summary, or 2 naming what is wrong.
+    static func check(_ configuration: ServerConfiguration, registry: ProbeRegistry) -> ExitCode {
+        let modules: BlackboxModules?
+        do {
+            try configuration.listener.restrictions.check(against: registry.descriptors)
+            modules = try loadModules(configuration, registry: registry)
+        } catch {
+            Output.error("serve: \(error)")
+            return .usage
+        }
+        let moduleSummary =
+            modules.map { "\($0.modules.count) modules from \(configuration.modulesFile ?? "the modules file")" } ?? "the default modules"
+        Output.write(
+            "sonde serve: settings OK: listen \(configuration.listener.host):\(configuration.listener.port), "
+                + "auth \(configuration.listener.authenticationSummary), "
+                + "deny \(configuration.policy.deny.count) networks, allow \(configuration.policy.allow.isEmpty ? "all others" : "\(configuration.policy.allow.count) networks"), "
+                + moduleSummary
+        )
+        return .success
+    }
+
+    /// The modules of `/probe` from the modules file (`nil` without one): a module may use an enabled probe
+    /// only, within the server's limits; its parameters are the operator's own.
+    static func loadModules(_ configuration: ServerConfiguration, registry: ProbeRegistry) throws(SettingsError) -> BlackboxModules? {
+        guard let yaml = configuration.modulesYAML else { return nil }
+        let narrowed = registry.descriptors.filter { configuration.listener.restrictions.allows($0.kind.rawValue) }.map(configuration.limits.apply)
+        do {
+            return try BlackboxModules(yaml: yaml, descriptors: narrowed)
+        } catch {
+            throw SettingsError("\(configuration.modulesFile ?? "the modules file"): \(error)")
+        }
+    }
+
     /// Serves until SIGTERM/SIGINT; exit status 0 after a graceful shutdown, 1 when serving failed.
     static func run(
         _ configuration: ServerConfiguration, registry: ProbeRegistry, mode: PrivilegeMode, opened: Registration.Opened,
@@ -99,17 +125,12 @@ enum ServeCommand {
             logger.critical("cannot serve", metadata: ["error": "\(error)"])
             return .usage
         }
-        var modules: BlackboxModules?
-        if let yaml = configuration.modulesYAML {
-            // A module may use an enabled probe only; its parameters are the operator's own.
-            let narrowed = registry.descriptors.filter { configuration.listener.restrictions.allows($0.kind.rawValue) }.map(
-                configuration.limits.apply)
-            do {
-                modules = try BlackboxModules(yaml: yaml, descriptors: narrowed)
-            } catch {
-                logger.critical("cannot serve", metadata: ["error": "\(error)"])
-                return .usage
-            }
+        let modules: BlackboxModules?
+        do {
+            modules = try loadModules(configuration, registry: registry)
+        } catch {
+            logger.critical("cannot serve", metadata: ["error": "\(error)"])
+            return .usage
         }
         let server = SondeServer(
             registry: registry, configuration: configuration, version: SondeVersion.current, modules: modules, metrics: metrics

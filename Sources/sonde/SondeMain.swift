@@ -37,7 +37,7 @@ enum SondeMain {
             startPluginLauncher(options)
         }
         // The server's settings (and its token file) are read while still privileged and single-threaded.
-        let serveConfiguration = serving ? ServeCommand.configuration(Array(arguments.dropFirst()), probesDirectory: probesDirectory) : nil
+        let serve = serving ? ServeCommand.configuration(Array(arguments.dropFirst()), probesDirectory: probesDirectory) : nil
         let gatewayConfiguration = command == "gateway" ? GatewayCommand.configuration(Array(arguments.dropFirst())) : nil
         // A flood of connections should meet the listener's connection cap, not the open-file limit.
         if serving || gatewayConfiguration != nil { ConnectionLimits.raiseFileLimit() }
@@ -79,8 +79,9 @@ enum SondeMain {
             }
         }
 
-        if let serveConfiguration {
-            exit(await ServeCommand.run(serveConfiguration, registry: registry, mode: mode, opened: opened, warnings: warnings).rawValue)
+        if let serve {
+            if serve.checkOnly { exit(ServeCommand.check(serve.configuration, registry: registry).rawValue) }
+            exit(await ServeCommand.run(serve.configuration, registry: registry, mode: mode, opened: opened, warnings: warnings).rawValue)
         }
         for warning in warnings { Output.error(warning) }
 

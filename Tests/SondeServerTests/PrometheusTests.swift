@@ -42,13 +42,20 @@ struct PrometheusTests {
         let cases: [(String, String)] = [
             ("modules: {x: {probe: nosuch}}", "module x: unknown probe 'nosuch'"),
             ("modules: {x: {probe: tcp, parameters: {count: 0}}}", "module x: invalid value '0' for count"),
-            ("modules: {x: {probe: tcp, timeout: soon}}", "module x: invalid timeout 'soon'"),
+            ("modules: {x: {probe: tcp, timeout: soon}}", "invalid timeout 'soon'"),
             ("modules: {x: {probe: tcp, parameters: {step: ['send:a', '']}}}", "module x: invalid value 'send:a"),
-            ("modules: {x: {probe: tcp, parameters: {count: [1, 2]}}}", "the modules file is not valid"),
+            ("modules: {x: {probe: tcp, parameters: {count: [1, 2]}}}", "module x: invalid value"),
             ("modules: {x: {probe: dns, target_parameter: colour}}", "target_parameter 'colour' needs a parameter of dns"),
-            ("- not a mapping", "the modules file is not valid"),
-            ("modules:\n  x: {probe: tcp", "unclosed {"),
-            ("modules:\n\tx: {probe: tcp}", "tabs are not allowed"),
+            ("- not a mapping", "the modules file must be a mapping with `modules:`"),
+            ("modules:\n  x: {probe: tcp", "the modules file is not valid YAML: line 3:"),
+            ("modules:\n\tx: {probe: tcp}", "the modules file is not valid YAML: line 2:"),
+            ("modules:\n  x: {probe: tcp, colour: red}", "module x: line 2: unknown key colour"),
+            ("modules:\n  x: {probe: tcp}\n  x: {probe: dns}", "module x: line 3: defined twice"),
+            ("modules: {}\nsettings: {}", "line 2: unknown key settings"),
+            (
+                "modules: {x: {probe: tcp, target_parameter: cacert, probe_target: a}}",
+                "target_parameter 'cacert' needs a parameter of tcp that is not a file"
+            ),
         ]
         for (yaml, message) in cases {
             let error = #expect(throws: SettingsError.self) { try BlackboxModules(yaml: yaml, descriptors: descriptors) }

@@ -37,7 +37,7 @@ enum BlackboxEndpoint {
             let scrape = Duration.clampedSeconds(seconds - timeoutOffset.inSeconds, within: 0.1...service.limits.maxDuration)
             timeout = min(timeout ?? scrape, scrape)
         }
-        var input = try ProbeInput.decode(query: [("target", module.probeTarget ?? target)])
+        var input = try ProbeInput.decode(query: [("target", module.probeTarget(for: target))])
         input.given = module.parameters
         if let parameter = module.targetParameter { input.given[parameter] = .string(target) }
 

@@ -1,5 +1,6 @@
 public import SondeCore
 public import SondeHTTP
+import SondeYAML
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -11,6 +12,9 @@ public import SondeHTTP
 /// its parameters. The URL gives only `module` and `target`, so a scrape can never ask more of a module than
 /// its file allows (no open proxy).
 ///
+/// A modules file holds Sonde's modules, blackbox_exporter's (its `blackbox.yml` as it is: a module with
+/// `prober:`, see ``BlackboxModuleTranslation``), or both:
+///
 /// ```yaml
 /// modules:
 ///   icmp:                      # several packets: loss, duplicates and RTT spread, which blackbox lacks
@@ -19,13 +23,25 @@ public import SondeHTTP
 ///     parameters: {count: 5, interval: 0.2}
 ///   tcp_connect:
 ///     probe: tcp
-///   dns_kubernetes:            # blackbox style: the URL's target is the DNS server
+///   dns_kubernetes:            # the URL's target is the DNS server
 ///     probe: dns
 ///     target_parameter: server
 ///     probe_target: kubernetes.default.svc.cluster.local
 ///     parameters: {type: A}
+///   http_2xx:                  # blackbox's own
+///     prober: http
+///     timeout: 5s
+///     http:
+///       preferred_ip_protocol: ip4
 /// ```
 public struct BlackboxModules: Sendable {
+    /// How the URL's target becomes the probe's.
+    public enum TargetForm: Sendable {
+        case asGiven
+        /// blackbox's http prober: a target without a scheme is `http://TARGET`.
+        case urlDefaultingToHTTP
+    }
+
     public struct Module: Sendable {
         public var name: String
         public var probe: ProbeKind
@@ -35,6 +51,16 @@ public struct BlackboxModules: Sendable {
         /// When set, the URL's target goes into this parameter and the probe's target is `probeTarget`.
         public var targetParameter: String?
         public var probeTarget: String?
+        public var targetForm: TargetForm = .asGiven
+
+        /// The probe's target for the URL's `target`.
+        public func probeTarget(for target: String) -> String {
+            if let probeTarget { return probeTarget }
+            switch targetForm {
+            case .asGiven: return target
+            case .urlDefaultingToHTTP: return target.contains("://") ? target : "http://" + target
+            }
+        }
     }
 
     public var modules: [String: Module]
@@ -50,91 +76,191 @@ public struct BlackboxModules: Sendable {
             "tcp_connect": Entry(probe: "tcp"),
             "dns": Entry(probe: "dns"),
             // blackbox_exporter's default module: any 2xx, redirects followed.
-            "http_2xx": Entry(probe: "http", parameters: ["location": .boolean(true)]),
+            "http_2xx": Entry(probe: "http", parameters: ["location": .boolean(true)], targetForm: .urlDefaultingToHTTP),
         ]
-        let available = entries.filter { entry in descriptors.contains { $0.kind.rawValue == entry.value.probe } }
-        return (try? BlackboxModules(entries: available, descriptors: descriptors)) ?? BlackboxModules(modules: [:])
+        var modules: [String: Module] = [:]
+        for (name, entry) in entries where descriptors.contains(where: { $0.kind.rawValue == entry.probe }) {
+            if let module = try? entry.module(name: name, descriptors: descriptors) { modules[name] = module }
+        }
+        return BlackboxModules(modules: modules)
     }
 
-    private struct File: Decodable {
-        var modules: [String: Entry]
-    }
-
-    private struct Entry: Decodable {
+    /// A module as read from either format, before it is checked against the probes.
+    private struct Entry {
         var probe: String
-        var timeout: String?
-        var parameters: [String: ParameterValue]?
-        // blackbox_exporter's own spelling of the keys of a module.
-        // swift-format-ignore: AlwaysUseLowerCamelCase
-        var target_parameter: String?
-        // swift-format-ignore: AlwaysUseLowerCamelCase
-        var probe_target: String?
+        var timeout: YAMLNode?
+        var parameters: [String: ParameterValue] = [:]
+        var targetParameter: String?
+        var probeTarget: String?
+        var targetForm: TargetForm = .asGiven
 
-        init(probe: String, parameters: [String: ParameterValue]? = nil) {
+        init(probe: String, parameters: [String: ParameterValue] = [:], targetForm: TargetForm = .asGiven) {
             self.probe = probe
             self.parameters = parameters
+            self.targetForm = targetForm
         }
-    }
 
-    /// Parses and checks a modules file against the probes and their (server-narrowed) declarations.
-    public init(yaml: String, descriptors: [ProbeDescriptor]) throws(SettingsError) {
-        let file: File
-        do {
-            let tree = try ModulesYAML.parse(yaml)
-            file = try JSONDecoder().decode(File.self, from: Data(tree.serialized().utf8))
-        } catch {
-            throw SettingsError("the modules file is not valid: \(error) (expected `modules:` mapping names to `probe:` and `parameters:`)")
+        init(_ translated: BlackboxModuleTranslation.Result) {
+            probe = translated.probe
+            timeout = translated.timeout
+            parameters = translated.parameters
+            targetParameter = translated.targetParameter
+            probeTarget = translated.probeTarget
+            targetForm = translated.targetForm
         }
-        try self.init(entries: file.modules, descriptors: descriptors)
-    }
 
-    private init(entries: [String: Entry], descriptors: [ProbeDescriptor]) throws(SettingsError) {
-        var modules: [String: Module] = [:]
-        for (name, entry) in entries {
-            guard let descriptor = descriptors.first(where: { $0.kind.rawValue == entry.probe }) else {
-                let kinds = descriptors.map(\.kind.rawValue).joined(separator: ", ")
-                throw SettingsError("module \(name): unknown probe '\(entry.probe)' (expected one of \(kinds))")
-            }
-            var timeout: Duration?
-            if let text = entry.timeout {
-                guard let parsed = Self.duration(text) else {
+        /// Sonde's own format: `probe`, `timeout`, `parameters`, `target_parameter`, `probe_target`.
+        init(sonde node: YAMLNode, name: String) throws(SettingsError) {
+            probe = ""
+            for pair in node.pairs ?? [] {
+                let key = pair.key.text ?? ""
+                let value = pair.value
+                func text() throws(SettingsError) -> String {
+                    guard let text = value.text, !value.isNull else {
+                        throw SettingsError("module \(name): line \(value.line): \(key) needs a value")
+                    }
+                    return text
+                }
+                switch key {
+                case "probe": probe = try text()
+                case "timeout": timeout = value
+                case "target_parameter": targetParameter = try text()
+                case "probe_target": probeTarget = try text()
+                case "parameters":
+                    guard value.isNull || value.pairs != nil else {
+                        throw SettingsError("module \(name): line \(value.line): parameters must be a mapping of names to values")
+                    }
+                    for parameter in value.pairs ?? [] {
+                        parameters[parameter.key.text ?? ""] = try Self.parameterValue(parameter.value, module: name, name: parameter.key.text ?? "")
+                    }
+                default:
                     throw SettingsError(
-                        "module \(name): invalid timeout '\(text)' (expected 1ms to \(Int(Self.maxTimeoutSeconds))s, e.g. 5s, 500ms or 1m)"
+                        "module \(name): line \(pair.key.line): unknown key \(key) (a Sonde module has probe, timeout, parameters, target_parameter, probe_target; a blackbox module has prober)"
                     )
                 }
-                timeout = parsed
+            }
+        }
+
+        private static func parameterValue(_ node: YAMLNode, module: String, name: String) throws(SettingsError) -> ParameterValue {
+            if let items = node.items {
+                var texts: [String] = []
+                for item in items {
+                    guard let text = item.text else {
+                        throw SettingsError("module \(module): line \(item.line): \(name) takes a list of texts, not of \(item.kindDescription)")
+                    }
+                    texts.append(text)
+                }
+                return .list(texts)
+            }
+            guard let text = node.text else { throw SettingsError("module \(module): line \(node.line): \(name) cannot be a mapping") }
+            if let value = node.boolean { return .boolean(value) }
+            if let value = node.integer { return .integer(value) }
+            if let value = node.number { return .number(value) }
+            return .string(text)
+        }
+
+        func module(name: String, descriptors: [ProbeDescriptor]) throws(SettingsError) -> Module {
+            guard let descriptor = descriptors.first(where: { $0.kind.rawValue == probe }) else {
+                let kinds = descriptors.map(\.kind.rawValue).joined(separator: ", ")
+                throw SettingsError("module \(name): unknown probe '\(probe)' (expected one of \(kinds))")
+            }
+            var duration: Duration?
+            if let timeout {
+                guard let text = timeout.text, let parsed = BlackboxModules.duration(text) else {
+                    throw SettingsError(
+                        "module \(name): line \(timeout.line): invalid timeout \(timeout.kindDescription) (expected 1ms to \(Int(BlackboxModules.maxTimeoutSeconds))s, e.g. 5s, 500ms, 1m30s)"
+                    )
+                }
+                duration = parsed
             }
             do {
-                _ = try descriptor.validate(entry.parameters ?? [:])
+                _ = try descriptor.validate(parameters)
             } catch {
                 throw SettingsError("module \(name): \(error.message)")
             }
-            if let parameter = entry.target_parameter {
-                guard descriptor.parameter(named: parameter) != nil, entry.probe_target != nil else {
-                    throw SettingsError("module \(name): target_parameter '\(parameter)' needs a parameter of \(entry.probe) and a probe_target")
+            if let parameter = targetParameter {
+                // The URL's target never names a file for the sidecar to read.
+                guard let spec = descriptor.parameter(named: parameter), !spec.isFilePath, probeTarget != nil else {
+                    throw SettingsError(
+                        "module \(name): target_parameter '\(parameter)' needs a parameter of \(probe) that is not a file, and a probe_target")
                 }
             }
-            modules[name] = Module(
-                name: name, probe: descriptor.kind, timeout: timeout, parameters: entry.parameters ?? [:],
-                targetParameter: entry.target_parameter, probeTarget: entry.probe_target
+            return Module(
+                name: name, probe: descriptor.kind, timeout: duration, parameters: parameters, targetParameter: targetParameter,
+                probeTarget: probeTarget, targetForm: targetForm
             )
         }
-        self.modules = modules
+    }
+
+    /// Parses and checks a modules file against the probes and their (server-narrowed) declarations; throws the
+    /// first error (``read(yaml:descriptors:)`` has them all).
+    public init(yaml: String, descriptors: [ProbeDescriptor]) throws(SettingsError) {
+        let read = try Self.read(yaml: yaml, descriptors: descriptors)
+        if let first = read.errors.first { throw first }
+        self.modules = read.modules
+    }
+
+    /// Every module of the file that holds, and an error for each one that does not, in the file's order. Throws
+    /// when the file itself is not a modules file.
+    public static func read(yaml: String, descriptors: [ProbeDescriptor]) throws(SettingsError) -> (
+        modules: [String: Module], errors: [SettingsError]
+    ) {
+        let root: YAMLNode?
+        do {
+            root = try YAMLNode.parse(yaml)
+        } catch {
+            throw SettingsError("the modules file is not valid YAML: \(error)")
+        }
+        guard let root, let top = root.pairs else {
+            throw SettingsError("the modules file must be a mapping with `modules:` (each module names a `probe:` or a blackbox `prober:`)")
+        }
+        var modules: [String: Module] = [:]
+        var errors: [SettingsError] = []
+        for pair in top {
+            guard pair.key.text == "modules" else {
+                throw SettingsError("line \(pair.key.line): unknown key \(pair.key.text ?? "") (a modules file has only `modules:`)")
+            }
+            guard pair.value.isNull || pair.value.pairs != nil else {
+                throw SettingsError("line \(pair.value.line): `modules:` must map module names to modules")
+            }
+            var seen: Set<String> = []
+            for entry in pair.value.pairs ?? [] {
+                let name = entry.key.text ?? ""
+                do throws(SettingsError) {
+                    guard entry.value.pairs != nil else {
+                        throw SettingsError("module \(name): line \(entry.value.line): a module is a mapping, not \(entry.value.kindDescription)")
+                    }
+                    guard seen.insert(name).inserted else { throw SettingsError("module \(name): line \(entry.key.line): defined twice") }
+                    let read =
+                        entry.value["prober"] != nil
+                        ? Entry(try BlackboxModuleTranslation.translate(entry.value, name: name))
+                        : try Entry(sonde: entry.value, name: name)
+                    modules[name] = try read.module(name: name, descriptors: descriptors)
+                } catch {
+                    errors.append(error)
+                }
+            }
+        }
+        return (modules, errors)
     }
 
     /// Longest module timeout accepted: a scrape never waits a day.
     static let maxTimeoutSeconds = 86_400.0
 
-    /// `5s`, `500ms`, `1m`, `1.5` (seconds), from 1 ms to ``maxTimeoutSeconds``.
+    /// A Go duration (`5s`, `500ms`, `1m30s`, `1h`) or plain seconds (`1.5`), from 1 ms to ``maxTimeoutSeconds``.
     static func duration(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
-        var number = Substring(text)
-        var scale = 1.0
-        if let (suffix, unit) = units.first(where: { text.hasSuffix($0.0) }) {
-            number = text.dropLast(suffix.count)
-            scale = unit
+        if let seconds = Double(text) { return Duration.checkedSeconds(seconds, within: 0.001...maxTimeoutSeconds) }
+        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        var rest = Substring(text)
+        var total = 0.0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            guard let (suffix, scale) = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
+            rest = rest.dropFirst(suffix.count)
+            total += value * scale
         }
-        guard let value = Double(number) else { return nil }
-        return Duration.checkedSeconds(value * scale, within: 0.001...maxTimeoutSeconds)
+        return text.isEmpty ? nil : Duration.checkedSeconds(total, within: 0.001...maxTimeoutSeconds)
     }
 }

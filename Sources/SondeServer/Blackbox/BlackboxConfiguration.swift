@@ -1,0 +1,410 @@
+import SondeCore
+import SondeHTTP
+import SondeRegex
+import SondeYAML
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// A module written for blackbox_exporter (`prober:` with an `icmp`, `tcp`, `http` or `dns` block), read into
+/// the Sonde probe and parameters that do the same. Every key is either honoured or refused with the module,
+/// the key and why: nothing is silently ignored, and unknown keys are errors, as in blackbox.
+struct BlackboxModuleTranslation {
+    /// What a module becomes.
+    struct Result {
+        var probe: String
+        var timeout: YAMLNode?
+        var parameters: [String: ParameterValue] = [:]
+        var targetParameter: String?
+        var probeTarget: String?
+        var targetForm: BlackboxModules.TargetForm = .asGiven
+    }
+
+    private let name: String
+    private var result: Result
+
+    /// Refusals that are not "unknown key": blackbox options Sonde does not do (yet), with the reason.
+    private static let notSupported: [String: String] = [
+        "grpc": "the grpc prober is not in Sonde yet",
+        "unix": "the unix prober is not in Sonde (a sidecar probes its pod's network, not its sockets)",
+        "websocket": "the websocket prober is not in Sonde yet",
+        "expect_bytes": "exact byte matches are not in Sonde yet; use expect with a regular expression",
+        "labels": "probe_expect_info labels are not in Sonde yet",
+        "dns_over_tls": "DNS over TLS is not in Sonde yet",
+        "validate_answer_rrs": "record checks are not in Sonde yet",
+        "validate_authority_rrs": "record checks are not in Sonde yet",
+        "validate_additional_rrs": "record checks are not in Sonde yet",
+        "valid_http_versions":
+            "Sonde does not check the HTTP version yet (probe_http_version reports it); a list with both HTTP/1.1 and HTTP/2.0 is accepted",
+        "http_headers": "per-header values, secrets and files are not in Sonde yet; use headers",
+        "body_file": "a request body from a file is not in Sonde yet; use body",
+        "compression": "Sonde does not decompress bodies yet",
+        "fail_if_ssl": "fail_if_ssl: true is not in Sonde yet (fail_if_not_ssl is)",
+        "fail_if_header_matches": "not in Sonde yet (fail_if_header_not_matches is)",
+        "fail_if_body_json_matches_cel": "CEL expressions are not in Sonde",
+        "fail_if_body_json_not_matches_cel": "CEL expressions are not in Sonde",
+        "oauth2": "OAuth 2 is not in Sonde",
+        "bearer_token_file": "credentials from files are not in Sonde yet; use authorization.credentials",
+        "password_file": "credentials from files are not in Sonde yet; use password",
+        "credentials_file": "credentials from files are not in Sonde yet; use credentials",
+        "proxy_url": "Sonde connects directly: a proxy would hide the pod's own path",
+        "no_proxy": "Sonde connects directly: a proxy would hide the pod's own path",
+        "proxy_from_environment": "Sonde connects directly: a proxy would hide the pod's own path",
+        "proxy_connect_header": "Sonde connects directly: a proxy would hide the pod's own path",
+        "skip_resolve_phase_with_proxy": "Sonde connects directly: a proxy would hide the pod's own path",
+        "enable_http3": "HTTP/3 is not in Sonde",
+        "min_version": "TLS version bounds are not in Sonde yet",
+        "max_version": "TLS version bounds are not in Sonde yet",
+        "ca": "inline PEM is not in Sonde yet; use ca_file",
+        "cert": "inline PEM is not in Sonde yet; use cert_file",
+        "key": "inline PEM is not in Sonde yet; use key_file",
+        "next_protos": "Sonde offers h2 and http/1.1 by ALPN itself",
+        "source_ip_address": "not in Sonde's DNS probe yet",
+    ]
+
+    static func translate(_ node: YAMLNode, name: String) throws(SettingsError) -> Result {
+        var translation = BlackboxModuleTranslation(name: name, result: Result(probe: ""))
+        try translation.module(node)
+        return translation.result
+    }
+
+    // MARK: The module and its prober blocks
+
+    private mutating func module(_ node: YAMLNode) throws(SettingsError) {
+        let prober = try text(node["prober"], "prober")
+        let probers = ["icmp": "ping", "tcp": "tcp", "http": "http", "dns": "dns"]
+        guard let probe = probers[prober] else {
+            if let reason = Self.notSupported[prober] { throw refusal("prober", node["prober"], reason) }
+            throw refusal("prober", node["prober"], "expected one of icmp, tcp, http, dns")
+        }
+        result.probe = probe
+        for pair in try pairs(node, "") {
+            let key = pair.key.text ?? ""
+            switch key {
+            case "prober": break
+            case "timeout": result.timeout = pair.value
+            case prober:
+                switch prober {
+                case "icmp": try icmp(pair.value)
+                case "tcp": try tcp(pair.value)
+                case "http": try http(pair.value)
+                default: try dns(pair.value)
+                }
+            case "icmp", "tcp", "http", "dns", "grpc", "unix", "websocket":
+                throw refusal(key, pair.value, "the module's prober is \(prober); a \(key) block here would never be used")
+            default:
+                throw unknown(key, pair.key)
+            }
+        }
+        // Not set: blackbox's default, IPv6 first (the DNS probe takes its server as an address).
+        if prober != "dns", result.parameters["family"] == nil { result.parameters["family"] = .string("prefer-ipv6") }
+    }
+
+    private mutating func icmp(_ node: YAMLNode) throws(SettingsError) {
+        // One echo request per probe, as blackbox sends.
+        result.parameters["count"] = .integer(1)
+        for pair in try pairs(node, "icmp.") {
+            let key = pair.key.text ?? ""
+            switch key {
+            case "preferred_ip_protocol", "ip_protocol_fallback": try family(node, "icmp.")
+            case "source_ip_address": result.parameters["interface"] = .string(try text(pair.value, "icmp.source_ip_address"))
+            case "payload_size": result.parameters["size"] = .integer(try integer(pair.value, "icmp.payload_size"))
+            case "dont_fragment":
+                if try boolean(pair.value, "icmp.dont_fragment") { result.parameters["pmtuDiscovery"] = .string("do") }
+            case "ttl": result.parameters["ttl"] = .integer(try integer(pair.value, "icmp.ttl"))
+            default: throw unknown("icmp.\(key)", pair.key)
+            }
+        }
+    }
+
+    private mutating func tcp(_ node: YAMLNode) throws(SettingsError) {
+        for pair in try pairs(node, "tcp.") {
+            let key = pair.key.text ?? ""
+            switch key {
+            case "preferred_ip_protocol", "ip_protocol_fallback": try family(node, "tcp.")
+            case "source_ip_address": result.parameters["source"] = .string(try text(pair.value, "tcp.source_ip_address"))
+            case "tls": result.parameters["tls"] = .boolean(try boolean(pair.value, "tcp.tls"))
+            case "tls_config": try tlsConfig(pair.value, "tcp.tls_config.")
+            case "query_response": try queryResponse(pair.value)
+            default: throw unknown("tcp.\(key)", pair.key)
+            }
+        }
+    }
+
+    private mutating func queryResponse(_ node: YAMLNode) throws(SettingsError) {
+        guard let items = node.items else { throw refusal("tcp.query_response", node, "expected a list of steps") }
+        var steps: [String] = []
+        for item in items {
+            // Within one step blackbox expects, then sends, then starts TLS.
+            var expect: String?
+            var send: String?
+            var starttls = false
+            for pair in try pairs(item, "tcp.query_response[].") {
+                let key = pair.key.text ?? ""
+                switch key {
+                case "expect":
+                    let pattern = try text(pair.value, "tcp.query_response[].expect")
+                    do {
+                        _ = try SafeRegex(pattern)
+                    } catch {
+                        throw refusal("tcp.query_response[].expect", pair.value, "not an RE2 regular expression (\(error.reason))")
+                    }
+                    expect = pattern
+                case "send": send = Self.escapedForSend(try text(pair.value, "tcp.query_response[].send"))
+                case "starttls": starttls = try boolean(pair.value, "tcp.query_response[].starttls")
+                default: throw unknown("tcp.query_response[].\(key)", pair.key)
+                }
+            }
+            if let expect { steps.append("expect:" + expect) }
+            if let send { steps.append("send:" + send) }
+            if starttls { steps.append("starttls") }
+        }
+        if !steps.isEmpty { result.parameters["step"] = .list(steps) }
+    }
+
+    /// blackbox sends the text as it is; Sonde's `send:` reads escapes, so backslashes and control characters
+    /// (an SMTP module's `\r`) are written as escapes.
+    static func escapedForSend(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": escaped += "\\\\"
+            case "\r": escaped += "\\r"
+            case "\n": escaped += "\\n"
+            case "\t": escaped += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                escaped += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            default: escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    private mutating func http(_ node: YAMLNode) throws(SettingsError) {
+        result.targetForm = .urlDefaultingToHTTP
+        // Go's client: redirects followed, at most 10.
+        result.parameters["location"] = .boolean(true)
+        result.parameters["maxRedirs"] = .integer(10)
+        var headers: [String] = []
+        var failBody: [String] = []
+        for pair in try pairs(node, "http.") {
+            let key = pair.key.text ?? ""
+            let path = "http.\(key)"
+            switch key {
+            case "preferred_ip_protocol", "ip_protocol_fallback": try family(node, "http.")
+            case "valid_status_codes":
+                let codes = try list(pair.value, path).map { item throws(SettingsError) in String(try integer(item, path)) }
+                if !codes.isEmpty { result.parameters["expectStatus"] = .string(codes.joined(separator: ",")) }
+            case "method": result.parameters["method"] = .string(try text(pair.value, path).uppercased())
+            case "headers":
+                for header in try pairs(pair.value, "http.headers.") {
+                    headers.append("\(header.key.text ?? ""): \(try text(header.value, "http.headers.\(header.key.text ?? "")"))")
+                }
+            case "body": result.parameters["data"] = .string(try text(pair.value, path))
+            case "body_size_limit":
+                let limit = try byteSize(pair.value, path)
+                if limit > 0 { result.parameters["maxBody"] = .integer(limit) }
+            case "follow_redirects": result.parameters["location"] = .boolean(try boolean(pair.value, path))
+            case "no_follow_redirects": result.parameters["location"] = .boolean(!(try boolean(pair.value, path)))
+            case "enable_http2":
+                if !(try boolean(pair.value, path)) { result.parameters["httpVersion"] = .string("1.1") }
+            case "fail_if_not_ssl": result.parameters["requireTls"] = .boolean(try boolean(pair.value, path))
+            case "fail_if_ssl", "enable_http3", "proxy_from_environment", "skip_resolve_phase_with_proxy":
+                // Their default (false) is what Sonde does.
+                if try boolean(pair.value, path) { throw unknown(path, pair.key) }
+            case "valid_http_versions":
+                let versions = Set(try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) })
+                // Sonde speaks HTTP/1.1 and HTTP/2 only: a list that allows both checks nothing Sonde could answer.
+                guard versions.isEmpty || versions.isSuperset(of: ["HTTP/1.1", "HTTP/2.0"]) else { throw unknown(path, pair.key) }
+            case "fail_if_header_matches":
+                if !(try list(pair.value, path)).isEmpty { throw unknown(path, pair.key) }
+            case "fail_if_body_matches_regexp":
+                failBody += try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
+            case "fail_if_body_not_matches_regexp":
+                let patterns = try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
+                guard patterns.count <= 1 else {
+                    throw refusal(key, pair.value, "Sonde checks one pattern that the body must match; write them as one")
+                }
+                if let pattern = patterns.first { result.parameters["expectBody"] = .string(pattern) }
+            case "fail_if_header_not_matches":
+                let checks = try list(pair.value, path)
+                guard checks.count <= 1 else { throw refusal(path, pair.value, "Sonde checks one header pattern yet") }
+                for check in checks { try headerCheck(check) }
+            case "tls_config": try tlsConfig(pair.value, "http.tls_config.")
+            case "basic_auth": headers.append("Authorization: Basic " + (try basicAuth(pair.value)))
+            case "authorization":
+                var type = "Bearer"
+                var credentials: String?
+                for field in try pairs(pair.value, "http.authorization.") {
+                    switch field.key.text ?? "" {
+                    case "type": type = try text(field.value, "http.authorization.type")
+                    case "credentials": credentials = try text(field.value, "http.authorization.credentials")
+                    case let other: throw unknown("http.authorization.\(other)", field.key)
+                    }
+                }
+                if let credentials { headers.append("Authorization: \(type) \(credentials)") }
+            case "bearer_token": headers.append("Authorization: Bearer " + (try text(pair.value, path)))
+            default: throw unknown(path, pair.key)
+            }
+        }
+        if !headers.isEmpty { result.parameters["header"] = .list(headers) }
+        if !failBody.isEmpty {
+            // Any one matching fails: one alternation of them all, each pattern kept whole.
+            result.parameters["failBody"] = .string(failBody.count == 1 ? failBody[0] : failBody.map { "(?:\($0))" }.joined(separator: "|"))
+        }
+    }
+
+    private mutating func headerCheck(_ node: YAMLNode) throws(SettingsError) {
+        let path = "http.fail_if_header_not_matches[]."
+        var header: String?
+        var pattern: String?
+        for pair in try pairs(node, path) {
+            switch pair.key.text ?? "" {
+            case "header": header = try text(pair.value, path + "header")
+            case "regexp": pattern = try text(pair.value, path + "regexp")
+            case "allow_missing":
+                if try boolean(pair.value, path + "allow_missing") {
+                    throw refusal(path + "allow_missing", pair.value, "Sonde's header check fails when the header is missing")
+                }
+            case let other: throw unknown(path + other, pair.key)
+            }
+        }
+        guard let header, let pattern else { throw refusal(path + "header", node, "each check needs a header and a regexp") }
+        result.parameters["expectHeader"] = .string("\(header): \(pattern)")
+    }
+
+    private func basicAuth(_ node: YAMLNode) throws(SettingsError) -> String {
+        var username = ""
+        var password = ""
+        for pair in try pairs(node, "http.basic_auth.") {
+            switch pair.key.text ?? "" {
+            case "username": username = try text(pair.value, "http.basic_auth.username")
+            case "password": password = try text(pair.value, "http.basic_auth.password")
+            case "password_file": throw refusal("http.basic_auth.password_file", pair.value, Self.notSupported["password_file"] ?? "")
+            case let other: throw unknown("http.basic_auth.\(other)", pair.key)
+            }
+        }
+        return Data("\(username):\(password)".utf8).base64EncodedString()
+    }
+
+    private mutating func dns(_ node: YAMLNode) throws(SettingsError) {
+        // blackbox's target is the server; the name is the module's. One exchange, the name as written.
+        result.targetParameter = "server"
+        result.parameters["attempts"] = .integer(1)
+        result.parameters["search"] = .boolean(false)
+        result.parameters["type"] = .string("ANY")
+        for pair in try pairs(node, "dns.") {
+            let key = pair.key.text ?? ""
+            let path = "dns.\(key)"
+            switch key {
+            case "query_name": result.probeTarget = try text(pair.value, path)
+            case "query_type": result.parameters["type"] = .string(try text(pair.value, path).uppercased())
+            case "query_class":
+                guard try text(pair.value, path).uppercased() == "IN" else { throw refusal(path, pair.value, "Sonde asks class IN only") }
+            case "transport_protocol":
+                switch try text(pair.value, path) {
+                case "udp": result.parameters["tcp"] = .boolean(false)
+                case "tcp": result.parameters["tcp"] = .boolean(true)
+                default: throw refusal(path, pair.value, "expected udp or tcp")
+                }
+            case "recursion_desired":
+                guard try boolean(pair.value, path) else { throw refusal(path, pair.value, "Sonde always asks for recursion") }
+            case "valid_rcodes":
+                let codes = try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
+                if !codes.isEmpty { result.parameters["expectRcode"] = .string(codes.joined(separator: ",")) }
+            case "preferred_ip_protocol", "ip_protocol_fallback":
+                // Applies to resolving the server's name; Sonde's DNS probe takes the server as an address.
+                _ = try text(pair.value, path)
+            default: throw unknown(path, pair.key)
+            }
+        }
+        guard result.probeTarget != nil else { throw refusal("dns.query_name", node, "a dns module needs query_name (the target is the server)") }
+    }
+
+    // MARK: Shared blocks
+
+    /// `preferred_ip_protocol` (default ip6) with `ip_protocol_fallback` (default true), read once per block.
+    private mutating func family(_ block: YAMLNode, _ prefix: String) throws(SettingsError) {
+        var preferred = "ip6"
+        if let node = block["preferred_ip_protocol"] { preferred = try text(node, prefix + "preferred_ip_protocol") }
+        let fallback =
+            try block["ip_protocol_fallback"].map { node throws(SettingsError) in try boolean(node, prefix + "ip_protocol_fallback") } ?? true
+        let family: String
+        switch preferred {
+        case "ip4", "ipv4", "tcp4", "udp4": family = fallback ? "prefer-ipv4" : "ipv4"
+        case "ip6", "ipv6", "tcp6", "udp6": family = fallback ? "prefer-ipv6" : "ipv6"
+        default: throw refusal(prefix + "preferred_ip_protocol", block["preferred_ip_protocol"], "expected ip4 or ip6")
+        }
+        result.parameters["family"] = .string(family)
+    }
+
+    private mutating func tlsConfig(_ node: YAMLNode, _ prefix: String) throws(SettingsError) {
+        let fields = ["insecure_skip_verify": "insecure", "server_name": "servername", "ca_file": "cacert", "cert_file": "cert", "key_file": "key"]
+        for pair in try pairs(node, prefix) {
+            let key = pair.key.text ?? ""
+            guard let parameter = fields[key] else { throw unknown(prefix + key, pair.key) }
+            if parameter == "insecure" {
+                result.parameters[parameter] = .boolean(try boolean(pair.value, prefix + key))
+            } else {
+                result.parameters[parameter] = .string(try text(pair.value, prefix + key))
+            }
+        }
+    }
+
+    // MARK: Reading values
+
+    private func pairs(_ node: YAMLNode, _ prefix: String) throws(SettingsError) -> [YAMLNode.Pair] {
+        if node.isNull { return [] }
+        guard let pairs = node.pairs else { throw refusal(String(prefix.dropLast()), node, "expected a mapping") }
+        return pairs
+    }
+
+    private func list(_ node: YAMLNode, _ path: String) throws(SettingsError) -> [YAMLNode] {
+        if node.isNull { return [] }
+        guard let items = node.items else { throw refusal(path, node, "expected a list") }
+        return items
+    }
+
+    private func text(_ node: YAMLNode?, _ path: String) throws(SettingsError) -> String {
+        guard let node, !node.isNull, let text = node.text else { throw refusal(path, node, "expected a value") }
+        return text
+    }
+
+    private func boolean(_ node: YAMLNode, _ path: String) throws(SettingsError) -> Bool {
+        guard let value = node.boolean else { throw refusal(path, node, "expected true or false") }
+        return value
+    }
+
+    private func integer(_ node: YAMLNode, _ path: String) throws(SettingsError) -> Int {
+        guard let value = node.integer else { throw refusal(path, node, "expected a whole number") }
+        return value
+    }
+
+    /// Go's units for a byte size: `1024`, `10KB`, `5MiB` (B, KB, MB, GB and KiB, MiB, GiB).
+    private func byteSize(_ node: YAMLNode, _ path: String) throws(SettingsError) -> Int {
+        if let value = node.integer { return value }
+        let text = node.text ?? ""
+        let units: [(String, Int)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30), ("B", 1),
+        ]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let number = Int(text.dropLast(suffix.count)), number >= 0, number <= Int.max / scale { return number * scale }
+        }
+        throw refusal(path, node, "expected a size such as 1048576, 512KB or 10MiB")
+    }
+
+    private func unknown(_ path: String, _ node: YAMLNode) -> SettingsError {
+        let key = String(path.split(separator: ".").last ?? "")
+        if let reason = Self.notSupported[key] { return refusal(path, node, reason) }
+        return SettingsError("module \(name): line \(node.line): unknown key \(path) (blackbox_exporter's modules have no such option)")
+    }
+
+    private func refusal(_ path: String, _ node: YAMLNode?, _ reason: String) -> SettingsError {
+        let line = node.map { "line \($0.line): " } ?? ""
+        return SettingsError("module \(name): \(line)\(path): \(reason)")
+    }
+}
