@@ -74,6 +74,8 @@ public struct DNSSummary: ProbeSummary, Equatable {
     public var additional: [Record] = []
     public var edns: OPT?
     public var queryTimeMs: Double?
+    /// The part of ``queryTimeMs`` the connect took (TCP's handshake; a UDP connect sends nothing).
+    public var connectMs: Double?
     public var messageSize: Int?
     /// Records counted but not listed, per section, when a section had more than ``maxListedRecords``: a
     /// 64 KiB answer of compressed records would otherwise become a report of megabytes.
@@ -120,9 +122,13 @@ extension DNSSummary: ProbeMetricsReporting {
                 MetricSample("probe_dns_rcode", Double(code.rawValue), help: "Response code of the answer (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, …)"))
         }
         if let queryTimeMs {
-            samples.append(
-                MetricSample(
-                    "probe_dns_duration_seconds", queryTimeMs / 1000, help: "Duration of the DNS request by phase", labels: ["phase": "request"]))
+            // blackbox's phases: resolving the server (an address here: nothing), the connect, the exchange after it.
+            let connect = (connectMs ?? 0) / 1000
+            for (phase, seconds) in [("resolve", 0), ("connect", connect), ("request", queryTimeMs / 1000 - connect)] {
+                samples.append(
+                    MetricSample(
+                        "probe_dns_duration_seconds", max(0, seconds), help: "Duration of the DNS request by phase", labels: ["phase": phase]))
+            }
         }
         return samples
     }

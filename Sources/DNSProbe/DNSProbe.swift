@@ -70,9 +70,11 @@ public struct DNSProbe: Probe {
         let start = ContinuousClock.now
         let deadline = context.deadline
         var summary = DNSSummary()
-        var final: (message: DNSMessage, bytes: Int, server: String, transport: DNSTransport, elapsed: Duration)?
+        var final:
+            (message: DNSMessage, bytes: Int, server: String, address: IPAddress, transport: DNSTransport, elapsed: Duration, connect: Duration)?
         search: for name in plan.names {
-            var answered: (message: DNSMessage, bytes: Int, server: String, transport: DNSTransport, elapsed: Duration)?
+            var answered:
+                (message: DNSMessage, bytes: Int, server: String, address: IPAddress, transport: DNSTransport, elapsed: Duration, connect: Duration)?
             rounds: for attempt in 1...plan.attempts {
                 for (server, port) in plan.servers {
                     if Task.isCancelled { break search }
@@ -105,7 +107,7 @@ public struct DNSProbe: Probe {
                             event.errno = ErrorNumber.name(code)
                             event.message = ErrorNumber.message(code)
                             events(event)
-                        case .response(let bytes, let elapsed):
+                        case .response(let bytes, let elapsed, let connect):
                             let message: DNSMessage
                             do {
                                 message = try DNSMessage(decoding: bytes)
@@ -127,7 +129,7 @@ public struct DNSProbe: Probe {
                             event.timeMs = Double(elapsed.inMicroseconds) / 1000
                             event.size = bytes.count
                             events(event)
-                            answered = (message, bytes.count, serverText, transport, elapsed)
+                            answered = (message, bytes.count, serverText, server, transport, elapsed, connect)
                             break rounds
                         }
                         break
@@ -163,6 +165,7 @@ public struct DNSProbe: Probe {
                 DNSSummary.OPT(udpPayloadSize: Int($0.udpPayloadSize), version: Int($0.version), dnssecOK: $0.dnssecOK)
             }
             summary.queryTimeMs = Double(final.elapsed.inMicroseconds) / 1000
+            summary.connectMs = Double(final.connect.inMicroseconds) / 1000
             summary.messageSize = final.bytes
             success = plan.expectedRcodes.contains(message.rcode)
             if success, message.rcode == .noError, plan.expectedRcodes == [.noError] { success = !message.answers.isEmpty }
@@ -174,8 +177,10 @@ public struct DNSProbe: Probe {
             }
         }
         return ProbeReport(
-            probe: Self.kind, target: request.target, address: final?.server, success: success, startedAt: started,
-            durationSeconds: (ContinuousClock.now - start).inSeconds, parameters: values, summary: summary
+            probe: Self.kind, target: request.target, address: final?.address.description, success: success, startedAt: started,
+            durationSeconds: (ContinuousClock.now - start).inSeconds, parameters: values, summary: summary,
+            // The servers are addresses: nothing is resolved.
+            lookupSeconds: 0
         )
     }
 

@@ -11,7 +11,8 @@ enum DNSTransport: String, Sendable, Codable {
     case tcp = "TCP"
 
     enum Outcome: Sendable {
-        case response([UInt8], elapsed: Duration)
+        /// `elapsed` from the connect to the answer; `connect` the part the connect took (TCP's handshake).
+        case response([UInt8], elapsed: Duration, connect: Duration)
         case timeout
         case failed(Int32)
     }
@@ -39,6 +40,7 @@ enum DNSTransport: String, Sendable, Codable {
             case .cancelled: return .failed(ECANCELED)
             }
         }
+        let connectTime = ContinuousClock.now - started
         var message = query
         if self == .tcp { message = [UInt8(query.count >> 8), UInt8(query.count & 0xff)] + query }
         let sent = message.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -52,14 +54,16 @@ enum DNSTransport: String, Sendable, Codable {
                 case .udp:
                     let datagram = Array(buffer[0..<count])
                     if datagram.count >= 2, UInt16(datagram[0]) << 8 | UInt16(datagram[1]) == id {
-                        return .response(datagram, elapsed: .now - started)
+                        return .response(datagram, elapsed: .now - started, connect: connectTime)
                     }
                     continue  // another query's late answer: keep waiting
                 case .tcp:
                     received += buffer[0..<count]
                     if received.count >= 2 {
                         let length = Int(received[0]) << 8 | Int(received[1])
-                        if received.count >= 2 + length { return .response(Array(received[2..<(2 + length)]), elapsed: .now - started) }
+                        if received.count >= 2 + length {
+                            return .response(Array(received[2..<(2 + length)]), elapsed: .now - started, connect: connectTime)
+                        }
                     }
                     continue
                 }

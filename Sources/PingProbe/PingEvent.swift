@@ -80,6 +80,10 @@ public struct PingSummary: ProbeSummary, Equatable {
     public var rtt: RTTSummary?
     /// The TTL / hop limit of the last reply counted, when the kernel reported it.
     public var replyHopLimit: Int?
+    /// Resolving the target, and opening the echo session on the shared engine (blackbox's `resolve` and
+    /// `setup` phases).
+    public var resolveMs: Double?
+    public var setupMs: Double?
 }
 
 extension PingSummary: ProbeMetricsReporting {
@@ -92,11 +96,14 @@ extension PingSummary: ProbeMetricsReporting {
                 "probe_icmp_packet_loss_ratio", transmitted > 0 ? Double(transmitted - received) / Double(transmitted) : 1,
                 help: "Share of echo requests without a reply (0 to 1)"),
         ]
-        if let rtt {
+        for (phase, milliseconds) in [("resolve", resolveMs), ("setup", setupMs), ("rtt", rtt?.avgMs)] {
+            guard let milliseconds else { continue }
             samples.append(
                 MetricSample(
-                    "probe_icmp_duration_seconds", rtt.avgMs / 1000, help: "Duration of the ICMP request by phase (rtt: mean round trip)",
-                    labels: ["phase": "rtt"]))
+                    "probe_icmp_duration_seconds", milliseconds / 1000, help: "Duration of the ICMP request by phase (rtt: mean round trip)",
+                    labels: ["phase": phase]))
+        }
+        if let rtt {
             samples += rtt.samples(prefix: "probe_icmp_rtt", what: "round-trip time")
         }
         if let replyHopLimit {

@@ -98,6 +98,7 @@ public struct PingProbe: Probe {
         let channel = ObservationChannel()
         let session = try engine.openSession(to: destination, options: options, schedule: schedule) { channel.deliver($0) }
         defer { session.close() }
+        let setup = ContinuousClock.now - lookupStart - lookup
 
         var start = PingEvent(.start, target: request.target)
         start.address = destination.description
@@ -121,7 +122,9 @@ public struct PingProbe: Probe {
             }
         }
 
-        let summary = tracker.summary(start: startInstant)
+        var summary = tracker.summary(start: startInstant)
+        summary.resolveMs = Double(lookup.inMicroseconds) / 1000
+        summary.setupMs = Double(setup.inMicroseconds) / 1000
         return ProbeReport(
             probe: Self.kind,
             target: request.target,

@@ -41,6 +41,9 @@ public struct TLSFacts: Codable, Sendable, Equatable {
 }
 
 extension TLSFacts {
+    /// `time.Time{}.Unix()` in Go: what blackbox reports as the last chain's expiry when no chain was verified.
+    static let goZeroTime = -62_135_596_800.0
+
     /// blackbox_exporter's TLS series, as its http and tcp probers write them for the final connection.
     public var metricSamples: [MetricSample] {
         var samples: [MetricSample] = []
@@ -48,10 +51,12 @@ extension TLSFacts {
             samples.append(
                 MetricSample("probe_ssl_earliest_cert_expiry", earliest.timeIntervalSince1970, help: "Returns earliest SSL cert expiry in unixtime"))
         }
-        if let chain = verified, let earliest = chain.map(\.notAfter).min() {
+        if !presented.isEmpty {
+            // Without a verified chain (-k) blackbox still writes the series: Go's zero time, year 1.
+            let earliest = verified?.map(\.notAfter).min()?.timeIntervalSince1970 ?? Self.goZeroTime
             samples.append(
                 MetricSample(
-                    "probe_ssl_last_chain_expiry_timestamp_seconds", earliest.timeIntervalSince1970,
+                    "probe_ssl_last_chain_expiry_timestamp_seconds", earliest,
                     help: "Returns last SSL chain expiry in timestamp"
                 ))
         }

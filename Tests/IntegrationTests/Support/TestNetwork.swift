@@ -28,6 +28,8 @@ final class TestNetwork: @unchecked Sendable {
     var testRootCA: String { webFolder + "/tls/root.pem" }
     /// The access log of the server on 10.77.2.4 (which the redirect `/to-denied` points at).
     var deniedServerAccessLog: String { webFolder + "/denied-access.log" }
+    /// The PEM file of the root that signed the test servers' chains (``TestCertificates/rootFile``).
+    var certificateRoot: String { webFolder + "/tls/root.pem" }
     /// A client certificate from that root, and its key, for the server that requires one (`--cert`, `--key`).
     var testClientCertificate: (certificate: String, key: String) { (webFolder + "/tls/client.pem", webFolder + "/tls/client.key") }
 

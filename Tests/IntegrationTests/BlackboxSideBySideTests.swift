@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+
+/// One blackbox.yml, unchanged, loaded by Debian's prometheus-blackbox-exporter and by `sonde serve`, both in the
+/// client namespace, probing the same real servers in the echo namespace (nginx: HTTP, HTTPS, a TLS banner,
+/// IMAP with STARTTLS; dnsmasq; the ICMP echo of 10.77.2.2). Per module and target: the same `probe_success`,
+/// and every series blackbox writes (its name, its label names, its phase) Sonde writes too.
+@Suite("blackbox.yml side by side with blackbox_exporter", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)))
+struct BlackboxSideBySideTests {
+    let network: TestNetwork
+
+    init() async throws { network = try await TestNetwork.get() }
+
+    /// Written for blackbox; Sonde gets the same bytes.
+    func configuration() -> String {
+        """
+        modules:
+          http_2xx:
+            prober: http
+            timeout: 5s
+            http:
+              preferred_ip_protocol: ip4
+          http_post_echo:
+            prober: http
+            http:
+              method: POST
+              headers:
+                Content-Type: application/json
+              body: '{"a": 1}'
+              valid_status_codes: [200]
+              fail_if_body_not_matches_regexp: ["POST"]
+              preferred_ip_protocol: ip4
+          http_body_fails:
+            prober: http
+            http:
+              fail_if_body_matches_regexp: ["hello", "nothing here"]
+              preferred_ip_protocol: ip4
+          https_trusted:
+            prober: http
+            http:
+              preferred_ip_protocol: ip4
+              fail_if_not_ssl: true
+              tls_config:
+                ca_file: \(network.certificateRoot)
+                server_name: shop.test
+          https_insecure:
+            prober: http
+            http:
+              preferred_ip_protocol: ip4
+              tls_config:
+                insecure_skip_verify: true
+          tcp_connect:
+            prober: tcp
+            tcp:
+              preferred_ip_protocol: ip4
+          tls_banner:
+            prober: tcp
+            tcp:
+              tls: true
+              tls_config:
+                insecure_skip_verify: true
+          imap_starttls:
+            prober: tcp
+            timeout: 5s
+            tcp:
+              query_response:
+                - expect: "^\\\\* OK"
+                - send: "a1 STARTTLS"
+                - expect: "^a1 OK"
+                - starttls: true
+                - send: "a2 CAPABILITY"
+                - expect: "^a2 OK"
+              tls_config:
+                insecure_skip_verify: true
+          icmp:
+            prober: icmp
+            timeout: 5s
+            icmp:
+              preferred_ip_protocol: ip4
+          dns_a:
+            prober: dns
+            dns:
+              query_name: www.test
+              query_type: A
+          dns_nxdomain:
+            prober: dns
+            dns:
+              query_name: nothing.test
+              query_type: A
+              transport_protocol: tcp
+
+        """
+    }
+
+    @Test("the same probe_success and the same series for every module and target")
+    func sameAnswers() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sonde-blackbox-side-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { _ = system("kill $(cat \(folder)/blackbox.pid) 2>/dev/null; rm -rf \(folder)") }
+        let file = folder + "/blackbox.yml"
+        try configuration().write(toFile: file, atomically: true, encoding: .utf8)
+
+        let check = try Shell.capture(["prometheus-blackbox-exporter", "--config.file=\(file)", "--config.check"])
+        #expect(check.status == 0, "blackbox itself accepts the file: \(check.output) \(check.error)")
+        let sondeCheck = try await Sonde.run(["serve", "--check", "--modules", file], in: network.client)
+        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("11 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
+
+        #expect(
+            system(
+                "ip netns exec \(network.client) prometheus-blackbox-exporter --config.file=\(file) "
+                    + "--web.listen-address=127.0.0.1:19117 --log.level=warn >/dev/null 2>&1 & echo $! > \(folder)/blackbox.pid") == 0)
+        let server = try ServeIntegrationTests.Server(namespace: network.client, port: 18_320, arguments: ["--modules", file])
+        try await server.waitUntilServing()
+
+        let cases: [(module: String, target: String, success: Bool)] = [
+            ("http_2xx", "http://10.77.2.2/", true),
+            ("http_2xx", "10.77.2.2/down", false),
+            ("http_post_echo", "http://10.77.2.2/echo", true),
+            ("http_body_fails", "http://10.77.2.2/", false),
+            ("https_trusted", "https://10.77.2.2:8443/", true),
+            ("https_trusted", "https://10.77.2.2:8446/", false),
+            ("https_insecure", "https://10.77.2.2:8444/", true),
+            ("tcp_connect", "10.77.2.2:80", true),
+            ("tcp_connect", "10.77.2.2:81", false),
+            ("tls_banner", "10.77.2.2:9993", true),
+            ("imap_starttls", "10.77.2.2:143", true),
+            ("icmp", "10.77.2.2", true),
+            ("dns_a", "10.77.2.2", true),
+            ("dns_nxdomain", "10.77.2.2", false),
+        ]
+        for (module, target, success) in cases {
+            let path = "/probe?module=\(module)&target=\(target)"
+            var blackbox = ""
+            for _ in 0..<50 {
+                let fetched = try? Shell.capture(["ip", "netns", "exec", network.client, "curl", "-sS", "-m", "10", "http://127.0.0.1:19117" + path])
+                blackbox = fetched?.output ?? ""
+                if blackbox.contains("probe_success") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let sonde = try await server.request("GET", path)
+            let theirs = PrometheusText.series(blackbox)
+            let ours = PrometheusText.series(sonde.body)
+            #expect(theirs["probe_success"] == (success ? 1 : 0), "blackbox, \(module) \(target): \(blackbox)")
+            #expect(ours["probe_success"] == theirs["probe_success"], "\(module) \(target): sonde \(sonde.body)")
+            // blackbox's last-modified series aside (nginx sends the header for its static pages only).
+            let missing = PrometheusText.missing(in: sonde.body, from: blackbox) { !$0.hasPrefix("probe_http_last_modified") }
+            #expect(missing.isEmpty, "\(module) \(target): missing \(missing)")
+        }
+        #expect(await server.terminate() == 0)
+    }
+}
