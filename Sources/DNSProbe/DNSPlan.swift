@@ -11,6 +11,8 @@ struct DNSPlan: Sendable {
     /// How a server is named when the policy refuses it: the `server` parameter, or its resolv.conf line.
     var serverSetting: String?
     var expectedRcodes: Set<DNSResponseCode>
+    /// NOERROR counts only with an answer (off: the response code alone, as blackbox_exporter judges).
+    var requireAnswer: Bool
     var expectAddress: IPAddress?
     var expect: SafeRegex?
     var timeout: Duration
@@ -23,6 +25,7 @@ struct DNSPlan: Sendable {
         serverSetting = values.string("server")
         servers = try DNSProbe.servers(serverSetting, config: config).map { (address: $0.0, port: $0.1) }
         expectedRcodes = try DNSProbe.rcodes(values.string("expectRcode") ?? "NOERROR")
+        requireAnswer = values.boolean("requireAnswer") ?? true
         timeout = values.duration("timeout") ?? .seconds(config.timeout)
         attempts = values.integer("attempts") ?? config.attempts
         useTCP = values.boolean("tcp") ?? false

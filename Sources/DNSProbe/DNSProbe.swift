@@ -37,6 +37,9 @@ public struct DNSProbe: Probe {
             ParameterSpec(
                 "expectRcode", .text(maxLength: 128, format: .any), default: .string("NOERROR"),
                 summary: "Response codes that count as success, comma-separated"),
+            ParameterSpec(
+                "requireAnswer", .boolean, default: .boolean(true),
+                summary: "NOERROR counts only with an answer (--require-answer=false: the response code alone, as blackbox_exporter)"),
             ParameterSpec("expectAddress", .text(maxLength: 64, format: .ipAddress), summary: "Succeed only if the answer holds this address"),
             ParameterSpec(
                 "expect", .text(maxLength: 1024, format: .regularExpression),
@@ -168,7 +171,7 @@ public struct DNSProbe: Probe {
             summary.connectMs = Double(final.connect.inMicroseconds) / 1000
             summary.messageSize = final.bytes
             success = plan.expectedRcodes.contains(message.rcode)
-            if success, message.rcode == .noError, plan.expectedRcodes == [.noError] { success = !message.answers.isEmpty }
+            if success, plan.requireAnswer, message.rcode == .noError, plan.expectedRcodes == [.noError] { success = !message.answers.isEmpty }
             if let address = plan.expectAddress {
                 success = success && message.answers.contains { Self.address(of: $0.data) == address }
             }

@@ -82,6 +82,11 @@ struct BlackboxSideBySideTests {
             dns:
               query_name: www.test
               query_type: A
+          dns_nodata:
+            prober: dns
+            dns:
+              query_name: www.test
+              query_type: MX
           dns_nxdomain:
             prober: dns
             dns:
@@ -103,7 +108,7 @@ struct BlackboxSideBySideTests {
         let check = try Shell.capture(["prometheus-blackbox-exporter", "--config.file=\(file)", "--config.check"])
         #expect(check.status == 0, "blackbox itself accepts the file: \(check.output) \(check.error)")
         let sondeCheck = try await Sonde.run(["serve", "--check", "--modules", file], in: network.client)
-        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("11 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
+        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("12 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
 
         #expect(
             system(
@@ -126,6 +131,7 @@ struct BlackboxSideBySideTests {
             ("imap_starttls", "10.77.2.2:143", true),
             ("icmp", "10.77.2.2", true),
             ("dns_a", "10.77.2.2", true),
+            ("dns_nodata", "10.77.2.2", true),
             ("dns_nxdomain", "10.77.2.2", false),
         ]
         for (module, target, success) in cases {

@@ -78,6 +78,7 @@ struct BlackboxConfigurationTests {
         #expect(dns.probeTarget(for: "10.0.0.53") == "www.prometheus.io", "the target is the server, the name the module's")
         #expect(dns.parameters["tcp"] == .boolean(true))
         #expect(dns.parameters["type"] == .string("ANY"), "blackbox's default query type")
+        #expect(dns.parameters["requireAnswer"] == .boolean(false), "blackbox judges the response code alone")
         #expect(read.modules["dns_soa"]?.parameters["type"] == .string("SOA"))
     }
 

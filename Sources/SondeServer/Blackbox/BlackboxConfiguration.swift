@@ -297,6 +297,8 @@ struct BlackboxModuleTranslation {
         result.parameters["attempts"] = .integer(1)
         result.parameters["search"] = .boolean(false)
         result.parameters["type"] = .string("ANY")
+        // blackbox judges the response code alone: NOERROR without an answer succeeds.
+        result.parameters["requireAnswer"] = .boolean(false)
         for pair in try pairs(node, "dns.") {
             let key = pair.key.text ?? ""
             let path = "dns.\(key)"
