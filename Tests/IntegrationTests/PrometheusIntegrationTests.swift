@@ -24,6 +24,16 @@ struct PrometheusIntegrationTests {
             target_parameter: server
             probe_target: www.test
             parameters: {type: A, search: false}
+          # blackbox_exporter's own modules, in the same file
+          blackbox_tcp:
+            prober: tcp
+            tcp:
+              preferred_ip_protocol: ip4
+          blackbox_dns:
+            prober: dns
+            dns:
+              query_name: www.test
+              query_type: A
 
         """
 
@@ -53,6 +63,8 @@ struct PrometheusIntegrationTests {
                 + blackbox("icmp", module: "icmp", targets: ["10.77.2.2", "10.77.2.9", "fd00:77:2::2"])
                 + blackbox("tcp", module: "tcp_connect", targets: ["10.77.2.2:2222", "10.77.2.2:2223"])
                 + blackbox("dns", module: "dns_www", targets: ["10.77.2.2"])
+                + blackbox("blackbox_tcp", module: "blackbox_tcp", targets: ["10.77.2.2:2222", "10.77.2.2:2223"])
+                + blackbox("blackbox_dns", module: "blackbox_dns", targets: ["10.77.2.2"])
     }
 
     /// One instant query; the value of each series by its `instance` label (or the job's when there is none).
@@ -132,7 +144,8 @@ struct PrometheusIntegrationTests {
         for _ in 0..<60 {
             success = try await query(#"probe_success{job="icmp"}"#)
             let dns = try await query(#"probe_success{job="dns"}"#)
-            if success.count == 3, dns.count == 1 { break }
+            let written = try await query(#"probe_success{job=~"blackbox_.*"}"#)
+            if success.count == 3, dns.count == 1, written.count == 3 { break }
             try await Task.sleep(for: .milliseconds(500))
         }
         try await Task.sleep(for: .seconds(2))
@@ -155,6 +168,12 @@ struct PrometheusIntegrationTests {
         #expect(try await query(#"probe_success{job="dns"}"#)["10.77.2.2"] == 1)
         #expect(try await query(#"probe_dns_answer_rrs{job="dns"}"#)["10.77.2.2"] == 1)
         #expect(try await query(#"probe_dns_rcode{job="dns"}"#)["10.77.2.2"] == 0)
+
+        // Modules written for blackbox_exporter, scraped by a job written for it: the same answers.
+        let blackboxTCP = try await query(#"probe_success{job="blackbox_tcp"}"#)
+        #expect(blackboxTCP["10.77.2.2:2222"] == 1 && blackboxTCP["10.77.2.2:2223"] == 0, "\(blackboxTCP)")
+        #expect(try await query(#"probe_success{job="blackbox_dns"}"#)["10.77.2.2"] == 1)
+        #expect(try await query(#"probe_dns_duration_seconds{job="blackbox_dns",phase="connect"}"#).count == 1)
 
         #expect(try await query(#"up{job="sonde"}"#)["127.0.0.1:\(Self.port)"] == 1)
         let probes = try await query(#"sum(sonde_probes_total{kind="ping"})"#)
