@@ -43,8 +43,10 @@ public enum ServerSettings {
                 "legacyPingWithoutToken", .boolean, default: .boolean(false),
                 summary: "Serve GET /ping/{dstIP}/{count} without a token (policy and limits still apply)"),
             ParameterSpec(
-                "modules", .text(maxLength: 4096, format: .any),
-                summary: "YAML file of the modules of GET /probe (default: icmp, icmp_single, tcp_connect, dns, http_2xx)"),
+                "modules", .text(maxLength: 4096, format: .filePath),
+                summary:
+                    "YAML file of the modules of GET /probe: Sonde's, or blackbox_exporter's blackbox.yml as it is (default: icmp, icmp_single, tcp_connect, dns, http_2xx)"
+            ),
         ] + ListenerSettings.settings(defaultPort: 8090, inFlight: "in-flight probes")
     )
 
