@@ -14,13 +14,19 @@ struct BlackboxConfigurationTests {
     /// The example files Debian's prometheus-blackbox-exporter ships (installed by Scripts/install-dependencies).
     static let debianExamples = "/usr/share/doc/prometheus-blackbox-exporter/examples"
 
-    @Test("Debian's example.yml: every module Sonde can run loads; the others are refused naming the module and the key")
-    func debianExample() throws {
-        let path = Self.debianExamples + "/example.yml"
+    /// One of those files, read unchanged; a missing one is a failure that says how to get it.
+    static func debianExample(_ name: String) -> String? {
+        let path = debianExamples + "/" + name
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             Issue.record("\(path) is missing: run Scripts/install-dependencies (prometheus-blackbox-exporter)")
-            return
+            return nil
         }
+        return text
+    }
+
+    @Test("Debian's example.yml: every module Sonde can run loads; the others are refused naming the module and the key")
+    func debianExample() throws {
+        guard let text = Self.debianExample("example.yml") else { return }
         let read = try BlackboxModules.read(yaml: text, descriptors: Self.descriptors)
         let refused = read.errors.map(\.description)
         let expectedRefusals = [
@@ -84,11 +90,7 @@ struct BlackboxConfigurationTests {
 
     @Test("Debian's own blackbox.yml: everything but the grpc modules loads")
     func debianDefault() throws {
-        let path = Self.debianExamples + "/blackbox.yml"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            Issue.record("\(path) is missing: run Scripts/install-dependencies (prometheus-blackbox-exporter)")
-            return
-        }
+        guard let text = Self.debianExample("blackbox.yml") else { return }
         let read = try BlackboxModules.read(yaml: text, descriptors: Self.descriptors)
         #expect(
             read.errors.map(\.description).allSatisfy { $0.hasPrefix("module grpc") && $0.contains("prober: the grpc prober is not in Sonde yet") })
