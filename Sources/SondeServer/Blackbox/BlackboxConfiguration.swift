@@ -227,7 +227,7 @@ struct BlackboxModuleTranslation {
             case "fail_if_body_not_matches_regexp":
                 let patterns = try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
                 guard patterns.count <= 1 else {
-                    throw refusal(key, pair.value, "Sonde checks one pattern that the body must match; write them as one")
+                    throw refusal(path, pair.value, "Sonde checks one pattern that the body must match; write them as one")
                 }
                 if let pattern = patterns.first { result.parameters["expectBody"] = .string(pattern) }
             case "fail_if_header_not_matches":
