@@ -79,7 +79,7 @@ private struct Reader {
             guard let open = stack.popLast() else { break }
             let node: YAMLNode
             if open.isMapping {
-                node = YAMLNode(.mapping(try Self.merged(open.items, line: open.line)), line: open.line)
+                node = YAMLNode(.mapping(try Self.merged(open.items)), line: open.line)
             } else {
                 node = YAMLNode(.sequence(open.items), line: open.line)
             }
@@ -106,15 +106,19 @@ private struct Reader {
     }
 
     /// Keys and values in pairs, with `<<: *anchor` (or a list of them) replaced by the anchored mapping's pairs
-    /// that the mapping does not set itself.
-    private static func merged(_ items: [YAMLNode], line: Int) throws(YAMLError) -> [YAMLNode.Pair] {
+    /// that the mapping does not set itself. A key written twice is an error, as in Go's strict decoding.
+    private static func merged(_ items: [YAMLNode]) throws(YAMLError) -> [YAMLNode.Pair] {
         var own: [YAMLNode.Pair] = []
+        var seen: Set<String> = []
         var inherited: [YAMLNode.Pair] = []
         var index = 0
         while index + 1 < items.count {
             let pair = YAMLNode.Pair(key: items[index], value: items[index + 1])
             index += 2
             guard case .scalar("<<", plain: true) = pair.key.content else {
+                if let key = pair.key.text, !seen.insert(key).inserted {
+                    throw YAMLError(line: pair.key.line, "\(key) is defined twice in one mapping")
+                }
                 own.append(pair)
                 continue
             }
@@ -126,7 +130,6 @@ private struct Reader {
                 inherited += pairs
             }
         }
-        var seen = Set(own.compactMap(\.key.text))
         for pair in inherited where !seen.contains(pair.key.text ?? "") {
             own.append(pair)
             seen.insert(pair.key.text ?? "")

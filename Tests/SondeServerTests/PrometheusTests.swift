@@ -50,7 +50,7 @@ struct PrometheusTests {
             ("modules:\n  x: {probe: tcp", "the modules file is not valid YAML: line 3:"),
             ("modules:\n\tx: {probe: tcp}", "the modules file is not valid YAML: line 2:"),
             ("modules:\n  x: {probe: tcp, colour: red}", "module x: line 2: unknown key colour"),
-            ("modules:\n  x: {probe: tcp}\n  x: {probe: dns}", "module x: line 3: defined twice"),
+            ("modules:\n  x: {probe: tcp}\n  x: {probe: dns}", "the modules file is not valid YAML: line 3: x is defined twice in one mapping"),
             ("modules: {}\nsettings: {}", "line 2: unknown key settings"),
             (
                 "modules: {x: {probe: tcp, target_parameter: cacert, probe_target: a}}",

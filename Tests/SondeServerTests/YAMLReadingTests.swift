@@ -43,6 +43,7 @@ struct YAMLReadingTests {
             ("a: 1\n---\nb: 2", "line 2: only one document"),
             ("a: *nowhere", "names no anchor"),
             ("a: &x {b: 1}\nc: {<<: 5}", "a merge key (<<) takes a mapping"),
+            ("a:\n  b: 1\n  c: 2\n  b: 3", "line 4: b is defined twice in one mapping"),
         ]
         for (text, message) in cases {
             let error = #expect(throws: YAMLError.self) { try YAMLNode.parse(text) }

@@ -223,14 +223,12 @@ public struct BlackboxModules: Sendable {
             guard pair.value.isNull || pair.value.pairs != nil else {
                 throw SettingsError("line \(pair.value.line): `modules:` must map module names to modules")
             }
-            var seen: Set<String> = []
             for entry in pair.value.pairs ?? [] {
                 let name = entry.key.text ?? ""
                 do throws(SettingsError) {
                     guard entry.value.pairs != nil else {
                         throw SettingsError("module \(name): line \(entry.value.line): a module is a mapping, not \(entry.value.kindDescription)")
                     }
-                    guard seen.insert(name).inserted else { throw SettingsError("module \(name): line \(entry.key.line): defined twice") }
                     let read =
                         entry.value["prober"] != nil
                         ? Entry(try BlackboxModuleTranslation.translate(entry.value, name: name))
