@@ -110,7 +110,7 @@ public struct SondeGateway: Sendable {
                 },
             ])
         let openAPI = GatewayOpenAPI.make(version: version, configuration: configuration).serialized() + "\n"
-        router.addOperationalRoutes(state: state, metrics: metrics, openAPI: openAPI)
+        router.addOperationalRoutes(state: state, metrics: metrics) { openAPI }
         return router
     }
 

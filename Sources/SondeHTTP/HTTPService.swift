@@ -12,10 +12,11 @@ package enum HTTPService {
     /// Serves `application` until SIGTERM or SIGINT, then drains: `/readyz` fails and new requests get 503 at
     /// once, requests in flight get `shutdownGrace` to finish before they are cancelled.
     package static func serve(
-        _ application: some ApplicationProtocol, state: ServerState, shutdownGrace: Duration, logger: Logger
+        _ application: some ApplicationProtocol, state: ServerState, shutdownGrace: Duration, logger: Logger,
+        services: [any Service] = []
     ) async throws {
         var configuration = ServiceGroupConfiguration(
-            services: [
+            services: services.map { .init(service: $0) } + [
                 .init(service: application),
                 .init(service: MemoryTrimService(state: state)),
                 // Listed last, shut down first: the drain flag goes up before the listener closes.
@@ -119,7 +120,7 @@ extension Router where Context == SondeRequestContext {
     }
 
     /// `GET /metrics`, `/healthz`, `/readyz` (503 once draining) and `/openapi.json` (the document as given).
-    package func addOperationalRoutes(state: ServerState, metrics: AgentMetrics, openAPI: String) {
+    package func addOperationalRoutes(state: ServerState, metrics: AgentMetrics, openAPI: @escaping @Sendable () -> String) {
         route(
             "/metrics",
             [
@@ -138,7 +139,7 @@ extension Router where Context == SondeRequestContext {
                     return HTTPService.json(#"{"status":"ready"}"#)
                 }
             ])
-        route("/openapi.json", [.get: { _, _ in HTTPService.json(openAPI) }])
+        route("/openapi.json", [.get: { _, _ in HTTPService.json(openAPI()) }])
     }
 
     /// Registers `handlers` on `path` and answers every other common method with 405 and `Allow`.

@@ -22,6 +22,8 @@ package struct SettingsReader {
 
     /// The token's own environment variable (a token is never a command-line flag: `ps` would show it).
     package static let tokenVariable = "SONDE_TOKEN"
+    /// The largest settings, token or modules file read.
+    package static let maxFileBytes = 16 << 20
 
     package let declaration: SettingsDeclaration
     package let flags: [String: ParameterValue]

@@ -86,6 +86,27 @@ package enum OpenAPIDocument {
                     ]
                 ),
                 (
+                    "/config",
+                    [
+                        "get": OpenAPI.operation(
+                            id: "configuration", summary: "The loaded modules of /probe, in Sonde's module format, secrets shown as <secret>",
+                            tag: "prometheus",
+                            responses: [("200", ["description": "YAML", "content": ["text/plain": ["schema": ["type": "string"]]]])]
+                        )
+                    ]
+                ),
+                (
+                    "/-/reload",
+                    [
+                        "post": OpenAPI.operation(
+                            id: "reload",
+                            summary: "Re-read the modules file (as SIGHUP does); an invalid file keeps the loaded modules and answers 500 saying why",
+                            tag: "prometheus",
+                            responses: [("200", OpenAPI.jsonResponse("Reloaded: the modules now loaded", schema: ["type": "object"]))]
+                        )
+                    ]
+                ),
+                (
                     "/v1/status",
                     [
                         "get": OpenAPI.operation(

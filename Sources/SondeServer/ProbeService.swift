@@ -32,9 +32,7 @@ struct ProbeService: Sendable {
         )
         self.restrictions = configuration.listener.restrictions
         var descriptors: [ProbeKind: ProbeDescriptor] = [:]
-        for descriptor in registry.descriptors where configuration.listener.restrictions.allows(descriptor.kind.rawValue) {
-            descriptors[descriptor.kind] = configuration.limits.apply(to: descriptor)
-        }
+        for descriptor in configuration.descriptors(of: registry) { descriptors[descriptor.kind] = descriptor }
         self.descriptors = descriptors
     }
 
@@ -144,7 +142,9 @@ struct ProbeService: Sendable {
         let start = ContinuousClock.now
         metrics.probeStarted()
         do {
-            let report = try await probe.run(request, context: context, events: events)
+            var report = try await probe.run(request, context: context, events: events)
+            // A module's credentials are the operator's, and a report may be kept where others read it.
+            report.parameters = probe.descriptor.displayed(report.parameters)
             let outcome = report.success ? "success" : "failure"
             metrics.probeFinished(kind: kind, outcome: outcome, duration: .now - start)
             trace(probe, request, context: context, client: client, address: report.address, outcome: outcome)

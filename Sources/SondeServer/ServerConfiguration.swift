@@ -49,3 +49,26 @@ public struct ServerLimits: Sendable, Equatable {
         maxPayloadBytes = values.integer("maxPayload") ?? 0
     }
 }
+
+extension ServerConfiguration {
+    /// The enabled probes' declarations with the limits folded in: what callers and modules are checked against.
+    public func descriptors(of registry: ProbeRegistry) -> [ProbeDescriptor] {
+        registry.descriptors.filter { listener.restrictions.allows($0.kind.rawValue) }.map(limits.apply)
+    }
+
+    /// Judges what `sonde serve` will serve as serving would: the restrictions against the probes, and the
+    /// modules file (``modulesYAML``) against the enabled ones. Returns its modules, `nil` without a file.
+    public func check(registry: ProbeRegistry) throws(SettingsError) -> BlackboxModules? {
+        try listener.restrictions.check(against: registry.descriptors)
+        return try modulesYAML.map { yaml throws(SettingsError) in try modules(yaml: yaml, registry: registry) }
+    }
+
+    /// The modules of `yaml` (a modules file's text), a module's parameters checked as the operator's own.
+    func modules(yaml: String, registry: ProbeRegistry) throws(SettingsError) -> BlackboxModules {
+        do {
+            return try BlackboxModules(yaml: yaml, descriptors: descriptors(of: registry))
+        } catch {
+            throw SettingsError("\(modulesFile ?? "the modules file"): \(error)")
+        }
+    }
+}

@@ -7,11 +7,20 @@ public import SondeCore
 public import SondeHTTP
 import UnixSignals
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The sidecar face: the probe registry behind a JSON HTTP API.
 ///
 /// Build it after the privilege drop (it starts NIO threads), then ``run(logger:)``. Routes:
 /// `GET /v1/probes`, `GET|POST /v1/probes/{kind}`, `GET /ping/{dstIP}/{count}`, `GET /v1/status`,
-/// `GET /healthz`, `GET /readyz`, `GET /openapi.json`.
+/// `GET /probe`, `GET /config`, `POST /-/reload`, `GET /metrics`, `GET /healthz`, `GET /readyz`, `GET /openapi.json`.
 public struct SondeServer: Sendable {
     public let configuration: ServerConfiguration
     public let state: ServerState
@@ -20,29 +29,91 @@ public struct SondeServer: Sendable {
     let status: @Sendable () -> JSONValue
     /// Sonde's own metrics (`GET /metrics`).
     public let metrics: AgentMetrics
-    /// The modules of `GET /probe`.
-    public let modules: BlackboxModules
+    let loaded: LoadedModules
 
     /// - Parameters:
     ///   - registry: the probes to serve.
-    ///   - configuration: listening address, token, policy, limits.
+    ///   - configuration: listening address, token, policy, limits, the modules file of `GET /probe`
+    ///     (without one, ``BlackboxModules/defaults(descriptors:)``).
     ///   - version: reported in the OpenAPI document and `/v1/status`.
     ///   - status: what `/v1/status` reports about the process (privileges, ICMP socket mode).
-    ///   - modules: the modules of `GET /probe` (see ``BlackboxModules``); `nil` for the defaults.
     ///   - metrics: where Sonde's own metrics are kept.
+    /// - Throws: what ``ServerConfiguration/check(registry:)`` finds wrong with the restrictions or the modules.
     public init(
-        registry: ProbeRegistry, configuration: ServerConfiguration, version: String,
-        modules: BlackboxModules? = nil, metrics: AgentMetrics? = nil,
+        registry: ProbeRegistry, configuration: ServerConfiguration, version: String, metrics: AgentMetrics? = nil,
         status: @escaping @Sendable () -> JSONValue = { [:] }
-    ) {
+    ) throws(SettingsError) {
         let metrics = metrics ?? AgentMetrics(version: version)
+        let modules = try configuration.check(registry: registry)
         self.configuration = configuration
         self.state = ServerState()
         self.metrics = metrics
         self.service = ProbeService(registry: registry, configuration: configuration, metrics: metrics)
-        self.modules = modules ?? BlackboxModules.defaults(descriptors: service.listing)
         self.version = version
         self.status = status
+        self.loaded = LoadedModules(
+            Self.snapshot(
+                modules ?? BlackboxModules.defaults(descriptors: service.listing), service: service, version: version, configuration: configuration))
+        metrics.configurationLoaded(successfully: true, at: loaded.snapshot.loadedAt)
+    }
+
+    /// The modules `GET /probe` answers with now.
+    public var modules: BlackboxModules { loaded.snapshot.modules }
+
+    private static func snapshot(
+        _ modules: BlackboxModules, service: ProbeService, version: String, configuration: ServerConfiguration
+    ) -> LoadedModules.Snapshot {
+        let openAPI =
+            OpenAPIDocument.make(
+                probes: service.published, version: version, legacyPingWithoutToken: configuration.legacyPingWithoutToken,
+                modules: modules.modules.keys.sorted()
+            ).serialized() + "\n"
+        return LoadedModules.Snapshot(modules: modules, openAPI: openAPI, loadedAt: Date().timeIntervalSince1970)
+    }
+
+    /// Re-reads the modules file, as blackbox_exporter does on SIGHUP and `POST /-/reload`: a valid file replaces
+    /// the modules whole; an invalid or unreadable one keeps those loaded and throws why. Either way
+    /// `sonde_config_last_reload_successful` says how it went. Without a modules file the defaults stay.
+    ///
+    /// The file is read as the process is now, after the privilege drop: it must be readable by that user.
+    @discardableResult
+    public func reloadModules() throws(SettingsError) -> BlackboxModules {
+        guard let path = configuration.modulesFile else { return modules }
+        do throws(SettingsError) {
+            let bytes: [UInt8]
+            do {
+                bytes = try SmallFile.contents(of: path, maxBytes: SettingsReader.maxFileBytes)
+            } catch {
+                throw SettingsError("cannot read the modules file \(path) (read as uid \(getuid())): \(error)")
+            }
+            guard bytes.count <= SettingsReader.maxFileBytes else {
+                throw SettingsError("the modules file \(path) is larger than \(SettingsReader.maxFileBytes >> 20) MiB")
+            }
+            let modules = try configuration.modules(yaml: String(decoding: bytes, as: UTF8.self), registry: service.registry)
+            let snapshot = Self.snapshot(modules, service: service, version: version, configuration: configuration)
+            loaded.replace(with: snapshot)
+            metrics.configurationLoaded(successfully: true, at: snapshot.loadedAt)
+            return modules
+        } catch {
+            metrics.configurationLoaded(successfully: false, at: loaded.snapshot.loadedAt)
+            throw error
+        }
+    }
+
+    /// ``reloadModules()`` with its outcome logged: one line, the modules now loaded or why the file was refused.
+    func reloadModules(logging logger: Logger, trigger: String) -> Result<BlackboxModules, SettingsError> {
+        do {
+            let modules = try reloadModules()
+            logger.info(
+                "modules reloaded",
+                metadata: ["trigger": "\(trigger)", "file": "\(configuration.modulesFile ?? "none")", "modules": "\(modules.modules.count)"])
+            return .success(modules)
+        } catch {
+            logger.error(
+                "modules reload failed; the loaded modules stay",
+                metadata: ["trigger": "\(trigger)", "error": "\(error)", "modules": "\(modules.modules.count)"])
+            return .failure(error)
+        }
     }
 
     /// The probes' declarations with this server's limits folded in (what modules are checked against).
@@ -67,11 +138,8 @@ public struct SondeServer: Sendable {
             return service
         }()
         let state = self.state
+        let configuration = self.configuration
         let maxBody = configuration.listener.maxBodyBytes
-        let openAPI =
-            OpenAPIDocument.make(
-                probes: service.published, version: version, legacyPingWithoutToken: legacyOpen, modules: modules.modules.keys.sorted()
-            ).serialized() + "\n"
         let listing = SondeJSON.line(ProbeListingResponse(probes: service.published.map(ProbeListing.init))) + "\n"
 
         router.route("/v1/probes", [.get: { _, _ in HTTPService.json(listing) }])
@@ -104,17 +172,48 @@ public struct SondeServer: Sendable {
                         kind: LegacyPing.kind.rawValue, input: input, format: .text, client: context.clientLimitKey, connection: context.connection)
                 }
             ])
-        let modules = self.modules
+        let loaded = self.loaded
         router.route(
             "/probe",
             [
                 .get: { request, context in
-                    try await BlackboxEndpoint.respond(to: request, modules: modules, service: service, client: context.clientLimitKey)
+                    try await BlackboxEndpoint.respond(
+                        to: request, modules: loaded.snapshot.modules, service: service, client: context.clientLimitKey)
                 }
             ])
-        router.addOperationalRoutes(state: state, metrics: metrics, openAPI: openAPI)
+        router.route(
+            "/config",
+            [
+                .get: { _, _ in
+                    let snapshot = loaded.snapshot
+                    let source = configuration.modulesFile.map { "read from \($0)" } ?? "the defaults (no modules file)"
+                    let text =
+                        "# the modules of /probe: \(source), loaded at \(DecimalFormat.shortest(snapshot.loadedAt.rounded())) (Unix time)\n"
+                        + "# Sonde's module format; secrets are shown as \(ParameterSpec.secretMark)\n"
+                        + snapshot.modules.displayed(descriptors: service.listing)
+                    return Response(
+                        status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+                }
+            ])
+        let server = self
+        router.route(
+            "/-/reload",
+            [
+                .post: { _, _ in
+                    switch server.reloadModules(logging: requestLogger, trigger: "POST /-/reload") {
+                    case .success(let modules):
+                        let document: JSONValue = [
+                            "status": "reloaded", "file": configuration.modulesFile.map(JSONValue.string) ?? .null,
+                            "modules": .array(modules.modules.keys.sorted().map(JSONValue.string)),
+                        ]
+                        return HTTPService.json(document.serialized() + "\n")
+                    case .failure(let error):
+                        throw APIError(.internalServerError, code: "reload_failed", "failed to reload config: \(error); the loaded modules stay")
+                    }
+                }
+            ])
+        router.addOperationalRoutes(state: state, metrics: metrics) { loaded.snapshot.openAPI }
         let status = self.status
-        let configuration = self.configuration
         let version = self.version
         router.route(
             "/v1/status",
@@ -151,10 +250,24 @@ public struct SondeServer: Sendable {
 
     /// Serves until SIGTERM or SIGINT, then drains: `/readyz` fails and new requests get 503 at once,
     /// in-flight probes get ``ServerConfiguration/shutdownGrace`` to finish before they are cancelled.
+    /// SIGHUP re-reads the modules file (``reloadModules()``).
     public func run(logger: Logger) async throws {
         try await HTTPService.serve(
-            makeApplication(logger: logger), state: state, shutdownGrace: configuration.listener.shutdownGrace, logger: logger
+            makeApplication(logger: logger), state: state, shutdownGrace: configuration.listener.shutdownGrace, logger: logger,
+            services: [HangupReloadService(server: self, logger: logger)]
         )
+    }
+}
+
+/// Reloads the modules on each SIGHUP until shutdown.
+struct HangupReloadService: Service {
+    let server: SondeServer
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            _ = server.reloadModules(logging: logger, trigger: "SIGHUP")
+        }
     }
 }
 

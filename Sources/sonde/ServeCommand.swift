@@ -73,8 +73,7 @@ enum ServeCommand {
     static func check(_ configuration: ServerConfiguration, registry: ProbeRegistry) -> ExitCode {
         let modules: BlackboxModules?
         do {
-            try configuration.listener.restrictions.check(against: registry.descriptors)
-            modules = try loadModules(configuration, registry: registry)
+            modules = try configuration.check(registry: registry)
         } catch {
             Output.error("serve: \(error)")
             return .usage
@@ -88,18 +87,6 @@ enum ServeCommand {
                 + moduleSummary
         )
         return .success
-    }
-
-    /// The modules of `/probe` from the modules file (`nil` without one): a module may use an enabled probe
-    /// only, within the server's limits; its parameters are the operator's own.
-    static func loadModules(_ configuration: ServerConfiguration, registry: ProbeRegistry) throws(SettingsError) -> BlackboxModules? {
-        guard let yaml = configuration.modulesYAML else { return nil }
-        let narrowed = registry.descriptors.filter { configuration.listener.restrictions.allows($0.kind.rawValue) }.map(configuration.limits.apply)
-        do {
-            return try BlackboxModules(yaml: yaml, descriptors: narrowed)
-        } catch {
-            throw SettingsError("\(configuration.modulesFile ?? "the modules file"): \(error)")
-        }
     }
 
     /// Serves until SIGTERM/SIGINT; exit status 0 after a graceful shutdown, 1 when serving failed.
@@ -119,33 +106,24 @@ enum ServeCommand {
         for metric in reports.flatMap(\.infoMetrics) {
             for labels in metric.series { metrics.setInfo(metric.name, help: metric.help, labels: labels) }
         }
+        let server: SondeServer
         do {
-            try configuration.listener.restrictions.check(against: registry.descriptors)
+            server = try SondeServer(registry: registry, configuration: configuration, version: SondeVersion.current, metrics: metrics) {
+                let privileges = PrivilegeReport.current()
+                let fields: [(String, JSONValue)] = [
+                    ("pid", .integer(Int(getpid()))),
+                    ("threads", .integer(PrivilegeReport.threadCount())),
+                    ("privilegeMode", .string(mode.rawValue)),
+                    ("uid", .integer(Int(privileges.uid))), ("gid", .integer(Int(privileges.gid))),
+                    ("capEff", .string(privileges.effective)), ("capPrm", .string(privileges.permitted)),
+                    ("capBnd", .string(privileges.bounding)), ("capInh", .string(privileges.inheritable)),
+                    ("capAmb", .string(privileges.ambient)), ("noNewPrivs", .boolean(privileges.noNewPrivs)),
+                ]
+                return .object(fields + reports.flatMap(\.status))
+            }
         } catch {
             logger.critical("cannot serve", metadata: ["error": "\(error)"])
             return .usage
-        }
-        let modules: BlackboxModules?
-        do {
-            modules = try loadModules(configuration, registry: registry)
-        } catch {
-            logger.critical("cannot serve", metadata: ["error": "\(error)"])
-            return .usage
-        }
-        let server = SondeServer(
-            registry: registry, configuration: configuration, version: SondeVersion.current, modules: modules, metrics: metrics
-        ) {
-            let privileges = PrivilegeReport.current()
-            let fields: [(String, JSONValue)] = [
-                ("pid", .integer(Int(getpid()))),
-                ("threads", .integer(PrivilegeReport.threadCount())),
-                ("privilegeMode", .string(mode.rawValue)),
-                ("uid", .integer(Int(privileges.uid))), ("gid", .integer(Int(privileges.gid))),
-                ("capEff", .string(privileges.effective)), ("capPrm", .string(privileges.permitted)),
-                ("capBnd", .string(privileges.bounding)), ("capInh", .string(privileges.inheritable)),
-                ("capAmb", .string(privileges.ambient)), ("noNewPrivs", .boolean(privileges.noNewPrivs)),
-            ]
-            return .object(fields + reports.flatMap(\.status))
         }
         let privileges = PrivilegeReport.current()
         logger.info(
@@ -215,6 +193,8 @@ enum ServeCommand {
               GET /ping/{dstIP}/{count}      ping-style text, count 1-10 (compatibility route)
               GET /v1/status                 privileges, ICMP socket mode, limits, policy
               GET /probe?module=M&target=T   blackbox_exporter-compatible probe metrics (modules: --modules)
+              GET /config                    the modules loaded for /probe (credentials as <secret>)
+              POST /-/reload                 re-read the modules file, as SIGHUP does; a bad file keeps the loaded one
               GET /metrics                   Sonde's own metrics (Prometheus)
               GET /healthz, GET /readyz      liveness and readiness (no token needed)
               GET /openapi.json              the OpenAPI 3.1 document
@@ -230,6 +210,8 @@ enum ServeCommand {
 
             PRIVILEGES:
             \(CommandTable.columns(GlobalOptions.help.filter { $0.spelling.contains("user") }.map { ($0.spelling, $0.summary) }))
+
+            SIGNALS: SIGTERM/SIGINT drain and stop; SIGHUP re-reads the modules file (as the user Sonde dropped to).
 
             EXIT STATUS: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 when serving failed, 2 bad settings.
             """
@@ -265,7 +247,7 @@ enum ServeCommand {
 
     /// Reads a settings, token or modules file (at most 16 MiB) before the privilege drop.
     static func readFile(_ path: String) throws -> [UInt8] {
-        let limit = 16_777_216
+        let limit = SettingsReader.maxFileBytes
         let bytes = try SmallFile.contents(of: path, maxBytes: limit)
         guard bytes.count <= limit else { throw SmallFile.ReadError(description: "larger than 16 MiB") }
         return bytes

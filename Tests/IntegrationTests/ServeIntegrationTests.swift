@@ -184,4 +184,71 @@ struct ServeIntegrationTests {
         #expect((report?["summary"] as? [String: Any])?["transmitted"] as? Int == 10, "the run finished rather than being cut: \(reply.body)")
         #expect(server.log.value.contains("stopped"))
     }
+
+    @Test("SIGHUP re-reads the modules file as the dropped user: a good file replaces, a bad or unreadable one is refused and kept; secrets masked")
+    func reloadOnHangup() async throws {
+        let folder = "/tmp/sonde-hup-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/blackbox.yml"
+        func write(_ text: String, mode: Int = 0o644) throws {
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
+        }
+        try write(
+            """
+            modules:
+              web:
+                prober: http
+                http:
+                  basic_auth: {username: probe, password: s3cret-pass}
+                  headers: {X-Api-Key: key-123, Accept: text/plain}
+            """)
+        let server = try Server(namespace: network.client, port: 18_307, arguments: ["--modules", file])
+        try await server.waitUntilServing()
+
+        let config = try await server.request("GET", "/config")
+        #expect(config.status == 200)
+        #expect(config.body.contains(#""Authorization: <secret>""#), "\(config.body)")
+        #expect(config.body.contains(#""X-Api-Key: <secret>""#), "\(config.body)")
+        #expect(config.body.contains(#""Accept: text/plain""#), "\(config.body)")
+        let debug = try await server.request("GET", "/probe?module=web&target=http://10.77.2.2/&debug=true")
+        #expect(debug.body.contains("probe_success 1"), "\(debug.body)")
+        #expect(debug.body.contains(#""Authorization: <secret>""#), "\(debug.body)")
+        let credentials = Data("probe:s3cret-pass".utf8).base64EncodedString()
+        for secret in ["s3cret-pass", credentials, "key-123"] {
+            #expect(!config.body.contains(secret) && !debug.body.contains(secret), "\(secret) shown: \(debug.body)")
+        }
+
+        /// Sends SIGHUP and waits (at most 10 s) until `/metrics` shows `successful`.
+        func hangUp(expecting successful: Int) async throws -> Bool {
+            func reloads() -> Int { server.log.value.components(separatedBy: "modules reload").count - 1 }
+            let before = reloads()
+            kill(server.process.processIdentifier, SIGHUP)
+            for _ in 0..<50 {
+                let metrics = try await server.request("GET", "/metrics").body
+                if reloads() > before, metrics.contains("sonde_config_last_reload_successful \(successful).0") { return true }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return false
+        }
+        try write("modules:\n  tcp_only:\n    prober: tcp\n")
+        #expect(try await hangUp(expecting: 1), "\(server.log.value)")
+        #expect(try await server.request("GET", "/config").body.contains("  tcp_only:\n    probe: tcp\n"))
+        #expect(try await server.request("GET", "/probe?module=web&target=10.77.2.2").status == 400)
+
+        try write("modules:\n  tcp_only:\n    prober: tcp\n    tcp: {colour: red}\n")
+        #expect(try await hangUp(expecting: 0), "\(server.log.value)")
+        #expect(server.log.value.contains("modules reload failed; the loaded modules stay"), "\(server.log.value)")
+        #expect(server.log.value.contains("line 4: unknown key tcp.colour"), "\(server.log.value)")
+        let kept = try await server.request("GET", "/probe?module=tcp_only&target=10.77.2.2:80")
+        #expect(kept.body.contains("probe_success 1"), "\(kept.body)")
+
+        // Readable by root only: the sidecar, now nobody, cannot re-read it, and says so.
+        try write("modules:\n  tcp_root:\n    prober: tcp\n", mode: 0o600)
+        let post = try await server.request("POST", "/-/reload")
+        #expect(post.status == 500)
+        #expect(post.body.contains("cannot read the modules file \(file) (read as uid 65534): Permission denied"), "\(post.body)")
+        #expect(await server.terminate() == 0, "SIGHUP did not end the process: \(server.log.value)")
+    }
 }

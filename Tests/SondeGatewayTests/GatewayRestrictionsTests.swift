@@ -15,7 +15,7 @@ import Testing
 struct GatewayRestrictionsTests {
     @Test("the gateway has restrictions of its own for its callers, whatever the sidecar allows")
     func gateway() async throws {
-        try await TestServer.application(TestServer.make()).test(.live) { sidecar in
+        try await TestServer.application(try TestServer.make()).test(.live) { sidecar in
             var configuration = try GatewayTests.configuration(agentPort: sidecar.port ?? 0, agentToken: TestServer.token, agents: "127.0.0.0/8")
             configuration.listener.restrictions = try ProbeRestrictions.parsing(probes: "tcp", deny: "tcp.send")
             var logger = Logger(label: "gateway-test")

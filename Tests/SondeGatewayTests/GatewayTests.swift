@@ -46,7 +46,7 @@ struct GatewayTests {
     func withGateway(agentToken: String? = TestServer.token, _ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void)
         async throws
     {
-        try await TestServer.application(TestServer.make()).test(.live) { sidecar in
+        try await TestServer.application(try TestServer.make()).test(.live) { sidecar in
             try await Self.gateway(agentPort: sidecar.port!, agentToken: agentToken).test(.router) { client in
                 try await body(client, sidecar.port!)
             }

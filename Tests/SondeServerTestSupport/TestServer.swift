@@ -43,11 +43,11 @@ public enum TestServer {
         return configuration
     }()
 
-    public static func make(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) -> SondeServer {
+    public static func make(_ adjust: (inout ServerConfiguration) -> Void = { _ in }) throws(SettingsError) -> SondeServer {
         var configuration = configuration
         configuration.limits.minInterval = 0.01
         adjust(&configuration)
-        return SondeServer(registry: registry, configuration: configuration, version: "test") { ["test": true] }
+        return try SondeServer(registry: registry, configuration: configuration, version: "test") { ["test": true] }
     }
 
     public static func application(_ server: SondeServer) -> some ApplicationProtocol {

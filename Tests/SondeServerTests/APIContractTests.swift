@@ -14,7 +14,7 @@ import Testing
 struct APIContractTests {
     @Test("GET /v1/probes lists every probe with the server's limits as bounds", arguments: [TestingSetup.router, .live])
     func listing(_ setup: TestingSetup) async throws {
-        let server = TestServer.make { $0.limits.maxCount = 42 }
+        let server = try TestServer.make { $0.limits.maxCount = 42 }
         try await TestServer.application(server).test(setup) { client in
             let response = try await client.execute(uri: "/v1/probes", method: .get, headers: TestServer.authorized)
             #expect(response.status == .ok)
@@ -29,7 +29,7 @@ struct APIContractTests {
 
     @Test("the OpenAPI document has every probe, its parameters and the server's bounds")
     func openAPI() async throws {
-        let server = TestServer.make { $0.limits.maxCount = 42 }
+        let server = try TestServer.make { $0.limits.maxCount = 42 }
         try await TestServer.application(server).test(.router) { client in
             let response = try await client.execute(uri: "/openapi.json", method: .get, headers: TestServer.authorized)
             #expect(response.status == .ok)
@@ -55,7 +55,7 @@ struct APIContractTests {
     @Test("a probe that ran is 200 with its verdict; an unreachable port is success false, not an error")
     func verdicts() async throws {
         let listener = try LoopbackListener()
-        try await TestServer.application(TestServer.make()).test(.router) { client in
+        try await TestServer.application(try TestServer.make()).test(.router) { client in
             let open = try await client.execute(
                 uri: "/v1/probes/tcp", method: .post, headers: TestServer.authorized + [.contentType: "application/json"],
                 body: TestServer.json(["target": "127.0.0.1:\(listener.port)", "count": 2, "interval": 0.05])
@@ -73,7 +73,7 @@ struct APIContractTests {
 
     @Test("bad requests name the field and what is allowed")
     func validation() async throws {
-        try await TestServer.application(TestServer.make()).test(.router) { client in
+        try await TestServer.application(try TestServer.make()).test(.router) { client in
             let headers = TestServer.authorized
             let json = headers + [.contentType: "application/json"]
             let cases: [(String, HTTPRequest.Method, HTTPFields, ByteBuffer?, HTTPResponse.Status, String, String)] = [
@@ -135,7 +135,7 @@ struct APIContractTests {
     @Test(
         "the compatibility route answers ping's own text", .enabled(if: TestServer.canPing, "no ICMP socket: run as root or allow ping_group_range"))
     func legacyPing() async throws {
-        try await TestServer.application(TestServer.make()).test(.router) { client in
+        try await TestServer.application(try TestServer.make()).test(.router) { client in
             let response = try await client.execute(uri: "/ping/127.0.0.1/2", method: .get, headers: TestServer.authorized)
             #expect(response.status == .ok)
             #expect(response.headers[.contentType] == "text/plain; charset=utf-8")

@@ -9,7 +9,7 @@ import Testing
 /// blackbox_exporter's own configuration files, read unchanged: every option honoured or refused by name.
 @Suite("blackbox.yml as it is")
 struct BlackboxConfigurationTests {
-    static let descriptors = TestServer.make().descriptors + [HTTPProbe().descriptor]
+    static let descriptors = TestServer.configuration.descriptors(of: TestServer.registry) + [HTTPProbe().descriptor]
 
     /// The example files Debian's prometheus-blackbox-exporter ships (installed by Scripts/install-dependencies).
     static let debianExamples = "/usr/share/doc/prometheus-blackbox-exporter/examples"

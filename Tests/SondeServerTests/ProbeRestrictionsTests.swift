@@ -48,7 +48,7 @@ struct ProbeRestrictionsTests {
     @Test("the sidecar refuses disabled probes and parameters with 403 and leaves them out of the listing and the OpenAPI document")
     func sidecar() async throws {
         let restrictions = try ProbeRestrictions.parsing(probes: "tcp,dns", deny: "tcp.send,tcp.expect")
-        try await TestServer.application(TestServer.make { $0.listener.restrictions = restrictions }).test(.router) { client in
+        try await TestServer.application(try TestServer.make { $0.listener.restrictions = restrictions }).test(.router) { client in
             let ping = try await client.execute(uri: "/v1/probes/ping?target=127.0.0.1", method: .get, headers: TestServer.authorized)
             #expect(ping.status == .forbidden)
             #expect(ping.errorCode == "probe_disabled")

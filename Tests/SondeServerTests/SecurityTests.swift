@@ -14,7 +14,7 @@ import Testing
 struct SecurityTests {
     @Test("a bearer token guards everything but health", arguments: [TestingSetup.router, .live])
     func authentication(_ setup: TestingSetup) async throws {
-        try await TestServer.application(TestServer.make()).test(setup) { client in
+        try await TestServer.application(try TestServer.make()).test(setup) { client in
             for uri in ["/v1/probes", "/openapi.json", "/v1/status", "/v1/probes/tcp?target=127.0.0.1:1", "/ping/127.0.0.1/1"] {
                 let missing = try await client.execute(uri: uri, method: .get)
                 #expect(missing.status == .unauthorized, "\(uri)")
@@ -35,7 +35,7 @@ struct SecurityTests {
 
     @Test("the compatibility route can be opened alone; policy still applies to it")
     func legacyWithoutToken() async throws {
-        let server = TestServer.make {
+        let server = try TestServer.make {
             $0.legacyPingWithoutToken = true
             $0.policy.deny.append(.init(IPNetwork("127.0.0.0/8")!))
         }
@@ -49,7 +49,7 @@ struct SecurityTests {
 
     @Test("without a token only localhost and IP literals may be the Host (DNS rebinding of the API)")
     func hostCheckWithoutToken() async throws {
-        let server = TestServer.make { $0.listener.token = nil }
+        let server = try TestServer.make { $0.listener.token = nil }
         try await TestServer.application(server).test(.live) { client in
             let rebound = try await RawHTTP.get(port: client.port, "/v1/probes", host: "attacker.example:8090")
             #expect(rebound.status == 403)
@@ -63,7 +63,7 @@ struct SecurityTests {
 
     @Test("a request head over the limits is a JSON 431 naming them (send long values in a body); not HTTP is a JSON 400")
     func oversizedRequestHead() async throws {
-        try await TestServer.application(TestServer.make()).test(.live) { client in
+        try await TestServer.application(try TestServer.make()).test(.live) { client in
             let long = try await RawHTTP.get(port: client.port, "/v1/probes/tcp?target=127.0.0.1:9&send=" + String(repeating: "a", count: 9000))
             #expect(long.status == 431 && long.headers["content-type"] == "application/json", "\(long.status) \(long.body)")
             #expect(long.body.contains(#""code":"request_too_large""#) && long.body.contains("POST body"), "\(long.body)")
@@ -79,7 +79,7 @@ struct SecurityTests {
     @Test("the policy is checked on the resolved address: names, mapped IPv6 and allow lists")
     func policy() async throws {
         let listener = try LoopbackListener()
-        let server = TestServer.make { $0.policy.deny.append(.init(IPNetwork("127.0.0.0/8")!, reason: "loopback")) }
+        let server = try TestServer.make { $0.policy.deny.append(.init(IPNetwork("127.0.0.0/8")!, reason: "loopback")) }
         try await TestServer.application(server).test(.router) { client in
             for target in [
                 "169.254.169.254:80", "localhost:\(listener.port)", "[::ffff:127.0.0.1]:\(listener.port)", "127.0.0.1:\(listener.port)",
@@ -100,7 +100,7 @@ struct SecurityTests {
                 uri: "/v1/probes/dns?target=example.test&server=127.0.0.53", method: .get, headers: TestServer.authorized)
             #expect(dns.status == .forbidden)
         }
-        let allowList = TestServer.make { $0.policy.allow = [.init(IPNetwork("10.0.0.0/8")!)] }
+        let allowList = try TestServer.make { $0.policy.allow = [.init(IPNetwork("10.0.0.0/8")!)] }
         try await TestServer.application(allowList).test(.router) { client in
             let outside = try await client.execute(
                 uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)", method: .get, headers: TestServer.authorized)
@@ -112,7 +112,7 @@ struct SecurityTests {
     @Test("over the concurrency limit a caller gets 429 with Retry-After, and the slot frees when the probe ends")
     func concurrencyLimit() async throws {
         let listener = try LoopbackListener()
-        let server = TestServer.make { $0.limits.maxConcurrentPerClient = 1 }
+        let server = try TestServer.make { $0.limits.maxConcurrentPerClient = 1 }
         try await TestServer.application(server).test(.live) { client in
             // Holds its slot for about 2 s: five attempts 0.5 s apart.
             async let long = client.execute(
@@ -136,7 +136,7 @@ struct SecurityTests {
 
     @Test("once draining, new requests get 503 and readiness fails; liveness stays up")
     func draining() async throws {
-        let server = TestServer.make()
+        let server = try TestServer.make()
         try await TestServer.application(server).test(.router) { client in
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
             server.state.beginDraining()

@@ -15,7 +15,7 @@ struct StreamingTests {
         // Each attempt reads a greeting that the listener sends only once this client has received the attempt
         // before it: had the server buffered its events, the second attempt would wait for a greeting in vain.
         let greeter = try GatedGreeter(connections: 3)
-        let server = TestServer.make { $0.policy.allowLocalContent = true }
+        let server = try TestServer.make { $0.policy.allowLocalContent = true }
         try await TestServer.application(server).test(.live) { client in
             let response = try await RawHTTP.get(
                 port: client.port, "/v1/probes/tcp?target=127.0.0.1:\(greeter.port)&count=3&interval=0.05&banner=true&readTimeout=10",
@@ -42,7 +42,7 @@ struct StreamingTests {
         ])
     func otherFormats(_ accept: String, _ expected: String) async throws {
         let listener = try LoopbackListener()
-        try await TestServer.application(TestServer.make()).test(.router) { client in
+        try await TestServer.application(try TestServer.make()).test(.router) { client in
             let response = try await client.execute(
                 uri: "/v1/probes/tcp?target=127.0.0.1:\(listener.port)&count=2&interval=0.05", method: .get,
                 headers: TestServer.authorized + [.accept: accept]
@@ -55,7 +55,7 @@ struct StreamingTests {
 
     @Test("a refused target is still an HTTP error when streaming was asked for")
     func refusalBeforeTheStream() async throws {
-        try await TestServer.application(TestServer.make()).test(.router) { client in
+        try await TestServer.application(try TestServer.make()).test(.router) { client in
             let response = try await client.execute(
                 uri: "/v1/probes/tcp?target=169.254.169.254:80", method: .get, headers: TestServer.authorized + [.accept: "application/x-ndjson"]
             )

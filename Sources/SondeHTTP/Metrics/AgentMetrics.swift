@@ -63,6 +63,17 @@ public final class AgentMetrics: Sendable {
         return made
     }
 
+    /// How the last load of the configuration (the modules file) went, and when one last succeeded (Unix time).
+    package func configurationLoaded(successfully: Bool, at lastSuccess: Double) {
+        registry.makeGauge(
+            descriptor: Self.name("sonde_config_last_reload_successful", help: "Whether the last load of the modules file succeeded")
+        ).set(to: successfully ? 1 : 0)
+        registry.makeGauge(
+            descriptor: Self.name(
+                "sonde_config_last_reload_success_timestamp", unit: "seconds", help: "When the modules file was last loaded successfully (Unix time)")
+        ).set(to: lastSuccess)
+    }
+
     package func probeStarted() { inFlight.increment(by: 1) }
 
     /// A probe ended: `success`, `failure` (ran, verdict false) or `error` (could not run).

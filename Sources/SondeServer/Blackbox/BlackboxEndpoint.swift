@@ -48,10 +48,7 @@ enum BlackboxEndpoint {
         guard debug else {
             return Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(string: metrics)))
         }
-        var configuration = "module: \(module.name)\nprobe: \(module.probe)\n"
-        if let timeout { configuration += "timeout: \(DecimalFormat.shortest(timeout.inSeconds))s\n" }
-        if let parameter = module.targetParameter { configuration += "target_parameter: \(parameter)\nprobe_target: \(module.probeTarget ?? "")\n" }
-        configuration += "parameters:\n" + module.parameters.keys.sorted().map { "  \($0): \(module.parameters[$0]?.description ?? "")\n" }.joined()
+        let configuration = module.displayed(descriptors: service.listing)
         let text =
             "Logs for the probe:\n" + log.map { $0 + "\n" }.joined() + "\n\n\nMetrics that would have been returned:\n"
             + metrics + "\n\n\nModule configuration:\n" + configuration
