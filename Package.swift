@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SondeICMP", targets: ["SondeICMP"]),
         .library(name: "PingProbe", targets: ["PingProbe"]),
         .library(name: "TCPProbe", targets: ["TCPProbe"]),
+        .library(name: "GRPCProbe", targets: ["GRPCProbe"]),
         .library(name: "DNSProbe", targets: ["DNSProbe"]),
         .library(name: "SondePrivileges", targets: ["SondePrivileges"]),
         .library(name: "SondeHTTP", targets: ["SondeHTTP"]),
@@ -189,6 +190,19 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // gRPC health (grpc.health.v1.Health/Check) over NIO's HTTP/2, plaintext or TLS by SondeTLS; no protobuf runtime.
+        .target(
+            name: "GRPCProbe",
+            dependencies: [
+                "SondeCore", "SondeTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
         // scaffold-probe: probe targets
 
         // Writes the list of compiled-in probes from the executable's dependencies (every `…Probe` module).
@@ -213,6 +227,7 @@ let package = Package(
                 "TCPProbe",
                 "DNSProbe",
                 "HTTPProbe",
+                "GRPCProbe",
                 // scaffold-probe: sonde dependencies
                 "ExternalProbes",
                 "SondePrivileges",
@@ -237,6 +252,7 @@ let package = Package(
         .target(name: "SondeTestSupport", path: "Tests/SondeTestSupport", swiftSettings: strictSwift),
         .testTarget(name: "ExternalProbesTests", dependencies: ["ExternalProbes", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "HTTPProbeTests", dependencies: ["HTTPProbe", "SondeCore", "SondeTLS"], swiftSettings: strictSwift),
+        .testTarget(name: "GRPCProbeTests", dependencies: ["GRPCProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondeTLSTests", dependencies: ["SondeTLS", "SondeCore"], swiftSettings: strictSwift),
         // scaffold-probe: test targets
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore", "SondeRegex"], swiftSettings: strictSwift),
@@ -258,7 +274,7 @@ let package = Package(
             name: "SondeServerTests",
             dependencies: [
                 "SondeServerTestSupport", "SondeHTTP", "SondeServer", "SondeAuth", "SondeICMP", "PingProbe", "TCPProbe", "DNSProbe", "HTTPProbe",
-                "SondeYAML",
+                "GRPCProbe", "SondeYAML",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSwift

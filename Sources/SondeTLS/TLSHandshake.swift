@@ -26,6 +26,8 @@ public final class TLSHandshake: ChannelInboundHandler, Sendable {
         public var facts: TLSFacts?
         /// Why the connection must not be used: an untrusted certificate without `-k`, a failed handshake.
         public var refusal: String?
+        /// The server refused the handshake because it speaks none of the protocols ALPN offered (`h2` for gRPC).
+        public var noApplicationProtocol = false
     }
 
     private struct State {
@@ -90,8 +92,15 @@ public final class TLSHandshake: ChannelInboundHandler, Sendable {
             }
         }
         if let failure, verdict.refusal == nil {
-            verdict.refusal =
-                "the TLS handshake failed: \(failure) (no common version or cipher, a client certificate required, or no TLS server here)"
+            // BoringSSL's name for the alert a server sends when it speaks none of the protocols ALPN offered.
+            if "\(failure)".contains("NO_APPLICATION_PROTOCOL") {
+                verdict.noApplicationProtocol = true
+                verdict.refusal =
+                    "the server speaks none of the application protocols offered by ALPN: it refused the handshake (no_application_protocol)"
+            } else {
+                verdict.refusal =
+                    "the TLS handshake failed: \(failure) (no common version or cipher, a client certificate required, or no TLS server here)"
+            }
         }
         return verdict
     }

@@ -92,7 +92,8 @@ struct CommandLineTests {
         let result = try await sonde("pnig", "10.0.0.1")
         #expect(result.status == 2)
         #expect(
-            result.error == "sonde: unknown command 'pnig': expected a probe (dns, http, ping, tcp), serve, gateway or probes (see sonde --help)\n")
+            result.error
+                == "sonde: unknown command 'pnig': expected a probe (dns, grpc, http, ping, tcp), serve, gateway or probes (see sonde --help)\n")
     }
 
     @Test func helpComesFromTheParameterDeclarations() async throws {
@@ -127,7 +128,7 @@ struct CommandLineTests {
         let unknown = try await sonde("help", "nope")
         #expect(unknown.status == 2)
         #expect(
-            unknown.error.hasPrefix("sonde: no help for 'nope': expected a probe (dns, http, ping, tcp) or a command (probes, serve, gateway"),
+            unknown.error.hasPrefix("sonde: no help for 'nope': expected a probe (dns, grpc, http, ping, tcp) or a command (probes, serve, gateway"),
             "\(unknown.error)")
         let option = try await sonde("probes", "--bogus")
         #expect(option.status == 2)

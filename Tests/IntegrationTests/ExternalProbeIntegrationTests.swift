@@ -41,7 +41,9 @@ struct ExternalProbeIntegrationTests {
         let kinds = ((try? JSONSerialization.jsonObject(with: Data(listing.output.utf8))) as? [[String: Any]] ?? []).compactMap {
             $0["kind"] as? String
         }
-        #expect(kinds == ["crash", "dns", "escape", "flood", "garbage", "hang", "http", "http-get", "ping", "privileges", "tcp"], "\(listing.error)")
+        #expect(
+            kinds == ["crash", "dns", "escape", "flood", "garbage", "grpc", "hang", "http", "http-get", "ping", "privileges", "tcp"],
+            "\(listing.error)")
         #expect(listing.error.contains("skipped \(directory)/writable: writable by group or others (mode 777)"))
         #expect(listing.error.contains("skipped \(directory)/linked: a symbolic link"))
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRPCProbe
 import HTTPProbe
 import SondeCore
 import SondeHTTP
@@ -9,7 +10,7 @@ import Testing
 /// blackbox_exporter's own configuration files, read unchanged: every option honoured or refused by name.
 @Suite("blackbox.yml as it is")
 struct BlackboxConfigurationTests {
-    static let descriptors = TestServer.configuration.descriptors(of: TestServer.registry) + [HTTPProbe().descriptor]
+    static let descriptors = TestServer.configuration.descriptors(of: TestServer.registry) + [HTTPProbe().descriptor, GRPCProbe().descriptor]
 
     /// The example files Debian's prometheus-blackbox-exporter ships (installed by Scripts/install-dependencies).
     static let debianExamples = "/usr/share/doc/prometheus-blackbox-exporter/examples"
@@ -88,15 +89,19 @@ struct BlackboxConfigurationTests {
         #expect(read.modules["dns_soa"]?.parameters["type"] == .string("SOA"))
     }
 
-    @Test("Debian's own blackbox.yml: everything but the grpc modules loads")
+    @Test("Debian's own blackbox.yml: every module loads, the grpc ones as Sonde's grpc probe")
     func debianDefault() throws {
         guard let text = Self.debianExample("blackbox.yml") else { return }
         let read = try BlackboxModules.read(yaml: text, descriptors: Self.descriptors)
+        #expect(read.errors.isEmpty, "\(read.errors)")
         #expect(
-            read.errors.map(\.description).allSatisfy { $0.hasPrefix("module grpc") && $0.contains("prober: the grpc prober is not in Sonde yet") })
-        #expect(read.errors.count == 2)
-        #expect(
-            Set(read.modules.keys) == ["http_2xx", "http_post_2xx", "tcp_connect", "pop3s_banner", "ssh_banner", "irc_banner", "icmp", "icmp_ttl5"])
+            Set(read.modules.keys) == [
+                "http_2xx", "http_post_2xx", "tcp_connect", "pop3s_banner", "grpc", "grpc_plain", "ssh_banner", "irc_banner", "icmp", "icmp_ttl5",
+            ])
+        let grpc = try #require(read.modules["grpc"])
+        #expect(grpc.probe == "grpc")
+        #expect(grpc.parameters == ["tls": .boolean(true), "family": .string("prefer-ipv4")])
+        #expect(read.modules["grpc_plain"]?.parameters == ["tls": .boolean(false), "service": .string("service1"), "family": .string("prefer-ipv6")])
         #expect(read.modules["pop3s_banner"]?.parameters["step"] == .list(["expect:^+OK"]))
         #expect(read.modules["icmp_ttl5"]?.parameters["ttl"] == .integer(5))
     }

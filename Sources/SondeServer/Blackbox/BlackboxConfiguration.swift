@@ -9,7 +9,7 @@ import SondeYAML
     import Foundation
 #endif
 
-/// A module written for blackbox_exporter (`prober:` with an `icmp`, `tcp`, `http` or `dns` block), read into
+/// A module written for blackbox_exporter (`prober:` with an `icmp`, `tcp`, `http`, `dns` or `grpc` block), read into
 /// the Sonde probe and parameters that do the same. Every key is either honoured or refused with the module,
 /// the key and why: nothing is silently ignored, and unknown keys are errors, as in blackbox.
 struct BlackboxModuleTranslation {
@@ -28,7 +28,6 @@ struct BlackboxModuleTranslation {
 
     /// Refusals that are not "unknown key": blackbox options Sonde does not do (yet), with the reason.
     private static let notSupported: [String: String] = [
-        "grpc": "the grpc prober is not in Sonde yet",
         "unix": "the unix prober is not in Sonde (a sidecar probes its pod's network, not its sockets)",
         "websocket": "the websocket prober is not in Sonde yet",
         "expect_bytes": "exact byte matches are not in Sonde yet; use expect with a regular expression",
@@ -75,10 +74,10 @@ struct BlackboxModuleTranslation {
 
     private mutating func module(_ node: YAMLNode) throws(SettingsError) {
         let prober = try text(node["prober"], "prober")
-        let probers = ["icmp": "ping", "tcp": "tcp", "http": "http", "dns": "dns"]
+        let probers = ["icmp": "ping", "tcp": "tcp", "http": "http", "dns": "dns", "grpc": "grpc"]
         guard let probe = probers[prober] else {
             if let reason = Self.notSupported[prober] { throw refusal("prober", node["prober"], reason) }
-            throw refusal("prober", node["prober"], "expected one of icmp, tcp, http, dns")
+            throw refusal("prober", node["prober"], "expected one of icmp, tcp, http, dns, grpc")
         }
         result.probe = probe
         for pair in try pairs(node, "") {
@@ -91,6 +90,7 @@ struct BlackboxModuleTranslation {
                 case "icmp": try icmp(pair.value)
                 case "tcp": try tcp(pair.value)
                 case "http": try http(pair.value)
+                case "grpc": try grpc(pair.value)
                 default: try dns(pair.value)
                 }
             case "icmp", "tcp", "http", "dns", "grpc", "unix", "websocket":
@@ -130,6 +130,31 @@ struct BlackboxModuleTranslation {
             case "tls_config": try tlsConfig(pair.value, "tcp.tls_config.")
             case "query_response": try queryResponse(pair.value)
             default: throw unknown("tcp.\(key)", pair.key)
+            }
+        }
+    }
+
+    private mutating func grpc(_ node: YAMLNode) throws(SettingsError) {
+        for pair in try pairs(node, "grpc.") {
+            let key = pair.key.text ?? ""
+            switch key {
+            case "service":
+                // The empty name is the whole server: Sonde's default when no service is given.
+                let service = try text(pair.value, "grpc.service")
+                if !service.isEmpty { result.parameters["service"] = .string(service) }
+            case "preferred_ip_protocol", "ip_protocol_fallback": try family(node, "grpc.")
+            case "tls": result.parameters["tls"] = .boolean(try boolean(pair.value, "grpc.tls"))
+            case "tls_config": try tlsConfig(pair.value, "grpc.tls_config.")
+            case "metadata":
+                var lines: [String] = []
+                for entry in try pairs(pair.value, "grpc.metadata.") {
+                    let name = entry.key.text ?? ""
+                    for value in try list(entry.value, "grpc.metadata.\(name)") {
+                        lines.append("\(name): \(try text(value, "grpc.metadata.\(name)[]"))")
+                    }
+                }
+                if !lines.isEmpty { result.parameters["header"] = .list(lines) }
+            default: throw unknown("grpc.\(key)", pair.key)
             }
         }
     }

@@ -22,6 +22,9 @@ final class TestNetwork: @unchecked Sendable {
     let faults = prefix + "f"
     private var responder: Process?
     private var tcpResponder: Process?
+    private var grpcServer: Process?
+    /// Where Scripts/install-dependencies puts grpcio and grpcio-health-checking (pinned, from PyPI).
+    static let grpcPython = "/opt/sonde-venv-grpc/bin/python3"
     private var dnsFolder: String { "/tmp/\(Self.prefix)-dns" }
     private var webFolder: String { "/tmp/\(Self.prefix)-www" }
     /// The root CA the HTTPS tests trust with `--cacert` (see ``TestCertificates``).
@@ -179,6 +182,13 @@ final class TestNetwork: @unchecked Sendable {
         tcpResponder = try startScript("echo_services.py", in: echo)
         try startDNSServer()
         try startWebServer()
+        // After the web server: it mints the certificates.
+        guard FileManager.default.isExecutableFile(atPath: Self.grpcPython) else {
+            throw TestNetworkError.command("\(Self.grpcPython) is missing: run Scripts/install-dependencies (it installs grpcio for the gRPC tests)")
+        }
+        grpcServer = try startScript(
+            "grpc_health_server.py", in: echo, interpreter: Self.grpcPython,
+            arguments: ["--cert", webFolder + "/tls/good.pem", "--key", webFolder + "/tls/good.key"])
     }
 
     /// nginx in the echo namespace: port 80 on 10.77.2.2 and [fd00:77:2::2], port 8080 for cross-host redirects.
@@ -373,25 +383,25 @@ final class TestNetwork: @unchecked Sendable {
     }
 
     /// Starts one of the helper scripts beside this file in `namespace`, once it says "ready".
-    private func startScript(_ name: String, in namespace: String, arguments: [String] = []) throws -> Process {
+    private func startScript(_ name: String, in namespace: String, interpreter: String = "python3", arguments: [String] = []) throws -> Process {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(name)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", namespace, "python3", script.path, "--lifetime", "1200"] + arguments
+        process.arguments = ["netns", "exec", namespace, interpreter, script.path, "--lifetime", "1200"] + arguments
         let ready = Pipe()
         process.standardOutput = ready
         try process.run()
         // The script prints "ready" once its sockets are open.
         let line = ready.fileHandleForReading.availableData
         guard String(decoding: line, as: UTF8.self).contains("ready") else {
-            throw TestNetworkError.command("\(name) did not start (is python3 installed?)")
+            throw TestNetworkError.command("\(name) did not start (is \(interpreter) installed, with what Scripts/install-dependencies puts there?)")
         }
         return process
     }
 
     /// Runs at process exit, when Foundation's Process machinery may already be gone: plain system calls.
     func destroy() {
-        for helper in [responder, tcpResponder].compactMap({ $0 }) { kill(helper.processIdentifier, SIGKILL) }
+        for helper in [responder, tcpResponder, grpcServer].compactMap({ $0 }) { kill(helper.processIdentifier, SIGKILL) }
         _ = system("kill -9 $(cat \(dnsFolder)/dnsmasq.pid 2>/dev/null) 2>/dev/null")
         _ = system("kill -QUIT $(cat \(webFolder)/nginx.pid 2>/dev/null) 2>/dev/null")
         _ = system("rm -rf /tmp/\(Self.prefix)-dns /tmp/\(Self.prefix)-www /tmp/\(Self.prefix)-responder.json")
