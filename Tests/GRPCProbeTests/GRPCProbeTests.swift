@@ -16,7 +16,7 @@ struct GRPCProbeTests {
         #expect(GRPCHealthMessage.request(service: long).prefix(8) == [0, 0, 0, 0, 203, 0x0A, 0xC8, 0x01])
     }
 
-    @Test("a response's status is read; unknown fields skipped; malformed bodies named")
+    @Test("a response's status is read past unknown fields; malformed bodies named")
     func response() throws {
         #expect(try GRPCHealthMessage.servingStatus(inBody: [0, 0, 0, 0, 2, 0x08, 1]) == 1)
         #expect(try GRPCHealthMessage.servingStatus(inBody: [0, 0, 0, 0, 0]) == 0, "proto3: an absent status is UNKNOWN")
