@@ -19,6 +19,8 @@ struct DNSPlan: Sendable {
     var attempts: Int
     var useTCP: Bool
     var edns: EDNS
+    /// The local address queries are sent from (`-b`).
+    var source: IPAddress?
 
     init(target: String, values: ParameterValues, config: ResolverConfiguration) throws(ProbeError) {
         let type = DNSType(name: values.string("type") ?? "A") ?? .a
@@ -29,6 +31,12 @@ struct DNSPlan: Sendable {
         timeout = values.duration("timeout") ?? .seconds(config.timeout)
         attempts = values.integer("attempts") ?? config.attempts
         useTCP = values.boolean("tcp") ?? false
+        source = values.string("source").flatMap(IPAddress.init)
+        if let source, !servers.contains(where: { $0.address.family == source.family }) {
+            throw ProbeError.invalid(
+                parameter: "source", value: source.description,
+                allowed: "an address of a server's family (the servers: \(servers.map { $0.address.description }.joined(separator: ", ")))")
+        }
         (names, queryType) = try DNSProbe.names(
             for: target, type: type, reverse: values.boolean("reverse") ?? false, search: values.boolean("search") ?? true, config: config
         )

@@ -23,6 +23,9 @@ public struct DNSProbe: Probe {
                 summary: "Ask this server (IP, IP:PORT or [IPv6]:PORT) instead of those in /etc/resolv.conf"),
             ParameterSpec("tcp", .boolean, default: .boolean(false), summary: "Use TCP instead of UDP"),
             ParameterSpec(
+                "source", .text(maxLength: 64, format: .ipAddress), summary: "Send queries from this local address (as dig -b)",
+                cli: .init(short: "b")),
+            ParameterSpec(
                 "reverse", .boolean, default: .boolean(false), summary: "Reverse lookup: the target is an IP address; ask for its PTR record",
                 cli: .init(short: "x")),
             ParameterSpec(
@@ -101,7 +104,7 @@ public struct DNSProbe: Probe {
                         summary.queries += 1
                         var event = DNSEvent("response", target: request.target, name: name, server: serverText, transport: transport.rawValue)
                         event.attempt = attempt
-                        switch await transport.exchange(query, id: id, with: server, port: port, timeout: waitFor) {
+                        switch await transport.exchange(query, id: id, with: server, port: port, from: plan.source, timeout: waitFor) {
                         case .timeout:
                             event.type = "timeout"
                             events(event)

@@ -44,6 +44,23 @@ struct DNSIntegrationTests {
         #expect((run.summary["question"] as? [[String: Any]])?.first?["name"] as? String == "7.2.77.10.in-addr.arpa.")
     }
 
+    @Test("-b sends from the local address given (UDP and TCP, both families); one not here, or of no server's family, is named")
+    func fromASourceAddress() async throws {
+        for (source, server) in [("10.77.1.1", "10.77.2.2"), ("fd00:77:1::1", "[fd00:77:2::2]:53")] {
+            for transport in [[], ["--tcp"]] {
+                let run = try await Sonde.run(["dns", "--json", "-b", source, "--server", server] + transport + ["www.test."], in: network.client)
+                #expect(run.status == 0, "\(source) → \(server) \(transport): \(run.output) \(run.error)")
+                #expect(answers(run) == ["A 10.77.2.7"])
+            }
+        }
+        let elsewhere = try await dns("-b", "10.77.9.9", "--server", "10.77.2.2", "www.test.")
+        #expect(elsewhere.status == 1)
+        #expect(elsewhere.events("error").first?["errno"] as? String == "EADDRNOTAVAIL", "\(elsewhere.output)")
+        let family = try await Sonde.run(["dns", "-b", "fd00:77:1::1", "--server", "10.77.2.2", "www.test."], in: network.client)
+        #expect(family.status == 2)
+        #expect(family.error.contains("invalid value 'fd00:77:1::1' for -b/--source: expected an address of a server's family"), "\(family.error)")
+    }
+
     @Test func theSearchListAsAPodSeesIt() async throws {
         // ndots:5 and three search domains: the resolver tries them in order before the name itself.
         let run = try await dns("api")
