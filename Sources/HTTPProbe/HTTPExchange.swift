@@ -17,6 +17,8 @@ enum HTTPExchange {
     struct Request: Sendable {
         var target: HTTPTarget
         var address: IPAddress
+        /// Where the connection goes: the URL's port, or `--connect-to`'s.
+        var port: UInt16
         var method: String
         var headers: [(name: String, value: String)]
         var body: [UInt8]
@@ -118,7 +120,7 @@ enum HTTPExchange {
             let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.nanoseconds(timeout.inNanoseconds))
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            let address = try SocketAddress(ipAddress: request.address.description, port: Int(request.target.port))
+            let address = try SocketAddress(ipAddress: request.address.description, port: Int(request.port))
             let tls = request.tls
             let offersHTTP2 = request.offersHTTP2 && tls != nil
             connection = try await bootstrap.connect(to: address) { channel in
@@ -271,7 +273,7 @@ enum HTTPExchange {
     }
 
     private static func connectFailure(_ error: any Error, request: Request) -> Failure {
-        let endpoint = request.address.endpoint(port: request.target.port)
+        let endpoint = request.address.endpoint(port: request.port)
         if let error = error as? ChannelError, case .connectTimeout = error {
             return Failure(outcome: .timeout, message: "no answer from \(endpoint) within the connect timeout (filtered?)")
         }

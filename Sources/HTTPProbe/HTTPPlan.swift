@@ -12,6 +12,16 @@ struct HTTPPlan: Sendable {
     var maxRedirects: Int
     /// `--resolve HOST:PORT:ADDRESS` overrides: requests to HOST:PORT go to ADDRESS without a lookup.
     var overrides: [String: IPAddress]
+    /// `--connect-to HOST1:PORT1:HOST2:PORT2`: requests for HOST1:PORT1 connect to HOST2:PORT2, URL, Host header and
+    /// SNI unchanged; an empty field matches any host or port, or leaves it as it is.
+    var connectTo: [ConnectTo]
+
+    struct ConnectTo: Sendable, Equatable {
+        var fromHost: String?
+        var fromPort: UInt16?
+        var toHost: String?
+        var toPort: UInt16?
+    }
     var family: FamilyPreference
     var connectTimeout: Duration
     /// How long one request may take, redirects included.
@@ -22,6 +32,11 @@ struct HTTPPlan: Sendable {
     var expectBody: SafeRegex?
     var failBody: SafeRegex?
     var expectHeader: (name: String, pattern: SafeRegex)?
+    var failHeader: (name: String, pattern: SafeRegex)?
+    /// The versions an answer may come in (`HTTP/1.1`, `HTTP/2`); `nil`: any.
+    var expectVersions: Set<String>?
+    /// The final answer must not come over https (blackbox's `fail_if_ssl`).
+    var failIfTLS: Bool
     /// The most body bytes read per response; a longer body fails the request.
     var maxBody: Int
     /// How https servers are judged, and who the client is.
@@ -49,6 +64,7 @@ struct HTTPPlan: Sendable {
         followRedirects = values.boolean("location") ?? false
         maxRedirects = values.integer("maxRedirs") ?? 10
         overrides = try Self.overrides(values.string("resolve"))
+        connectTo = try Self.connectTo(values.string("connectTo"))
         family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
         connectTimeout = values.duration("connectTimeout") ?? .seconds(5)
         maxTime = values.duration("maxTime") ?? .seconds(10)
@@ -57,12 +73,20 @@ struct HTTPPlan: Sendable {
         expectStatus = try StatusRanges(values.string("expectStatus") ?? "200-299")
         expectBody = try Self.regex(values.string("expectBody"), parameter: "expectBody")
         failBody = try Self.regex(values.string("failBody"), parameter: "failBody")
-        if let text = values.string("expectHeader") {
-            guard let colon = text.firstIndex(of: ":"), ParameterSpec.isHeaderName(text[..<colon]) else {
-                throw ProbeError.invalid(parameter: "expectHeader", value: text, allowed: "'Name: REGEX', e.g. 'Content-Type: ^text/'")
+        expectHeader = try Self.headerPattern(values.string("expectHeader"), parameter: "expectHeader")
+        failHeader = try Self.headerPattern(values.string("failHeader"), parameter: "failHeader")
+        failIfTLS = values.boolean("failIfTls") ?? false
+        if let text = values.string("expectVersion") {
+            var versions: Set<String> = []
+            for item in text.split(separator: ",").map({ $0.trimmingSpaces.uppercased() }) {
+                switch item {
+                case "HTTP/1.0", "HTTP/1.1": versions.insert(item)
+                case "HTTP/2", "HTTP/2.0": versions.insert("HTTP/2")
+                default:
+                    throw ProbeError.invalid(parameter: "expectVersion", value: item, allowed: "HTTP/1.0, HTTP/1.1 or HTTP/2, comma-separated")
+                }
             }
-            let pattern = text[text.index(after: colon)...].drop { $0 == " " }
-            expectHeader = (String(text[..<colon]), try Self.compile(String(pattern), parameter: "expectHeader"))
+            expectVersions = versions
         }
         maxBody = values.integer("maxBody") ?? 1 << 20
         tls = try TLSOptions(values)
@@ -89,8 +113,65 @@ struct HTTPPlan: Sendable {
         return headers
     }
 
+    /// `Name: REGEX` (`--expect-header`, `--fail-header`).
+    private static func headerPattern(_ text: String?, parameter: String) throws(ProbeError) -> (name: String, pattern: SafeRegex)? {
+        guard let text else { return nil }
+        guard let colon = text.firstIndex(of: ":"), ParameterSpec.isHeaderName(text[..<colon]) else {
+            throw ProbeError.invalid(parameter: parameter, value: text, allowed: "'Name: REGEX', e.g. 'Content-Type: ^text/'")
+        }
+        let pattern = text[text.index(after: colon)...].drop { $0 == " " }
+        return (String(text[..<colon]), try compile(String(pattern), parameter: parameter))
+    }
+
     /// Where `--resolve` sends HOST:PORT, if it names it.
-    func override(for target: HTTPTarget) -> IPAddress? { overrides["\(target.host):\(target.port)"] }
+    func override(host: String, port: UInt16) -> IPAddress? { overrides["\(host.lowercased()):\(port)"] }
+
+    /// Where a request for `url` connects: the first `--connect-to` that matches it, else the URL's host and port.
+    func connection(for url: HTTPTarget) -> (host: String, port: UInt16) {
+        let host = url.host.lowercased()
+        for entry in connectTo where (entry.fromHost ?? host) == host && (entry.fromPort ?? url.port) == url.port {
+            return (entry.toHost ?? url.host, entry.toPort ?? url.port)
+        }
+        return (url.host, url.port)
+    }
+
+    /// `HOST1:PORT1:HOST2:PORT2[,…]`, curl's `--connect-to`: IPv6 addresses in brackets, an empty field for any
+    /// (or the same) host or port.
+    private static func connectTo(_ text: String?) throws(ProbeError) -> [ConnectTo] {
+        guard let text else { return [] }
+        var entries: [ConnectTo] = []
+        for entry in text.split(separator: ",") {
+            let refusal = ProbeError.invalid(
+                parameter: "connectTo", value: String(entry),
+                allowed: "HOST1:PORT1:HOST2:PORT2 (an empty field: any host or port), e.g. shop.test:443:10.0.0.7:8443 or ::backend:")
+            var fields: [String] = []
+            var current = ""
+            var bracketed = false
+            for character in entry {
+                switch character {
+                case "[" where current.isEmpty: bracketed = true
+                case "]" where bracketed: bracketed = false
+                case ":" where !bracketed:
+                    fields.append(current)
+                    current = ""
+                default: current.append(character)
+                }
+            }
+            fields.append(current)
+            guard fields.count == 4, !bracketed else { throw refusal }
+            func port(_ text: String) throws(ProbeError) -> UInt16? {
+                if text.isEmpty { return nil }
+                guard let value = UInt16(text), value > 0 else { throw refusal }
+                return value
+            }
+            for host in [fields[0], fields[2]] where !host.isEmpty && IPAddress(host) == nil && !HostName.isValid(host) { throw refusal }
+            entries.append(
+                ConnectTo(
+                    fromHost: fields[0].isEmpty ? nil : fields[0].lowercased(), fromPort: try port(fields[1]),
+                    toHost: fields[2].isEmpty ? nil : fields[2], toPort: try port(fields[3])))
+        }
+        return entries
+    }
 
     private static func regex(_ pattern: String?, parameter: String) throws(ProbeError) -> SafeRegex? {
         guard let pattern else { return nil }

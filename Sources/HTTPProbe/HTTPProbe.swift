@@ -35,7 +35,7 @@ public struct HTTPProbe: Probe {
                 summary: "Extra request header 'Name: value' (repeat -H for more; in the API, one per line)",
                 cli: .init(short: "H", repeatable: true), role: .content),
             ParameterSpec(
-                "data", .text(maxLength: 16_384, format: .any),
+                "data", .text(maxLength: 16_384, format: .multiline),
                 summary: "Request body, sent as is (the method becomes POST unless -X says otherwise)",
                 cli: .init(short: "d"), role: .content),
             ParameterSpec("userAgent", .text(maxLength: 256, format: .any), summary: "User-Agent header (default: sonde)", cli: .init(short: "A")),
@@ -46,6 +46,10 @@ public struct HTTPProbe: Probe {
             ParameterSpec(
                 "resolve", .text(maxLength: 1024, format: .any),
                 summary: "Send HOST:PORT to ADDRESS without a lookup: HOST:PORT:ADDRESS, comma-separated for more (as curl's --resolve)"),
+            ParameterSpec(
+                "connectTo", .text(maxLength: 1024, format: .any),
+                summary: "Connect to HOST2:PORT2 for requests to HOST1:PORT1, URL, Host and SNI unchanged: HOST1:PORT1:HOST2:PORT2, "
+                    + "comma-separated for more; an empty field is any host or port (as curl's --connect-to)"),
             ParameterSpec(
                 "connectTimeout", .seconds(0.001...600), default: .number(5), summary: "Seconds the TCP handshake may take", role: .duration),
             ParameterSpec(
@@ -71,7 +75,14 @@ public struct HTTPProbe: Probe {
                 "httpVersion", .choice(["1.1", "2"]), default: .string("2"),
                 summary: "HTTP/2 by ALPN over https when the server picks it (2, as curl and blackbox), or HTTP/1.1 only; http:// speaks 1.1",
                 cli: .init(flags: [.init("--http1.1", sets: .string("1.1")), .init("--http2", sets: .string("2"))])),
+            ParameterSpec(
+                "failHeader", .text(maxLength: 1024, format: .any),
+                summary: "Fail if this header is present and matches: 'Name: REGEX' (RE2)", role: .content),
+            ParameterSpec(
+                "expectVersion", .text(maxLength: 64, format: .any),
+                summary: "HTTP versions that count as success, comma-separated: HTTP/1.0, HTTP/1.1, HTTP/2 (default: any)"),
             ParameterSpec("requireTls", .boolean, default: .boolean(false), summary: "Fail unless the final answer came over https"),
+            ParameterSpec("failIfTls", .boolean, default: .boolean(false), summary: "Fail if the final answer came over https"),
         ] + TLSParameters.specs
     )
 

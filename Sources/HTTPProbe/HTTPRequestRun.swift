@@ -64,20 +64,22 @@ struct HTTPRequestRun {
                 if let phases { outcome.phases = outcome.phases.adding(phases) }
                 return outcome
             }
-            // Resolve (or not: an address, a --resolve override).
+            // Resolve (or not: an address, a --resolve override) where the connection goes: the URL's host, or
+            // --connect-to's for it.
+            let (connectHost, connectPort) = plan.connection(for: url)
             let address: IPAddress
             var resolveTime = Duration.zero
             var resolved = HTTPEvent("resolved", target: target, seq: seq, hop: hop, url: url.description)
-            resolved.host = url.host
-            if let fixed = plan.override(for: url) ?? IPAddress(url.host) {
+            resolved.host = connectHost
+            if let fixed = plan.override(host: connectHost, port: connectPort) ?? IPAddress(connectHost) {
                 address = fixed
                 resolved.addresses = [fixed.description]
             } else {
                 do throws(ProbeError) {
                     let lookupStart = ContinuousClock.now
-                    let addresses = try await HostResolver.resolve(url.host, family: plan.family)
+                    let addresses = try await HostResolver.resolve(connectHost, family: plan.family)
                     resolveTime = ContinuousClock.now - lookupStart
-                    guard let first = addresses.first else { throw ProbeError(.unresolvableTarget, "cannot resolve '\(url.host)': no address") }
+                    guard let first = addresses.first else { throw ProbeError(.unresolvableTarget, "cannot resolve '\(connectHost)': no address") }
                     address = first
                     resolved.addresses = addresses.map(\.description)
                 } catch {
@@ -89,7 +91,7 @@ struct HTTPRequestRun {
             events(resolved)
             // Every hop's address passes the policy; a redirect into a denied network ends the request.
             do {
-                try context.authorize(address, target: url.host)
+                try context.authorize(address, target: connectHost)
             } catch {
                 if hop == 0 { throw error }
                 return fail("denied", "the redirect to \(url) was not followed: \(error.message)")
@@ -101,14 +103,15 @@ struct HTTPRequestRun {
             let record = HTTPExchange.TLSRecord()
             let (timings, result) = await HTTPExchange.run(
                 HTTPExchange.Request(
-                    target: url, address: address, method: method, headers: plan.headers, body: body, connectTimeout: plan.connectTimeout,
+                    target: url, address: address, port: connectPort, method: method, headers: plan.headers, body: body,
+                    connectTimeout: plan.connectTimeout,
                     deadline: deadline, maxBody: plan.maxBody, keptBody: HTTPPlan.matchedBodyBytes,
                     tls: encryption, offersHTTP2: plan.offersHTTP2),
                 tlsRecord: record)
             if let connected = timings.connected {
                 var event = HTTPEvent("connected", target: target, seq: seq, hop: hop, url: url.description)
                 event.address = address.description
-                event.port = Int(url.port)
+                event.port = Int(connectPort)
                 event.timeMs = (connected - timings.connectStart).inMilliseconds
                 events(event)
             }
@@ -203,6 +206,13 @@ struct HTTPRequestRun {
             } else {
                 failures.append(("no \(name) header", true))
             }
+        }
+        if let (name, pattern) = plan.failHeader, let value = response.header(name), pattern.matches(Array(value.utf8)) {
+            failures.append(("the header \(name) matches /\(pattern.pattern)/ (--fail-header)", true))
+        }
+        if plan.failIfTLS, url.scheme == .https { failures.append(("the final answer came over https (--fail-if-tls)", false)) }
+        if let versions = plan.expectVersions, !versions.contains(response.version) {
+            failures.append(("\(response.version) is not among \(versions.sorted().joined(separator: ", ")) (--expect-version)", false))
         }
         return failures
     }

@@ -110,6 +110,8 @@ extension ParameterSpec {
             return text.split(separator: "\n").allSatisfy(isHeaderLine)
         case .lines:
             return !text.unicodeScalars.contains { $0 != "\n" && $0.properties.generalCategory == .control }
+        case .multiline:
+            return !text.unicodeScalars.contains { !["\n", "\r", "\t"].contains($0) && $0.properties.generalCategory == .control }
         }
     }
 

@@ -34,6 +34,8 @@ public struct ParameterSpec: Sendable {
         case headerLines
         /// Lines of text, one item per line (a repeated option's values), no other control characters.
         case lines
+        /// Free text in which line breaks and tabs may appear (a request body), no other control characters.
+        case multiline
         /// A file on the machine Sonde runs on. Read only for the command line and the operator's own modules
         /// file (``ProbeContext/readsOperatorFiles``), never for an API caller; never filled from a URL.
         case filePath
@@ -154,6 +156,7 @@ public struct ParameterSpec: Sendable {
             case .regularExpression: return "an RE2 regular expression of at most \(maxLength) characters"
             case .headerLines: return "header lines 'Name: value', one per line, at most \(maxLength) characters in all"
             case .lines: return "lines of text without control characters, one per line, at most \(maxLength) characters in all"
+            case .multiline: return "text of at most \(maxLength) characters (line breaks and tabs allowed, no other control characters)"
             case .filePath: return "a file path of at most \(maxLength) characters"
             }
         }

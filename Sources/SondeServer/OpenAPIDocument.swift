@@ -68,6 +68,14 @@ package enum OpenAPIDocument {
                                     "target", "What the module probes",
                                     schema: ["type": "string", "minLength": 1, "maxLength": .integer(ProbeInput.maxTargetLength)]),
                                 .object([
+                                    ("name", "hostname"), ("in", "query"), ("required", false),
+                                    (
+                                        "description",
+                                        "The host an http request names (Host, SNI) while it connects to target; a tcp module's TLS name"
+                                    ),
+                                    ("schema", ["type": "string", "minLength": 1, "maxLength": 253]),
+                                ]),
+                                .object([
                                     ("name", "debug"), ("in", "query"), ("required", false),
                                     ("description", "true: logs, metrics and the module as text"),
                                     ("schema", ["type": "string", "enum": ["true", "false"]]),
@@ -202,6 +210,7 @@ package enum OpenAPIDocument {
             case .regularExpression: members.append(("format", "regex"))
             case .headerLines: members.append(("x-format", "header-lines"))
             case .lines: members.append(("x-format", "lines"))
+            case .multiline: members.append(("x-format", "multiline"))
             case .filePath: members.append(("x-format", "file-path"))
             case .any: break
             }

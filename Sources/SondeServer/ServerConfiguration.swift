@@ -66,7 +66,7 @@ extension ServerConfiguration {
     /// The modules of `yaml` (a modules file's text), a module's parameters checked as the operator's own.
     func modules(yaml: String, registry: ProbeRegistry) throws(SettingsError) -> BlackboxModules {
         do {
-            return try BlackboxModules(yaml: yaml, descriptors: descriptors(of: registry))
+            return try BlackboxModules(yaml: yaml, descriptors: descriptors(of: registry), files: .system)
         } catch {
             throw SettingsError("\(modulesFile ?? "the modules file"): \(error)")
         }

@@ -192,6 +192,7 @@ extension ParameterSpec.ValueType {
             case .regularExpression: "regex"
             case .headerLines: "header"
             case .lines: "line"
+            case .multiline: "text"
             case .filePath: "file"
             }
         }

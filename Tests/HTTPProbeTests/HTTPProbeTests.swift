@@ -86,7 +86,7 @@ struct HTTPProbeTests {
         }
     }
 
-    @Test("the plan: POST with data, HEAD with -I, --resolve overrides, the server name; contradictions refused")
+    @Test("the plan: POST with data, HEAD with -I, --resolve and --connect-to, the server name; contradictions refused")
     func plan() throws {
         let probe = HTTPProbe()
         func plan(_ target: String, _ values: [String: ParameterValue]) throws -> HTTPPlan {
@@ -97,9 +97,22 @@ struct HTTPProbeTests {
         #expect(try plan("http://a.test/", ["data": .string("x=1"), "method": .string("PUT")]).method == "PUT")
         #expect(try plan("http://a.test/", ["head": .boolean(true)]).method == "HEAD")
         let resolving = try plan("http://a.test/", ["resolve": .string("a.test:80:10.0.0.7,b.test:8080:[fd00::8]")])
-        #expect(resolving.override(for: try HTTPTarget("http://A.test/x")) == IPAddress("10.0.0.7"))
-        #expect(resolving.override(for: try HTTPTarget("http://b.test:8080/")) == IPAddress("fd00::8"))
-        #expect(resolving.override(for: try HTTPTarget("http://a.test:81/")) == nil)
+        #expect(resolving.override(host: "A.test", port: 80) == IPAddress("10.0.0.7"))
+        #expect(resolving.override(host: "b.test", port: 8080) == IPAddress("fd00::8"))
+        #expect(resolving.override(host: "a.test", port: 81) == nil)
+        let connecting = try plan(
+            "https://shop.test/", ["connectTo": .string("shop.test:443:10.0.0.7:8443,::backend.test:,[fd00::1]:80:[fd00::2]:")])
+        #expect(connecting.connection(for: try HTTPTarget("https://Shop.test/")) == ("10.0.0.7", 8443))
+        #expect(connecting.connection(for: try HTTPTarget("http://shop.test:8080/")) == ("backend.test", 8080), "any host, any port")
+        #expect(connecting.connection(for: try HTTPTarget("http://[fd00::1]/")) == ("backend.test", 80), "the first that matches wins")
+        #expect(try plan("http://a.test/", [:]).connection(for: try HTTPTarget("http://a.test:81/")) == ("a.test", 81))
+        #expect(
+            try plan("http://x/", ["connectTo": .string("[fd00::1]:80:[fd00::2]:")]).connection(for: try HTTPTarget("http://[fd00::1]/")) == (
+                "fd00::2", 80
+            ))
+        for bad in ["a.test:80:b.test", "a.test:80:b.test:99999", "a.test:x:b.test:80", "[fd00::1:80:b:80", "a b:80:c:80"] {
+            #expect(throws: ProbeError.self, "\(bad)") { try plan("http://a.test/", ["connectTo": .string(bad)]) }
+        }
         #expect(throws: ProbeError.self) { try plan("http://a.test/", ["head": .boolean(true), "method": .string("GET")]) }
         #expect(throws: ProbeError.self) { try plan("http://a.test/", ["resolve": .string("a.test:80")]) }
         #expect(throws: ProbeError.self) { try plan("http://a.test/", ["expectHeader": .string("no colon")]) }

@@ -12,7 +12,7 @@ struct BlackboxSideBySideTests {
     init() async throws { network = try await TestNetwork.get() }
 
     /// Written for blackbox; Sonde gets the same bytes.
-    func configuration() -> String {
+    func configuration(folder: String) -> String {
         """
         modules:
           http_2xx:
@@ -93,6 +93,36 @@ struct BlackboxSideBySideTests {
               query_name: nothing.test
               query_type: A
               transport_protocol: tcp
+          http_host_header:
+            prober: http
+            http:
+              headers:
+                Host: shop.test
+              fail_if_body_not_matches_regexp: ['^GET shop\\.test ']
+              preferred_ip_protocol: ip4
+          http_hostname:
+            prober: http
+            http:
+              fail_if_body_not_matches_regexp: ['^GET www\\.shop\\.test ']
+              preferred_ip_protocol: ip4
+          http_h2_only:
+            prober: http
+            http:
+              valid_http_versions: ["HTTP/2.0"]
+              preferred_ip_protocol: ip4
+              tls_config:
+                insecure_skip_verify: true
+          http_not_nginx:
+            prober: http
+            http:
+              fail_if_header_matches: [{header: Server, regexp: "^nginx"}]
+              preferred_ip_protocol: ip4
+          http_password_file:
+            prober: http
+            http:
+              basic_auth: {username: probe, password_file: \(folder)/password.txt}
+              fail_if_body_not_matches_regexp: ["^GET "]
+              preferred_ip_protocol: ip4
           grpc_plain:
             prober: grpc
             grpc:
@@ -120,12 +150,14 @@ struct BlackboxSideBySideTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { _ = system("kill $(cat \(folder)/blackbox.pid) 2>/dev/null; rm -rf \(folder)") }
         let file = folder + "/blackbox.yml"
-        try configuration().write(toFile: file, atomically: true, encoding: .utf8)
+        try configuration(folder: folder).write(toFile: file, atomically: true, encoding: .utf8)
+        // Read by both when they load the file.
+        try "s3cret\n".write(toFile: folder + "/password.txt", atomically: true, encoding: .utf8)
 
         let check = try Shell.capture(["prometheus-blackbox-exporter", "--config.file=\(file)", "--config.check"])
         #expect(check.status == 0, "blackbox itself accepts the file: \(check.output) \(check.error)")
         let sondeCheck = try await Sonde.run(["serve", "--check", "--modules", file], in: network.client)
-        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("15 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
+        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("20 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
 
         #expect(
             system(
@@ -150,6 +182,13 @@ struct BlackboxSideBySideTests {
             ("dns_a", "10.77.2.2", true),
             ("dns_nodata", "10.77.2.2", true),
             ("dns_nxdomain", "10.77.2.2", false),
+            ("http_host_header", "http://10.77.2.2/echo", true),
+            ("http_hostname", "http://10.77.2.2/echo&hostname=www.shop.test", true),
+            ("http_hostname", "http://10.77.2.2/echo", false),
+            ("http_h2_only", "http://10.77.2.2/", false),
+            ("http_h2_only", "https://10.77.2.2:8451/", true),
+            ("http_not_nginx", "http://10.77.2.2/", false),
+            ("http_password_file", "http://10.77.2.2/echo", true),
             ("grpc_plain", "10.77.2.2:50051", true),
             ("grpc_plain", "10.77.2.2:50099", false),
             ("grpc_down", "10.77.2.2:50051", false),

@@ -107,7 +107,7 @@ struct HTTPIntegrationTests {
         #expect((run.summary["statuses"] as? [String: Int])?.isEmpty == true, "\(run.summary)")
     }
 
-    @Test("status, body and header expectations; headers, body, method and --resolve reach the server")
+    @Test("status, body and header expectations; headers, body, method, --resolve and --connect-to reach the server")
     func expectations() async throws {
         #expect(try await http("--expect-body", "^hello", "http://10.77.2.2/").status == 0)
         let mismatch = try await http("--expect-body", "^bye", "http://10.77.2.2/")
@@ -116,6 +116,13 @@ struct HTTPIntegrationTests {
         #expect(try await http("--expect-header", "Server: ^nginx/", "http://10.77.2.2/").status == 0)
         #expect(try await http("--expect-header", "X-Missing: .", "http://10.77.2.2/").status == 1)
         #expect(try await http("--expect-status", "503", "http://10.77.2.2/down").status == 0)
+        let notNginx = try await http("--fail-header", "Server: ^nginx", "http://10.77.2.2/")
+        #expect(notNginx.status == 1, "\(notNginx.output)")
+        #expect(try await http("--fail-header", "X-Missing: .", "http://10.77.2.2/").status == 0, "a header that is not there matches nothing")
+        #expect(try await http("--expect-version", "HTTP/2", "http://10.77.2.2/").status == 1)
+        #expect(try await http("--expect-version", "HTTP/1.0,HTTP/1.1", "http://10.77.2.2/").status == 0)
+        #expect(try await http("--fail-if-tls", "-k", "https://10.77.2.2:8443/").status == 1)
+        #expect(try await http("--fail-if-tls", "http://10.77.2.2/").status == 0)
 
         // What the server received, as it says it: method, Host, the extra header, the body's length.
         let posted = try await http(
@@ -127,6 +134,14 @@ struct HTTPIntegrationTests {
         #expect(head.status == 0 && head.events("response").first?["bodyBytes"] as? Int == 0)
         let resolved = try await http("--resolve", "shop.example:80:10.77.2.2", "--expect-body", "^GET shop.example ", "http://shop.example/echo")
         #expect(resolved.status == 0 && resolved.events("resolved").first?["timeMs"] as? Double == 0, "\(resolved.output)")
+        // --connect-to: the URL's name in Host and SNI (a name nothing resolves), the connection to another host and port.
+        let connected = try await http(
+            "--connect-to", "api.shop.test:443:10.77.2.2:8443", "--cacert", network.testRootCA, "-I", "https://api.shop.test/")
+        #expect(connected.status == 0, "\(connected.output) \(connected.error)")
+        #expect(connected.events("connected").first?["port"] as? Int == 8443, "\(connected.output)")
+        #expect((tls(connected)["serverName"] as? String) == "api.shop.test", "\(connected.output)")
+        let echoed = try await http("--connect-to", "::10.77.2.2:", "--expect-body", "^GET nowhere.test ", "http://nowhere.test/echo")
+        #expect(echoed.status == 0, "\(echoed.output) \(echoed.error)")
     }
 
     func tls(_ run: Sonde.Run) -> [String: Any] { run.events("tls").first?["tls"] as? [String: Any] ?? [:] }

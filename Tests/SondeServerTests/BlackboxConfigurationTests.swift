@@ -31,7 +31,6 @@ struct BlackboxConfigurationTests {
         let read = try BlackboxModules.read(yaml: text, descriptors: Self.descriptors)
         let refused = read.errors.map(\.description)
         let expectedRefusals = [
-            "module http_2xx_example: line 20: http.fail_if_header_matches",
             "module http_with_proxy: line 34: http.proxy_url",
             "module http_gzip: line 64: http.compression",
             "module http_gzip_with_accept_encoding: line 69: http.compression",
@@ -44,7 +43,8 @@ struct BlackboxConfigurationTests {
         let loaded = Set(read.modules.keys)
         #expect(
             loaded == [
-                "http_post_2xx", "http_basic_auth_example", "http_custom_ca_example", "tls_connect", "tcp_connect_example", "imap_starttls",
+                "http_2xx_example", "http_post_2xx", "http_basic_auth_example", "http_custom_ca_example", "tls_connect", "tcp_connect_example",
+                "imap_starttls",
                 "smtp_starttls", "irc_banner_example", "icmp_example", "dns_soa", "dns_tcp_example",
             ])
         #expect(
@@ -60,9 +60,14 @@ struct BlackboxConfigurationTests {
         #expect(post.parameters["data"] == .string("{}"))
         #expect(post.parameters["family"] == .string("prefer-ipv6"), "blackbox's default: IPv6 first, then IPv4")
         #expect(post.probeTarget(for: "example.com/health") == "http://example.com/health", "blackbox adds http:// to a bare target")
-        #expect(
-            read.modules["http_basic_auth_example"]?.parameters["header"]
-                == .list(["Host: login.example.com", "Authorization: Basic dXNlcm5hbWU6bXlzZWNyZXQ="]))
+        #expect(read.modules["http_basic_auth_example"]?.parameters["header"] == .list(["Authorization: Basic dXNlcm5hbWU6bXlzZWNyZXQ="]))
+        #expect(read.modules["http_basic_auth_example"]?.hostname == "login.example.com", "a Host header is the name the request carries")
+        let example = try #require(read.modules["http_2xx_example"])
+        #expect(example.hostname == "vhost.example.com")
+        #expect(example.parameters["failHeader"] == .string("Set-Cookie: .*"))
+        #expect(example.parameters["expectHeader"] == .string("Access-Control-Allow-Origin: (\\*|example\\.com)"))
+        #expect(example.parameters["expectVersion"] == .string("HTTP/1.1,HTTP/2.0"))
+        #expect(example.parameters["family"] == .string("ipv4"))
         #expect(read.modules["http_custom_ca_example"]?.parameters["cacert"] == .string("/certs/my_cert.crt"))
 
         let irc = try #require(read.modules["irc_banner_example"])
@@ -119,8 +124,12 @@ struct BlackboxConfigurationTests {
             ("x: {prober: tcp, tcp: {tls_config: {min_version: TLS12}}}", "tcp.tls_config.min_version: TLS version bounds"),
             ("x: {prober: dns, dns: {query_type: A}}", "dns.query_name: a dns module needs query_name"),
             ("x: {prober: dns, dns: {query_name: a.b, query_type: BOGUS}}", "module x: invalid value 'BOGUS' for type"),
-            ("x: {prober: http, http: {fail_if_ssl: true}}", "http.fail_if_ssl: fail_if_ssl: true is not in Sonde yet"),
-            ("x: {prober: http, http: {valid_http_versions: [HTTP/1.1]}}", "http.valid_http_versions: Sonde does not check"),
+            ("x: {prober: http, http: {valid_http_versions: [HTTP/3.0]}}", "http.valid_http_versions: 'HTTP/3.0': Sonde speaks"),
+            ("x: {prober: http, http: {fail_if_header_matches: [{header: A, regexp: a}, {header: B, regexp: b}]}}", "one header pattern yet"),
+            (
+                "x: {prober: http, http: {bearer_token_file: token}}",
+                "http.bearer_token_file: files are read only for the modules file sonde serve loads"
+            ),
             ("x: {prober: http, http: {body_size_limit: lots}}", "http.body_size_limit: expected a size"),
             ("x: {prober: http, timeout: 2 days}", "module x: line 2: invalid timeout '2 days'"),
             ("x: {prober: http, http: {follow_redirects: maybe}}", "http.follow_redirects: expected true or false"),
@@ -138,5 +147,87 @@ struct BlackboxConfigurationTests {
         #expect(accepted?.modules["x"]?.timeout == .seconds(90))
         #expect(accepted?.modules["x"]?.parameters["maxBody"] == .integer(1 << 20))
         #expect(accepted?.modules["x"]?.parameters["httpVersion"] == .string("1.1"))
+        #expect(accepted?.modules["x"]?.parameters["expectVersion"] == .string("HTTP/1.1,HTTP/2.0"))
+        #expect(accepted?.modules["x"]?.parameters["failIfTls"] == .boolean(false))
+    }
+
+    @Test("credentials and bodies from files, read at load; http_headers' values, secrets and files")
+    func files() throws {
+        let contents = ["/etc/bb/password": "s3cret\n", "token": "  tok-1\n", "/run/secrets/key": "k-9", "/etc/bb/body.json": "{\"a\": 1}\n"]
+        let files = ModuleFiles { path in
+            guard let text = contents[path] else { throw SmallFile.ReadError(description: "No such file or directory") }
+            return Array(text.utf8)
+        }
+        let yaml = """
+            modules:
+              basic: {prober: http, http: {basic_auth: {username: u, password_file: /etc/bb/password}}}
+              bearer: {prober: http, http: {bearer_token_file: token}}
+              credentials: {prober: http, http: {authorization: {type: Token, credentials_file: /run/secrets/key}}}
+              body: {prober: http, http: {method: POST, body_file: /etc/bb/body.json}}
+              headers:
+                prober: http
+                http:
+                  http_headers:
+                    X-Plain: {values: [a, b]}
+                    X-Key: {secrets: [hidden], files: [/run/secrets/key]}
+              checks:
+                prober: http
+                http:
+                  fail_if_ssl: true
+                  valid_http_versions: [HTTP/2.0]
+                  fail_if_header_matches: [{header: Server, regexp: '^nginx', allow_missing: true}]
+              missing: {prober: http, http: {bearer_token_file: nowhere}}
+            """
+        let read = try BlackboxModules.read(yaml: yaml, descriptors: Self.descriptors, files: files)
+        #expect(read.modules["basic"]?.parameters["header"] == .list(["Authorization: Basic " + Data("u:s3cret".utf8).base64EncodedString()]))
+        #expect(
+            read.modules["bearer"]?.parameters["header"] == .list(["Authorization: Bearer tok-1"]), "the whitespace around a secret is not part of it"
+        )
+        #expect(read.modules["credentials"]?.parameters["header"] == .list(["Authorization: Token k-9"]))
+        #expect(read.modules["body"]?.parameters["data"] == .string("{\"a\": 1}\n"), "a body is sent as the file has it")
+        #expect(read.modules["headers"]?.parameters["header"] == .list(["X-Plain: a", "X-Plain: b", "X-Key: hidden", "X-Key: k-9"]))
+        let checks = try #require(read.modules["checks"])
+        #expect(checks.parameters["failIfTls"] == .boolean(true))
+        #expect(checks.parameters["expectVersion"] == .string("HTTP/2.0"))
+        #expect(checks.parameters["failHeader"] == .string("Server: ^nginx"))
+        #expect(read.errors.map(\.description) == ["module missing: line 18: http.bearer_token_file: cannot read nowhere: No such file or directory"])
+    }
+}
+
+@Suite("blackbox's hostname")
+struct BlackboxHostnameTests {
+    static func module(_ yaml: String) throws -> BlackboxModules.Module {
+        let modules = try BlackboxModules(yaml: yaml, descriptors: BlackboxConfigurationTests.descriptors)
+        return try #require(modules.modules["m"])
+    }
+
+    @Test("http: the URL names the host, --connect-to sends it to the target; from hostname= or the module's Host header")
+    func http() throws {
+        let plain = try Self.module("modules:\n  m: {prober: http}\n")
+        let named = plain.addressing("http://10.0.0.7:8080/health?x=1", hostname: "shop.test")
+        #expect(named.target == "http://shop.test:8080/health?x=1")
+        #expect(named.parameters == ["connectTo": .string("shop.test:8080:10.0.0.7:8080")])
+        let v6 = plain.addressing("[fd00::7]/x", hostname: "shop.test")
+        #expect(v6.target == "http://shop.test/x")
+        #expect(v6.parameters == ["connectTo": .string("shop.test:80:[fd00::7]:80")])
+        #expect(plain.addressing("https://10.0.0.7", hostname: "fd00::9").parameters == ["connectTo": .string("[fd00::9]:443:10.0.0.7:443")])
+        #expect(plain.addressing("http://10.0.0.7/", hostname: nil).parameters.isEmpty)
+        #expect(plain.addressing("http://user@10.0.0.7/", hostname: "shop.test").target == "http://user@10.0.0.7/", "left to the probe to refuse")
+
+        let header = try Self.module("modules:\n  m:\n    prober: http\n    http:\n      headers: {Host: shop.test, Accept: text/plain}\n")
+        #expect(header.hostname == "shop.test")
+        #expect(header.parameters["header"] == .list(["Accept: text/plain"]), "the Host header is the URL's, not a header line")
+        #expect(header.addressing("10.0.0.7", hostname: nil).target == "http://shop.test")
+        #expect(throws: SettingsError.self) { try Self.module("modules:\n  m:\n    prober: http\n    http:\n      headers: {Host: 'a b'}\n") }
+    }
+
+    @Test("tcp: the TLS name, unless the module sets one; other probes take none")
+    func others() throws {
+        let tcp = try Self.module("modules:\n  m: {prober: tcp, tcp: {tls: true}}\n")
+        #expect(tcp.addressing("10.0.0.7:993", hostname: "imap.test").parameters == ["servername": .string("imap.test")])
+        let fixed = try Self.module("modules:\n  m: {prober: tcp, tcp: {tls: true, tls_config: {server_name: own.test}}}\n")
+        #expect(fixed.addressing("10.0.0.7:993", hostname: "imap.test").parameters.isEmpty)
+        let dns = try Self.module("modules:\n  m: {prober: dns, dns: {query_name: a.test}}\n")
+        #expect(dns.addressing("10.0.0.7", hostname: "x.test").parameters.isEmpty)
     }
 }

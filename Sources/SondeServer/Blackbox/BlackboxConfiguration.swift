@@ -21,10 +21,13 @@ struct BlackboxModuleTranslation {
         var targetParameter: String?
         var probeTarget: String?
         var targetForm: BlackboxModules.TargetForm = .asGiven
+        /// An http module's `Host` header: blackbox sends it as the request's host (and SNI).
+        var hostname: String?
     }
 
     private let name: String
     private var result: Result
+    private let files: ModuleFiles?
 
     /// Refusals that are not "unknown key": blackbox options Sonde does not do (yet), with the reason.
     private static let notSupported: [String: String] = [
@@ -36,19 +39,10 @@ struct BlackboxModuleTranslation {
         "validate_answer_rrs": "record checks are not in Sonde yet",
         "validate_authority_rrs": "record checks are not in Sonde yet",
         "validate_additional_rrs": "record checks are not in Sonde yet",
-        "valid_http_versions":
-            "Sonde does not check the HTTP version yet (probe_http_version reports it); a list with both HTTP/1.1 and HTTP/2.0 is accepted",
-        "http_headers": "per-header values, secrets and files are not in Sonde yet; use headers",
-        "body_file": "a request body from a file is not in Sonde yet; use body",
         "compression": "Sonde does not decompress bodies yet",
-        "fail_if_ssl": "fail_if_ssl: true is not in Sonde yet (fail_if_not_ssl is)",
-        "fail_if_header_matches": "not in Sonde yet (fail_if_header_not_matches is)",
         "fail_if_body_json_matches_cel": "CEL expressions are not in Sonde",
         "fail_if_body_json_not_matches_cel": "CEL expressions are not in Sonde",
         "oauth2": "OAuth 2 is not in Sonde",
-        "bearer_token_file": "credentials from files are not in Sonde yet; use authorization.credentials",
-        "password_file": "credentials from files are not in Sonde yet; use password",
-        "credentials_file": "credentials from files are not in Sonde yet; use credentials",
         "proxy_url": "Sonde connects directly: a proxy would hide the pod's own path",
         "no_proxy": "Sonde connects directly: a proxy would hide the pod's own path",
         "proxy_from_environment": "Sonde connects directly: a proxy would hide the pod's own path",
@@ -61,11 +55,11 @@ struct BlackboxModuleTranslation {
         "cert": "inline PEM is not in Sonde yet; use cert_file",
         "key": "inline PEM is not in Sonde yet; use key_file",
         "next_protos": "Sonde offers h2 and http/1.1 by ALPN itself",
-        "source_ip_address": "not in Sonde's DNS probe yet",
     ]
 
-    static func translate(_ node: YAMLNode, name: String) throws(SettingsError) -> Result {
-        var translation = BlackboxModuleTranslation(name: name, result: Result(probe: ""))
+    /// - Parameter files: where the files a module names (credentials, bodies) are read from; `nil` refuses them.
+    static func translate(_ node: YAMLNode, name: String, files: ModuleFiles?) throws(SettingsError) -> Result {
+        var translation = BlackboxModuleTranslation(name: name, result: Result(probe: ""), files: files)
         try translation.module(node)
         return translation.result
     }
@@ -80,6 +74,7 @@ struct BlackboxModuleTranslation {
             throw refusal("prober", node["prober"], "expected one of icmp, tcp, http, dns, grpc")
         }
         result.probe = probe
+        if prober == "http" { httpDefaults() }
         for pair in try pairs(node, "") {
             let key = pair.key.text ?? ""
             switch key {
@@ -209,11 +204,15 @@ struct BlackboxModuleTranslation {
         return escaped
     }
 
-    private mutating func http(_ node: YAMLNode) throws(SettingsError) {
+    /// What an http module is before its block is read (a module may have none: `http_2xx: {prober: http}`).
+    private mutating func httpDefaults() {
         result.targetForm = .urlDefaultingToHTTP
         // Go's client: redirects followed, at most 10.
         result.parameters["location"] = .boolean(true)
         result.parameters["maxRedirs"] = .integer(10)
+    }
+
+    private mutating func http(_ node: YAMLNode) throws(SettingsError) {
         var headers: [String] = []
         var failBody: [String] = []
         for pair in try pairs(node, "http.") {
@@ -227,7 +226,17 @@ struct BlackboxModuleTranslation {
             case "method": result.parameters["method"] = .string(try text(pair.value, path).uppercased())
             case "headers":
                 for header in try pairs(pair.value, "http.headers.") {
-                    headers.append("\(header.key.text ?? ""): \(try text(header.value, "http.headers.\(header.key.text ?? "")"))")
+                    let name = header.key.text ?? ""
+                    let value = try text(header.value, "http.headers.\(name)")
+                    // Go sends a Host header as the request's host: Sonde's URL carries it (see Module.hostname).
+                    if name.lowercased() == "host" {
+                        guard HostName.isValid(value) || IPAddress(value) != nil else {
+                            throw refusal("http.headers.\(name)", header.value, "expected a host name (no port)")
+                        }
+                        result.hostname = value
+                    } else {
+                        headers.append("\(name): \(value)")
+                    }
                 }
             case "body": result.parameters["data"] = .string(try text(pair.value, path))
             case "body_size_limit":
@@ -238,15 +247,20 @@ struct BlackboxModuleTranslation {
             case "enable_http2":
                 if !(try boolean(pair.value, path)) { result.parameters["httpVersion"] = .string("1.1") }
             case "fail_if_not_ssl": result.parameters["requireTls"] = .boolean(try boolean(pair.value, path))
-            case "fail_if_ssl", "enable_http3", "proxy_from_environment", "skip_resolve_phase_with_proxy":
+            case "fail_if_ssl": result.parameters["failIfTls"] = .boolean(try boolean(pair.value, path))
+            case "enable_http3", "proxy_from_environment", "skip_resolve_phase_with_proxy":
                 // Their default (false) is what Sonde does.
                 if try boolean(pair.value, path) { throw unknown(path, pair.key) }
             case "valid_http_versions":
-                let versions = Set(try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) })
-                // Sonde speaks HTTP/1.1 and HTTP/2 only: a list that allows both checks nothing Sonde could answer.
-                guard versions.isEmpty || versions.isSuperset(of: ["HTTP/1.1", "HTTP/2.0"]) else { throw unknown(path, pair.key) }
+                let versions = try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
+                for version in versions where !["HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/2.0"].contains(version.uppercased()) {
+                    throw refusal(path, pair.value, "'\(version)': Sonde speaks HTTP/1.0, HTTP/1.1 and HTTP/2.0")
+                }
+                if !versions.isEmpty { result.parameters["expectVersion"] = .string(versions.joined(separator: ",")) }
             case "fail_if_header_matches":
-                if !(try list(pair.value, path)).isEmpty { throw unknown(path, pair.key) }
+                let checks = try list(pair.value, path)
+                guard checks.count <= 1 else { throw refusal(path, pair.value, "Sonde checks one header pattern yet") }
+                for check in checks { try headerCheck(check, path: path, parameter: "failHeader") }
             case "fail_if_body_matches_regexp":
                 failBody += try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
             case "fail_if_body_not_matches_regexp":
@@ -258,7 +272,7 @@ struct BlackboxModuleTranslation {
             case "fail_if_header_not_matches":
                 let checks = try list(pair.value, path)
                 guard checks.count <= 1 else { throw refusal(path, pair.value, "Sonde checks one header pattern yet") }
-                for check in checks { try headerCheck(check) }
+                for check in checks { try headerCheck(check, path: path, parameter: "expectHeader") }
             case "tls_config": try tlsConfig(pair.value, "http.tls_config.")
             case "basic_auth": headers.append("Authorization: Basic " + (try basicAuth(pair.value)))
             case "authorization":
@@ -268,11 +282,34 @@ struct BlackboxModuleTranslation {
                     switch field.key.text ?? "" {
                     case "type": type = try text(field.value, "http.authorization.type")
                     case "credentials": credentials = try text(field.value, "http.authorization.credentials")
+                    case "credentials_file": credentials = try secret(field.value, "http.authorization.credentials_file")
                     case let other: throw unknown("http.authorization.\(other)", field.key)
                     }
                 }
                 if let credentials { headers.append("Authorization: \(type) \(credentials)") }
             case "bearer_token": headers.append("Authorization: Bearer " + (try text(pair.value, path)))
+            case "bearer_token_file": headers.append("Authorization: Bearer " + (try secret(pair.value, path)))
+            case "body_file": result.parameters["data"] = .string(try file(pair.value, path))
+            case "http_headers":
+                // 0.26+: per header, plain values, secrets and files (each value one more header line).
+                for header in try pairs(pair.value, "http.http_headers.") {
+                    let name = header.key.text ?? ""
+                    let base = "http.http_headers.\(name)."
+                    for field in try pairs(header.value, base) {
+                        let key = field.key.text ?? ""
+                        let values: [String]
+                        switch key {
+                        case "values", "secrets":
+                            values = try list(field.value, base + key).map { item throws(SettingsError) in try text(item, base + key) }
+                        case "files": values = try list(field.value, base + key).map { item throws(SettingsError) in try secret(item, base + key) }
+                        default: throw unknown(base + key, field.key)
+                        }
+                        guard name.lowercased() != "host" else {
+                            throw refusal(base + key, field.value, "a Host header goes in headers (one host name)")
+                        }
+                        headers += values.map { "\(name): \($0)" }
+                    }
+                }
             default: throw unknown(path, pair.key)
             }
         }
@@ -283,8 +320,10 @@ struct BlackboxModuleTranslation {
         }
     }
 
-    private mutating func headerCheck(_ node: YAMLNode) throws(SettingsError) {
-        let path = "http.fail_if_header_not_matches[]."
+    /// One `{header, regexp, allow_missing}` of `fail_if_header_not_matches` (→ `expectHeader`) or
+    /// `fail_if_header_matches` (→ `failHeader`, where a missing header matches nothing anyway).
+    private mutating func headerCheck(_ node: YAMLNode, path list: String, parameter: String) throws(SettingsError) {
+        let path = list + "[]."
         var header: String?
         var pattern: String?
         for pair in try pairs(node, path) {
@@ -292,14 +331,14 @@ struct BlackboxModuleTranslation {
             case "header": header = try text(pair.value, path + "header")
             case "regexp": pattern = try text(pair.value, path + "regexp")
             case "allow_missing":
-                if try boolean(pair.value, path + "allow_missing") {
+                if try boolean(pair.value, path + "allow_missing"), parameter == "expectHeader" {
                     throw refusal(path + "allow_missing", pair.value, "Sonde's header check fails when the header is missing")
                 }
             case let other: throw unknown(path + other, pair.key)
             }
         }
         guard let header, let pattern else { throw refusal(path + "header", node, "each check needs a header and a regexp") }
-        result.parameters["expectHeader"] = .string("\(header): \(pattern)")
+        result.parameters[parameter] = .string("\(header): \(pattern)")
     }
 
     private func basicAuth(_ node: YAMLNode) throws(SettingsError) -> String {
@@ -309,7 +348,7 @@ struct BlackboxModuleTranslation {
             switch pair.key.text ?? "" {
             case "username": username = try text(pair.value, "http.basic_auth.username")
             case "password": password = try text(pair.value, "http.basic_auth.password")
-            case "password_file": throw refusal("http.basic_auth.password_file", pair.value, Self.notSupported["password_file"] ?? "")
+            case "password_file": password = try secret(pair.value, "http.basic_auth.password_file")
             case let other: throw unknown("http.basic_auth.\(other)", pair.key)
             }
         }
@@ -343,6 +382,7 @@ struct BlackboxModuleTranslation {
             case "valid_rcodes":
                 let codes = try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
                 if !codes.isEmpty { result.parameters["expectRcode"] = .string(codes.joined(separator: ",")) }
+            case "source_ip_address": result.parameters["source"] = .string(try text(pair.value, path))
             case "preferred_ip_protocol", "ip_protocol_fallback":
                 // Applies to resolving the server's name; Sonde's DNS probe takes the server as an address.
                 _ = try text(pair.value, path)
@@ -383,6 +423,24 @@ struct BlackboxModuleTranslation {
     }
 
     // MARK: Reading values
+
+    /// A file the module names, read now (at load and each reload); a relative path is the working directory's, as in blackbox.
+    private func file(_ node: YAMLNode, _ path: String) throws(SettingsError) -> String {
+        let name = try text(node, path)
+        guard let files else { throw refusal(path, node, "files are read only for the modules file sonde serve loads") }
+        do {
+            return try files.text(of: name)
+        } catch {
+            throw refusal(path, node, "cannot read \(name): \(error)")
+        }
+    }
+
+    /// A credential from a file, without the whitespace around it (as Prometheus reads secret files).
+    private func secret(_ node: YAMLNode, _ path: String) throws(SettingsError) -> String {
+        let value = try file(node, path).trimmed
+        guard !value.isEmpty, !value.contains(where: { $0.isNewline }) else { throw refusal(path, node, "expected one line of credential") }
+        return value
+    }
 
     private func pairs(_ node: YAMLNode, _ prefix: String) throws(SettingsError) -> [YAMLNode.Pair] {
         if node.isNull { return [] }

@@ -8,9 +8,9 @@ import SondeHTTP
 ///
 /// Like blackbox: a probe that ran (or could not resolve its target) is `200` with `probe_success 0|1`; a
 /// missing target or an unknown module is `400`; the scrape timeout header, less 0.5 s, bounds the run (or
-/// the module's timeout, if shorter). Unlike blackbox: the scrape must authenticate, the target policy and
-/// the limits apply, a bad timeout header is `400` not `500`, and only `module`, `target` and `debug` are
-/// read from the URL.
+/// the module's timeout, if shorter); `hostname` names the host an http request carries (and a tcp module's TLS). Unlike blackbox: the scrape must authenticate, the target policy and
+/// the limits apply, a bad timeout header is `400` not `500`, and only `module`, `target`, `hostname` and
+/// `debug` are read from the URL.
 enum BlackboxEndpoint {
     /// blackbox_exporter's safety margin under Prometheus's scrape timeout.
     static let timeoutOffset: Duration = .milliseconds(500)
@@ -37,8 +37,21 @@ enum BlackboxEndpoint {
             let scrape = Duration.clampedSeconds(seconds - timeoutOffset.inSeconds, within: 0.1...service.limits.maxDuration)
             timeout = min(timeout ?? scrape, scrape)
         }
-        var input = try ProbeInput.decode(query: [("target", module.probeTarget(for: target))])
-        input.given = module.parameters
+        let hostname = query["hostname"]
+        if let hostname {
+            guard HostName.isValid(hostname) || IPAddress(hostname) != nil else {
+                throw APIError(
+                    .badRequest, code: "invalid_hostname", "hostname '\(hostname.prefix(256))' is not a host name or an address", field: "hostname")
+            }
+            if let own = module.hostname, own.lowercased() != hostname.lowercased() {
+                throw APIError(
+                    .badRequest, code: "hostname_conflict",
+                    "Host header defined both in module \(module.name) (\(own)) and as the hostname parameter (\(hostname))", field: "hostname")
+            }
+        }
+        let (probeTarget, addressing) = module.addressing(target, hostname: hostname)
+        var input = try ProbeInput.decode(query: [("target", probeTarget)])
+        input.given = module.parameters.merging(addressing) { own, _ in own }
         if let parameter = module.targetParameter { input.given[parameter] = .string(target) }
 
         let debug = query["debug"] == "true"

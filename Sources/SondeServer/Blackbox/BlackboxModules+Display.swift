@@ -19,6 +19,7 @@ extension BlackboxModules.Module {
         if let timeout { lines.append("timeout: \(DecimalFormat.shortest(timeout.inSeconds))s") }
         if let targetParameter { lines.append("target_parameter: \(YAMLText.scalar(targetParameter))") }
         if let probeTarget { lines.append("probe_target: \(YAMLText.scalar(probeTarget))") }
+        if let hostname { lines.append("hostname: \(YAMLText.scalar(hostname))") }
         if case .urlDefaultingToHTTP = targetForm {
             lines.append("# target: a URL; without a scheme, http:// is put in front (blackbox's http prober)")
         }

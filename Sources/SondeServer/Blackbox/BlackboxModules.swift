@@ -52,6 +52,8 @@ public struct BlackboxModules: Sendable {
         public var targetParameter: String?
         public var probeTarget: String?
         public var targetForm: TargetForm = .asGiven
+        /// The host an http module's requests name (a blackbox `Host` header), where the URL's target is connected to.
+        public var hostname: String?
 
         /// The probe's target for the URL's `target`.
         public func probeTarget(for target: String) -> String {
@@ -93,6 +95,7 @@ public struct BlackboxModules: Sendable {
         var targetParameter: String?
         var probeTarget: String?
         var targetForm: TargetForm = .asGiven
+        var hostname: String?
 
         init(probe: String, parameters: [String: ParameterValue] = [:], targetForm: TargetForm = .asGiven) {
             self.probe = probe
@@ -107,9 +110,10 @@ public struct BlackboxModules: Sendable {
             targetParameter = translated.targetParameter
             probeTarget = translated.probeTarget
             targetForm = translated.targetForm
+            hostname = translated.hostname
         }
 
-        /// Sonde's own format: `probe`, `timeout`, `parameters`, `target_parameter`, `probe_target`.
+        /// Sonde's own format: `probe`, `timeout`, `parameters`, `target_parameter`, `probe_target`, `hostname`.
         init(sonde node: YAMLNode, name: String) throws(SettingsError) {
             probe = ""
             for pair in node.pairs ?? [] {
@@ -126,6 +130,12 @@ public struct BlackboxModules: Sendable {
                 case "timeout": timeout = value
                 case "target_parameter": targetParameter = try text()
                 case "probe_target": probeTarget = try text()
+                case "hostname":
+                    let host = try text()
+                    guard HostName.isValid(host) || IPAddress(host) != nil else {
+                        throw SettingsError("module \(name): line \(value.line): hostname '\(host)' is not a host name or an address")
+                    }
+                    hostname = host
                 case "parameters":
                     guard value.isNull || value.pairs != nil else {
                         throw SettingsError("module \(name): line \(value.line): parameters must be a mapping of names to values")
@@ -135,7 +145,7 @@ public struct BlackboxModules: Sendable {
                     }
                 default:
                     throw SettingsError(
-                        "module \(name): line \(pair.key.line): unknown key \(key) (a Sonde module has probe, timeout, parameters, target_parameter, probe_target; a blackbox module has prober)"
+                        "module \(name): line \(pair.key.line): unknown key \(key) (a Sonde module has probe, timeout, parameters, target_parameter, probe_target, hostname; a blackbox module has prober)"
                     )
                 }
             }
@@ -187,22 +197,23 @@ public struct BlackboxModules: Sendable {
             }
             return Module(
                 name: name, probe: descriptor.kind, timeout: duration, parameters: parameters, targetParameter: targetParameter,
-                probeTarget: probeTarget, targetForm: targetForm
+                probeTarget: probeTarget, targetForm: targetForm, hostname: hostname
             )
         }
     }
 
     /// Parses and checks a modules file against the probes and their (server-narrowed) declarations; throws the
-    /// first error (``read(yaml:descriptors:)`` has them all).
-    public init(yaml: String, descriptors: [ProbeDescriptor]) throws(SettingsError) {
-        let read = try Self.read(yaml: yaml, descriptors: descriptors)
+    /// first error (``read(yaml:descriptors:files:)`` has them all).
+    public init(yaml: String, descriptors: [ProbeDescriptor], files: ModuleFiles? = nil) throws(SettingsError) {
+        let read = try Self.read(yaml: yaml, descriptors: descriptors, files: files)
         if let first = read.errors.first { throw first }
         self.modules = read.modules
     }
 
     /// Every module of the file that holds, and an error for each one that does not, in the file's order. Throws
     /// when the file itself is not a modules file.
-    public static func read(yaml: String, descriptors: [ProbeDescriptor]) throws(SettingsError) -> (
+    /// - Parameter files: where the files a blackbox module names are read (``ModuleFiles``); `nil` refuses them.
+    public static func read(yaml: String, descriptors: [ProbeDescriptor], files: ModuleFiles? = nil) throws(SettingsError) -> (
         modules: [String: Module], errors: [SettingsError]
     ) {
         let root: YAMLNode?
@@ -231,7 +242,7 @@ public struct BlackboxModules: Sendable {
                     }
                     let read =
                         entry.value["prober"] != nil
-                        ? Entry(try BlackboxModuleTranslation.translate(entry.value, name: name))
+                        ? Entry(try BlackboxModuleTranslation.translate(entry.value, name: name, files: files))
                         : try Entry(sonde: entry.value, name: name)
                     modules[name] = try read.module(name: name, descriptors: descriptors)
                 } catch {
@@ -261,4 +272,25 @@ public struct BlackboxModules: Sendable {
         }
         return text.isEmpty ? nil : Duration.checkedSeconds(total, within: 0.001...maxTimeoutSeconds)
     }
+}
+
+/// Where a modules file's own files are read (blackbox's `password_file`, `bearer_token_file`, `credentials_file`,
+/// `body_file`, `http_headers.files`), at load and at each reload.
+public struct ModuleFiles: Sendable {
+    let read: @Sendable (String) throws -> [UInt8]
+
+    /// The largest such file read.
+    static let maxBytes = 65_536
+
+    /// As blackbox_exporter reads them: an absolute path, or one relative to the working directory.
+    public static let system = ModuleFiles { path in
+        let bytes = try SmallFile.contents(of: path, maxBytes: ModuleFiles.maxBytes)
+        guard bytes.count <= ModuleFiles.maxBytes else { throw SmallFile.ReadError(description: "larger than 64 KiB") }
+        return bytes
+    }
+
+    /// Files from `read` (a test's own).
+    public init(read: @escaping @Sendable (String) throws -> [UInt8]) { self.read = read }
+
+    func text(of path: String) throws -> String { String(decoding: try read(path), as: UTF8.self) }
 }
