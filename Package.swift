@@ -176,11 +176,18 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // What the SwiftNIO-based probes share: why a connect failed, in their words.
+        .target(
+            name: "SondeNIO",
+            dependencies: ["SondeCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strictSwift
+        ),
+
         // HTTP(S): one fresh NIO connection per request, timed on the event loop; TLS by SondeTLS.
         .target(
             name: "HTTPProbe",
             dependencies: [
-                "SondeCore", "SondeRegex", "SondeTLS",
+                "SondeCore", "SondeRegex", "SondeTLS", "SondeNIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -194,7 +201,7 @@ let package = Package(
         .target(
             name: "GRPCProbe",
             dependencies: [
-                "SondeCore", "SondeTLS",
+                "SondeCore", "SondeTLS", "SondeNIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -4,12 +4,9 @@ import NIOHTTP2
 import NIOPosix
 import NIOTLS
 import SondeCore
+import SondeNIO
 import SondeTLS
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// One `grpc.health.v1.Health/Check` call on a fresh connection (never pooled, so each check is measured whole):
 /// connect, TLS if asked (ALPN `h2` required, as gRPC requires it), HTTP/2 — by prior knowledge in plaintext — one
@@ -253,19 +250,12 @@ enum GRPCCall {
     }
 
     private static func connectFailure(_ error: any Error, request: Request) -> (Outcome, Int, String) {
-        let endpoint = request.address.endpoint(port: request.port)
-        if let error = error as? ChannelError, case .connectTimeout = error {
-            return (.timeout, GRPCStatus.deadlineExceeded, "no answer from \(endpoint) within the connect timeout (filtered?)")
-        }
-        let code =
-            (error as? IOError)?.errnoCode ?? (error as? NIOConnectionError)?.connectionErrors.first.flatMap { ($0.error as? IOError)?.errnoCode }
-        switch code {
-        case ECONNREFUSED?: return (.refused, GRPCStatus.unavailable, "connection refused by \(endpoint)")
-        case EHOSTUNREACH?, ENETUNREACH?:
-            return (.unreachable, GRPCStatus.unavailable, "cannot reach \(endpoint): \(ErrorNumber.message(code ?? 0))")
-        case let code?:
-            return (.error, GRPCStatus.unavailable, "cannot connect to \(endpoint): \(ErrorNumber.message(code)) (\(ErrorNumber.name(code)))")
-        case nil: return (.error, GRPCStatus.unavailable, "cannot connect to \(endpoint): \(error)")
+        let failure = ConnectFailure(error, address: request.address, port: request.port)
+        switch failure.kind {
+        case .refused: return (.refused, GRPCStatus.unavailable, failure.message)
+        case .timeout: return (.timeout, GRPCStatus.deadlineExceeded, failure.message)
+        case .unreachable: return (.unreachable, GRPCStatus.unavailable, failure.message)
+        case .error: return (.error, GRPCStatus.unavailable, failure.message)
         }
     }
 }

@@ -4,12 +4,9 @@ import NIOHTTP2
 import NIOPosix
 import NIOTLS
 import SondeCore
+import SondeNIO
 import SondeTLS
 import Synchronization
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// One request on a fresh connection (never pooled, so connect is always measured), timed on the event loop:
 /// connected, request written to the socket, first response byte read, end of the response.
@@ -273,19 +270,12 @@ enum HTTPExchange {
     }
 
     private static func connectFailure(_ error: any Error, request: Request) -> Failure {
-        let endpoint = request.address.endpoint(port: request.port)
-        if let error = error as? ChannelError, case .connectTimeout = error {
-            return Failure(outcome: .timeout, message: "no answer from \(endpoint) within the connect timeout (filtered?)")
-        }
-        let code =
-            (error as? IOError)?.errnoCode ?? (error as? NIOConnectionError)?.connectionErrors.first.flatMap { ($0.error as? IOError)?.errnoCode }
-        switch code {
-        case ECONNREFUSED?: return Failure(outcome: .refused, message: "connection refused by \(endpoint)")
-        case EHOSTUNREACH?, ENETUNREACH?:
-            return Failure(outcome: .unreachable, message: "cannot reach \(endpoint): \(ErrorNumber.message(code ?? 0))")
-        case let code?:
-            return Failure(outcome: .error, message: "cannot connect to \(endpoint): \(ErrorNumber.message(code)) (\(ErrorNumber.name(code)))")
-        case nil: return Failure(outcome: .error, message: "cannot connect to \(endpoint): \(error)")
+        let failure = ConnectFailure(error, address: request.address, port: request.port)
+        switch failure.kind {
+        case .refused: return Failure(outcome: .refused, message: failure.message)
+        case .timeout: return Failure(outcome: .timeout, message: failure.message)
+        case .unreachable: return Failure(outcome: .unreachable, message: failure.message)
+        case .error: return Failure(outcome: .error, message: failure.message)
         }
     }
 }
