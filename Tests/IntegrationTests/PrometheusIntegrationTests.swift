@@ -3,7 +3,8 @@ import Testing
 
 /// A real Prometheus (Debian's `prometheus`) scrapes `sonde serve`'s `/metrics` and its blackbox-compatible
 /// `/probe` (ICMP, TCP and DNS modules) against the test namespaces; the series are read back through
-/// Prometheus's HTTP API. `promtool check metrics` lints both endpoints' output.
+/// Prometheus's HTTP API. `promtool check metrics` lints both endpoints' output. Then the modules file is reloaded,
+/// with a bad file and a good one, as Prometheus sees it.
 @Suite("Prometheus scrapes sonde serve", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)), .serialized)
 struct PrometheusIntegrationTests {
     let network: TestNetwork
@@ -180,6 +181,34 @@ struct PrometheusIntegrationTests {
         #expect((probes.values.first ?? 0) >= 3, "\(probes)")
         #expect((try await query(#"process_resident_memory_bytes{job="sonde"}"#).values.first ?? 0) > 1_000_000)
         #expect(try await query(#"sonde_privileges_info{job="sonde",mode="root-dropped",cap_eff="0000000000002000"}"#).count == 1)
+
+        // Reload as an operator does, seen from Prometheus: a bad file keeps the modules, which go on being scraped,
+        // and says so; a good one without dns_www takes that module away.
+        /// Waits (at most 20 s) until `expression` has `value` for `instance`.
+        func eventually(_ expression: String, _ instance: String, _ value: Double) async throws -> Bool {
+            for _ in 0..<40 {
+                if try await query(expression)[instance] == value { return true }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            return false
+        }
+        let sonde = "127.0.0.1:\(Self.port)"
+        try Self.modules.replacingOccurrences(of: "    tcp:\n      preferred_ip_protocol: ip4", with: "    tcp:\n      colour: red")
+            .write(toFile: folder + "/modules.yml", atomically: true, encoding: .utf8)
+        chmod(folder + "/modules.yml", 0o644)
+        #expect(try await server.request("POST", "/-/reload").status == 500)
+        #expect(try await eventually(#"sonde_config_last_reload_successful{job="sonde"}"#, sonde, 0))
+        try await Task.sleep(for: .seconds(5))
+        #expect(try await query(#"up{job="blackbox_tcp"}"#)["10.77.2.2:2222"] == 1, "the loaded modules stay")
+        #expect(try await query(#"probe_success{job="blackbox_tcp"}"#)["10.77.2.2:2222"] == 1)
+        let withoutDNS =
+            Self.modules.components(separatedBy: "  dns_www:")[0] + "  blackbox_tcp:" + Self.modules.components(separatedBy: "  blackbox_tcp:")[1]
+        try withoutDNS.write(toFile: folder + "/modules.yml", atomically: true, encoding: .utf8)
+        chmod(folder + "/modules.yml", 0o644)
+        kill(server.process.processIdentifier, SIGHUP)
+        #expect(try await eventually(#"sonde_config_last_reload_successful{job="sonde"}"#, sonde, 1))
+        #expect(try await eventually(#"up{job="dns"}"#, "10.77.2.2", 0), "dns_www is gone: the scrape gets 400")
+        #expect(try await query(#"up{job="blackbox_dns"}"#)["10.77.2.2"] == 1)
         #expect(await server.terminate() == 0)
     }
 }
