@@ -40,7 +40,8 @@ public struct GRPCProbe: Probe {
                 summary: "Request metadata 'Name: value' (repeat -H for more; in the API, one per line)",
                 cli: .init(short: "H", repeatable: true), role: .content),
             FamilyPreference.parameter,
-        ] + TLSParameters.specs
+        ] + TLSParameters.specs,
+        checkTogether: { values throws(ProbeError) in _ = try GRPCPlan(ProbeRequest(target: "check.invalid:1", parameters: values)) }
     )
 
     public init() {}

@@ -83,7 +83,8 @@ public struct HTTPProbe: Probe {
                 summary: "HTTP versions that count as success, comma-separated: HTTP/1.0, HTTP/1.1, HTTP/2 (default: any)"),
             ParameterSpec("requireTls", .boolean, default: .boolean(false), summary: "Fail unless the final answer came over https"),
             ParameterSpec("failIfTls", .boolean, default: .boolean(false), summary: "Fail if the final answer came over https"),
-        ] + TLSParameters.specs
+        ] + TLSParameters.specs,
+        checkTogether: { values throws(ProbeError) in _ = try HTTPPlan(ProbeRequest(target: "http://check.invalid/", parameters: values)) }
     )
 
     public init() {}

@@ -98,10 +98,7 @@ public struct ProbeRestrictions: Sendable, Equatable {
     public func published(_ descriptor: ProbeDescriptor) -> ProbeDescriptor? {
         guard allows(descriptor.kind.rawValue) else { return nil }
         guard let denied = deniedParameters[descriptor.kind.rawValue] else { return descriptor }
-        return ProbeDescriptor(
-            kind: descriptor.kind, summary: descriptor.summary, target: descriptor.target,
-            parameters: descriptor.parameters.filter { !denied.contains($0.name) }
-        )
+        return descriptor.with(parameters: descriptor.parameters.filter { !denied.contains($0.name) })
     }
 
     /// A sidecar's `/v1/probes` listing (`{"probes": [{"kind": …, "parameters": [{"name": …}, …]}, …]}`) as this

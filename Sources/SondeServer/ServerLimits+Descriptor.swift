@@ -7,12 +7,7 @@ extension ServerLimits {
     /// Validation, error messages and the OpenAPI document all read the narrowed declaration, so a caller
     /// sees the limits as the allowed range (`count: an integer from 1 to 100`), never as a surprise.
     public func apply(to descriptor: ProbeDescriptor) -> ProbeDescriptor {
-        ProbeDescriptor(
-            kind: descriptor.kind,
-            summary: descriptor.summary,
-            target: descriptor.target,
-            parameters: descriptor.parameters.map(narrow)
-        )
+        descriptor.with(parameters: descriptor.parameters.map(narrow))
     }
 
     private func narrow(_ spec: ParameterSpec) -> ParameterSpec {

@@ -13,22 +13,24 @@ public struct TLSClient: Sendable {
     /// The largest PEM file read (`--cacert`, `--cert`, `--key`).
     static let maxFileBytes = 4 << 20
 
-    /// Contexts already made, by ALPN list (those without a client certificate: the same for every run). Making one
-    /// costs milliseconds, which a sidecar answering many probes a second should pay once.
+    /// Contexts already made, by ALPN list and versions (those without a client certificate: the same for every run).
+    /// Making one costs milliseconds, which a sidecar answering many probes a second should pay once.
     private static let contexts = Mutex<[[String]: NIOSSLContext]>([:])
 
     /// - Parameter applicationProtocols: what ALPN offers (`http/1.1`); none for a bare TLS connection.
     public init(_ options: TLSOptions, applicationProtocols: [String] = []) throws(ProbeError) {
         self.options = options
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.minimumTLSVersion = .tlsv1
+        configuration.minimumTLSVersion = Self.version(options.minimumVersion)
+        configuration.maximumTLSVersion = options.maximumVersion.map(Self.version)
         // Replaced by Sonde's own verification (TLSInspector), which can still report a chain it refuses.
         configuration.certificateVerification = .noHostnameVerification
         configuration.applicationProtocols = applicationProtocols
         // BoringSSL's own trust store is never consulted (the callback above decides), so it is not loaded either:
         // parsing the system bundle costs milliseconds per context.
         configuration.trustRoots = .certificates([])
-        let shared = options.certificateFile == nil ? Self.contexts.withLock { $0[applicationProtocols] } : nil
+        let key = applicationProtocols + ["min " + options.minimumVersion, "max " + (options.maximumVersion ?? "")]
+        let shared = options.certificateFile == nil ? Self.contexts.withLock { $0[key] } : nil
         if let certificateFile = options.certificateFile, let keyFile = options.keyFile {
             let chain: [NIOSSLCertificate]
             do {
@@ -56,7 +58,7 @@ public struct TLSClient: Sendable {
                 context = shared
             } else {
                 context = try NIOSSLContext(configuration: configuration)
-                if options.certificateFile == nil { Self.contexts.withLock { [context] in $0[applicationProtocols] = context } }
+                if options.certificateFile == nil { Self.contexts.withLock { [context] in $0[key] = context } }
             }
         } catch {
             guard let keyFile = options.keyFile else { throw ProbeError(.socketUnavailable, "cannot set up TLS: \(error)") }
@@ -67,6 +69,15 @@ public struct TLSClient: Sendable {
             roots = CertificateStore(try TLSInspector.certificates(pem: String(decoding: bytes, as: UTF8.self), file: file))
         } else {
             roots = CertificateStore.systemTrustRoots
+        }
+    }
+
+    private static func version(_ name: String) -> TLSVersion {
+        switch name {
+        case "1.1": .tlsv11
+        case "1.2": .tlsv12
+        case "1.3": .tlsv13
+        default: .tlsv1
         }
     }
 

@@ -20,6 +20,10 @@ public enum TLSParameters {
         ParameterSpec(
             "key", .text(maxLength: 4096, format: .filePath), summary: "PEM file of the client certificate's private key (command line only)"),
         ParameterSpec("minDaysLeft", .integer(0...3650), summary: "Fail when a certificate of the chain expires within this many days"),
+        ParameterSpec(
+            "tlsMin", .choice(TLSOptions.versions), default: .string("1.0"),
+            summary: "Lowest TLS version to offer (curl's --tlsv1.N; blackbox's min_version)"),
+        ParameterSpec("tlsMax", .choice(TLSOptions.versions), summary: "Highest TLS version to offer (curl's --tls-max; blackbox's max_version)"),
     ]
 
     /// The parameters that name a file on the probing host.
@@ -39,6 +43,12 @@ public struct TLSOptions: Sendable {
     public var keyFile: String?
     /// Fail when a certificate of the chain expires sooner than this many days.
     public var minDaysLeft: Int?
+    /// The versions offered: `1.0`…`1.3` (`tlsMin`, `tlsMax`).
+    public var minimumVersion: String
+    public var maximumVersion: String?
+
+    /// What `tlsMin` and `tlsMax` take.
+    public static let versions = ["1.0", "1.1", "1.2", "1.3"]
 
     public init(_ values: ParameterValues) throws(ProbeError) {
         insecure = values.boolean("insecure") ?? false
@@ -47,6 +57,11 @@ public struct TLSOptions: Sendable {
         certificateFile = values.string("cert")
         keyFile = values.string("key")
         minDaysLeft = values.integer("minDaysLeft")
+        minimumVersion = values.string("tlsMin") ?? "1.0"
+        maximumVersion = values.string("tlsMax")
+        if let maximumVersion, maximumVersion < minimumVersion {
+            throw ProbeError.invalid(parameter: "tlsMax", value: maximumVersion, allowed: "a version no lower than tlsMin (\(minimumVersion))")
+        }
         if let name = serverName, IPAddress(name) != nil || !HostName.isValid(name) {
             throw ProbeError.invalid(parameter: "servername", value: name, allowed: "a DNS name (SNI carries no address), e.g. shop.example")
         }

@@ -54,7 +54,8 @@ public struct TCPConnectProbe: Probe {
                 summary: "A step of blackbox's query_response, in order: expect:REGEX (lines until one matches), send:TEXT (a newline "
                     + "appended; ${1} is a group of the last expect), starttls (repeat --step; in the API, one per line)",
                 cli: .init(repeatable: true), role: .content),
-        ] + TLSParameters.specs
+        ] + TLSParameters.specs,
+        checkTogether: { values throws(ProbeError) in _ = try TCPPlan(ProbeRequest(target: "check.invalid:1", parameters: values)) }
     )
 
     public init() {}

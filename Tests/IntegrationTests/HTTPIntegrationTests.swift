@@ -173,6 +173,11 @@ struct HTTPIntegrationTests {
         #expect(try await http("--cacert", root, "https://www.shop.test:8443/").status == 0)
         let old = try await http("--cacert", root, "https://shop.test:8448/")
         #expect(old.status == 0 && tls(old)["version"] as? String == "TLSv1.2", "\(tls(old))")
+        // Version bounds, as curl's --tlsv1.3 and --tls-max: a TLS 1.2-only server is refused; 1.3 is not offered.
+        let tooOld = try await http("--cacert", root, "--tls-min", "1.3", "https://shop.test:8448/")
+        #expect(tooOld.status == 1 && tooOld.events("failure").first?["outcome"] as? String == "tls", "\(tooOld.output)")
+        let capped = try await http("--cacert", root, "--tls-max", "1.2", "https://shop.test:8443/")
+        #expect(capped.status == 0 && tls(capped)["version"] as? String == "TLSv1.2", "\(tls(capped))")
 
         // From http to https with -L: each hop its own connection, the second with TLS.
         let upgraded = try await http("--cacert", root, "-L", "--require-tls", "http://10.77.2.2/secure")

@@ -121,7 +121,8 @@ struct BlackboxConfigurationTests {
             ("x: {prober: icmp, icmp: {preferred_ip_protocol: ip5}}", "icmp.preferred_ip_protocol: expected ip4 or ip6"),
             ("x: {prober: tcp, tcp: {query_response: [{expect: '('}]}}", "tcp.query_response[].expect: not an RE2 regular expression"),
             ("x: {prober: tcp, tcp: {query_response: [{expect_bytes: 'a'}]}}", "tcp.query_response[].expect_bytes: exact byte matches"),
-            ("x: {prober: tcp, tcp: {tls_config: {min_version: TLS12}}}", "tcp.tls_config.min_version: TLS version bounds"),
+            ("x: {prober: tcp, tcp: {tls_config: {min_version: TLS9}}}", "tcp.tls_config.min_version: expected TLS10, TLS11, TLS12 or TLS13"),
+            ("x: {prober: tcp, tcp: {tls_config: {min_version: TLS13, max_version: TLS12}}}", "invalid value '1.2' for tlsMax"),
             ("x: {prober: dns, dns: {query_type: A}}", "dns.query_name: a dns module needs query_name"),
             ("x: {prober: dns, dns: {query_name: a.b, query_type: BOGUS}}", "module x: invalid value 'BOGUS' for type"),
             ("x: {prober: http, http: {valid_http_versions: [HTTP/3.0]}}", "http.valid_http_versions: 'HTTP/3.0': Sonde speaks"),
@@ -190,6 +191,9 @@ struct BlackboxConfigurationTests {
         #expect(checks.parameters["failIfTls"] == .boolean(true))
         #expect(checks.parameters["expectVersion"] == .string("HTTP/2.0"))
         #expect(checks.parameters["failHeader"] == .string("Server: ^nginx"))
+        let bounded = try BlackboxModules(
+            yaml: "modules:\n  x: {prober: http, http: {tls_config: {min_version: TLS12, max_version: TLS13}}}\n", descriptors: Self.descriptors)
+        #expect(bounded.modules["x"]?.parameters["tlsMin"] == .string("1.2") && bounded.modules["x"]?.parameters["tlsMax"] == .string("1.3"))
         #expect(read.errors.map(\.description) == ["module missing: line 18: http.bearer_token_file: cannot read nowhere: No such file or directory"])
     }
 }

@@ -45,6 +45,9 @@ struct PrometheusTests {
             ("modules: {x: {probe: tcp, timeout: soon}}", "invalid timeout 'soon'"),
             ("modules: {x: {probe: tcp, parameters: {step: ['send:a', '']}}}", "module x: invalid value 'send:a"),
             ("modules: {x: {probe: tcp, parameters: {count: [1, 2]}}}", "module x: invalid value"),
+            // Judged together, at load (not at every scrape): a step that does not parse, TLS bounds that cross.
+            ("modules: {x: {probe: tcp, parameters: {step: [frobnicate]}}}", "module x: invalid value 'frobnicate' for step: expected expect:REGEX"),
+            ("modules: {x: {probe: tcp, parameters: {tls: true, tlsMin: '1.3', tlsMax: '1.2'}}}", "module x: invalid value '1.2' for tlsMax"),
             ("modules: {x: {probe: dns, target_parameter: colour}}", "target_parameter 'colour' needs a parameter of dns"),
             ("- not a mapping", "the modules file must be a mapping with `modules:`"),
             ("modules:\n  x: {probe: tcp", "the modules file is not valid YAML: line 3:"),

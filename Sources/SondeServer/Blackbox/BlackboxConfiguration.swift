@@ -49,8 +49,6 @@ struct BlackboxModuleTranslation {
         "proxy_connect_header": "Sonde connects directly: a proxy would hide the pod's own path",
         "skip_resolve_phase_with_proxy": "Sonde connects directly: a proxy would hide the pod's own path",
         "enable_http3": "HTTP/3 is not in Sonde",
-        "min_version": "TLS version bounds are not in Sonde yet",
-        "max_version": "TLS version bounds are not in Sonde yet",
         "ca": "inline PEM is not in Sonde yet; use ca_file",
         "cert": "inline PEM is not in Sonde yet; use cert_file",
         "key": "inline PEM is not in Sonde yet; use key_file",
@@ -411,8 +409,17 @@ struct BlackboxModuleTranslation {
 
     private mutating func tlsConfig(_ node: YAMLNode, _ prefix: String) throws(SettingsError) {
         let fields = ["insecure_skip_verify": "insecure", "server_name": "servername", "ca_file": "cacert", "cert_file": "cert", "key_file": "key"]
+        let versions = ["TLS10": "1.0", "TLS11": "1.1", "TLS12": "1.2", "TLS13": "1.3"]
         for pair in try pairs(node, prefix) {
             let key = pair.key.text ?? ""
+            if key == "min_version" || key == "max_version" {
+                let written = try text(pair.value, prefix + key)
+                guard let version = versions[written] else {
+                    throw refusal(prefix + key, pair.value, "expected TLS10, TLS11, TLS12 or TLS13")
+                }
+                result.parameters[key == "min_version" ? "tlsMin" : "tlsMax"] = .string(version)
+                continue
+            }
             guard let parameter = fields[key] else { throw unknown(prefix + key, pair.key) }
             if parameter == "insecure" {
                 result.parameters[parameter] = .boolean(try boolean(pair.value, prefix + key))

@@ -184,7 +184,8 @@ public struct BlackboxModules: Sendable {
                 duration = parsed
             }
             do {
-                _ = try descriptor.validate(parameters)
+                let values = try descriptor.validate(parameters)
+                try descriptor.checkTogether?(values)
             } catch {
                 throw SettingsError("module \(name): \(error.message)")
             }
