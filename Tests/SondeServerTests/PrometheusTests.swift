@@ -106,7 +106,12 @@ struct PrometheusTests {
             let debug = try await client.execute(
                 uri: "/probe?module=tcp_connect&target=127.0.0.1:\(listener.port)&debug=true", method: .get, headers: headers)
             let debugText = String(buffer: debug.body)
-            #expect(debugText.contains("Logs for the probe:\n{"))
+            // blackbox's shape: logfmt lines from "Beginning probe" to the verdict.
+            #expect(debugText.contains("Logs for the probe:\nts="), "\(debugText)")
+            #expect(
+                debugText.contains(" caller=sonde module=tcp_connect target=127.0.0.1:\(listener.port) level=info msg=\"Beginning probe\" probe=tcp"))
+            #expect(debugText.contains(" level=info msg=attempt "), "\(debugText)")
+            #expect(debugText.contains(" level=info msg=\"Probe succeeded\" duration_seconds="), "\(debugText)")
             #expect(debugText.contains("Metrics that would have been returned:\n# HELP probe_success"))
             #expect(debugText.hasSuffix("Module configuration:\nprobe: tcp\nparameters: {}\n"), "\(debugText)")
         }

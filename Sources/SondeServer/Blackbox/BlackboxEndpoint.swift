@@ -55,6 +55,8 @@ enum BlackboxEndpoint {
         if let parameter = module.targetParameter { input.given[parameter] = .string(target) }
 
         let debug = query["debug"] == "true"
+        var debugLog = BlackboxDebugLog(module: module.name, target: target)
+        if debug { debugLog.begin(probe: module.probe.rawValue, timeout: timeout) }
         let (samples, log) = try await service.samples(
             kind: module.probe.rawValue, input: input, client: client, timeout: timeout, keepingLog: debug)
         let metrics = MetricExposition.render(samples)
@@ -62,8 +64,10 @@ enum BlackboxEndpoint {
             return Response(status: .ok, headers: [.contentType: MetricExposition.contentType], body: .init(byteBuffer: ByteBuffer(string: metrics)))
         }
         let configuration = module.displayed(descriptors: service.listing)
+        let value = { (name: String) in samples.first { $0.name == name }?.value ?? 0 }
+        debugLog.add(probeLog: log, success: value("probe_success") == 1, duration: value("probe_duration_seconds"))
         let text =
-            "Logs for the probe:\n" + log.map { $0 + "\n" }.joined() + "\n\n\nMetrics that would have been returned:\n"
+            "Logs for the probe:\n" + debugLog.lines.map { $0 + "\n" }.joined() + "\n\n\nMetrics that would have been returned:\n"
             + metrics + "\n\n\nModule configuration:\n" + configuration
         return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
