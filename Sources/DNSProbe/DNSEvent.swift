@@ -77,6 +77,8 @@ public struct DNSSummary: ProbeSummary, Equatable {
     /// The part of ``queryTimeMs`` the connect took (TCP's handshake; a UDP connect sends nothing).
     public var connectMs: Double?
     public var messageSize: Int?
+    /// Why `--validate` failed the answer (the first reason), when it did.
+    public var validationFailure: String?
     /// Records counted but not listed, per section, when a section had more than ``maxListedRecords``: a
     /// 64 KiB answer of compressed records would otherwise become a report of megabytes.
     public var omitted: Omitted?

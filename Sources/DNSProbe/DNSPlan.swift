@@ -21,6 +21,8 @@ struct DNSPlan: Sendable {
     var edns: EDNS
     /// The local address queries are sent from (`-b`).
     var source: IPAddress?
+    /// `--validate`: patterns on each section's records (blackbox's validate_*_rrs).
+    var validations: [DNSValidation] = []
 
     init(target: String, values: ParameterValues, config: ResolverConfiguration) throws(ProbeError) {
         let type = DNSType(name: values.string("type") ?? "A") ?? .a
@@ -32,6 +34,7 @@ struct DNSPlan: Sendable {
         attempts = values.integer("attempts") ?? config.attempts
         useTCP = values.boolean("tcp") ?? false
         source = values.string("source").flatMap(IPAddress.init)
+        for line in (values.string("validate") ?? "").split(separator: "\n") { validations.append(try DNSValidation.parse(String(line))) }
         if let source, !servers.contains(where: { $0.address.family == source.family }) {
             throw ProbeError.invalid(
                 parameter: "source", value: source.description,

@@ -47,7 +47,16 @@ public struct DNSProbe: Probe {
             ParameterSpec(
                 "expect", .text(maxLength: 1024, format: .regularExpression),
                 summary: "Succeed only if an answer record's data matches this regular expression"),
-        ]
+            ParameterSpec(
+                "validate", .text(maxLength: 8192, format: .lines),
+                summary: "Judge a section's records as blackbox's validate_*_rrs: 'SECTION CHECK REGEX', SECTION answer, authority or "
+                    + "additional, CHECK fail-if-matches, fail-if-all-match, fail-if-not-matches or fail-if-none-matches, the regex on "
+                    + "'name<TAB>ttl<TAB>class<TAB>type<TAB>data' (repeat --validate; in the API, one per line)",
+                cli: .init(repeatable: true)),
+        ],
+        checkTogether: { values throws(ProbeError) in
+            for line in (values.string("validate") ?? "").split(separator: "\n") { _ = try DNSValidation.parse(String(line)) }
+        }
     )
 
     private let configuration: @Sendable () -> ResolverConfiguration
@@ -180,6 +189,15 @@ public struct DNSProbe: Probe {
             }
             if let regex = plan.expect {
                 success = success && message.answers.contains { regex.matches($0.data.presentation.utf8) }
+            }
+            if success, !plan.validations.isEmpty {
+                let records: [DNSValidation.Section: [String]] = [
+                    .answer: message.answers.map { DNSSummary.Record($0).goText },
+                    .authority: message.authorities.map { DNSSummary.Record($0).goText },
+                    .additional: message.additionals.map { DNSSummary.Record($0).goText },
+                ]
+                summary.validationFailure = DNSValidation.failure(of: plan.validations, records: records)
+                success = summary.validationFailure == nil
             }
         }
         return ProbeReport(

@@ -80,6 +80,7 @@ final class DNSTextRenderer: ProbeTextRenderer {
         add("")
         add(";; Query time: \(DecimalFormat.rounded(summary.queryTimeMs ?? 0, decimals: 3)) msec")
         add(";; SERVER: \(summary.server ?? "?") (\(summary.transport ?? "?"))")
+        if let failure = summary.validationFailure { add(";; NOT AS EXPECTED: \(failure)") }
         add(";; MSG SIZE  rcvd: \(summary.messageSize ?? 0)")
         return lines
     }

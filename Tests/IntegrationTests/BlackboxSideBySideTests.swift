@@ -123,6 +123,21 @@ struct BlackboxSideBySideTests {
               basic_auth: {username: probe, password_file: \(folder)/password.txt}
               fail_if_body_not_matches_regexp: ["^GET "]
               preferred_ip_protocol: ip4
+          dns_validated:
+            prober: dns
+            dns:
+              query_name: www.test
+              query_type: A
+              validate_answer_rrs:
+                fail_if_none_matches_regexp: ['10\\.77\\.2\\.7']
+                fail_if_not_matches_regexp: ["^www\\\\.test\\\\.\\t[0-9]+\\tIN\\tA\\t10\\\\.77\\\\.2\\\\.7$"]
+          dns_validated_fails:
+            prober: dns
+            dns:
+              query_name: www.test
+              query_type: A
+              validate_answer_rrs:
+                fail_if_matches_regexp: ['.*10\\.77\\.2\\.7']
           grpc_plain:
             prober: grpc
             grpc:
@@ -157,7 +172,7 @@ struct BlackboxSideBySideTests {
         let check = try Shell.capture(["prometheus-blackbox-exporter", "--config.file=\(file)", "--config.check"])
         #expect(check.status == 0, "blackbox itself accepts the file: \(check.output) \(check.error)")
         let sondeCheck = try await Sonde.run(["serve", "--check", "--modules", file], in: network.client)
-        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("20 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
+        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("22 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
 
         #expect(
             system(
@@ -189,6 +204,8 @@ struct BlackboxSideBySideTests {
             ("http_h2_only", "https://10.77.2.2:8451/", true),
             ("http_not_nginx", "http://10.77.2.2/", false),
             ("http_password_file", "http://10.77.2.2/echo", true),
+            ("dns_validated", "10.77.2.2", true),
+            ("dns_validated_fails", "10.77.2.2", false),
             ("grpc_plain", "10.77.2.2:50051", true),
             ("grpc_plain", "10.77.2.2:50099", false),
             ("grpc_down", "10.77.2.2:50051", false),

@@ -34,7 +34,6 @@ struct BlackboxConfigurationTests {
             "module http_with_proxy: line 34: http.proxy_url",
             "module http_gzip: line 64: http.compression",
             "module http_gzip_with_accept_encoding: line 69: http.compression",
-            "module dns_udp_example: line 129: dns.validate_answer_rrs",
         ]
         #expect(refused.count == expectedRefusals.count, "\(refused)")
         for expected in expectedRefusals {
@@ -45,7 +44,7 @@ struct BlackboxConfigurationTests {
             loaded == [
                 "http_2xx_example", "http_post_2xx", "http_basic_auth_example", "http_custom_ca_example", "tls_connect", "tcp_connect_example",
                 "imap_starttls",
-                "smtp_starttls", "irc_banner_example", "icmp_example", "dns_soa", "dns_tcp_example",
+                "smtp_starttls", "irc_banner_example", "icmp_example", "dns_udp_example", "dns_soa", "dns_tcp_example",
             ])
         #expect(
             read.modules["smtp_starttls"]?.parameters["step"]?.description.hasPrefix("expect:^220 ([^ ]+) ESMTP (.+)$\nsend:EHLO prober\\r\n")
@@ -62,6 +61,13 @@ struct BlackboxConfigurationTests {
         #expect(post.probeTarget(for: "example.com/health") == "http://example.com/health", "blackbox adds http:// to a bare target")
         #expect(read.modules["http_basic_auth_example"]?.parameters["header"] == .list(["Authorization: Basic dXNlcm5hbWU6bXlzZWNyZXQ="]))
         #expect(read.modules["http_basic_auth_example"]?.hostname == "login.example.com", "a Host header is the name the request carries")
+        #expect(
+            read.modules["dns_udp_example"]?.parameters["validate"]
+                == .list([
+                    "answer fail-if-matches .*127.0.0.1", "answer fail-if-all-match .*127.0.0.1",
+                    "answer fail-if-not-matches www.prometheus.io.\\t300\\tIN\\tA\\t127.0.0.1", "answer fail-if-none-matches 127.0.0.1",
+                    "authority fail-if-matches .*127.0.0.1", "additional fail-if-matches .*127.0.0.1",
+                ]), "YAML's tabs become RE2's \\t")
         let example = try #require(read.modules["http_2xx_example"])
         #expect(example.hostname == "vhost.example.com")
         #expect(example.parameters["failHeader"] == .string("Set-Cookie: .*"))

@@ -36,9 +36,6 @@ struct BlackboxModuleTranslation {
         "expect_bytes": "exact byte matches are not in Sonde yet; use expect with a regular expression",
         "labels": "probe_expect_info labels are not in Sonde yet",
         "dns_over_tls": "DNS over TLS is not in Sonde yet",
-        "validate_answer_rrs": "record checks are not in Sonde yet",
-        "validate_authority_rrs": "record checks are not in Sonde yet",
-        "validate_additional_rrs": "record checks are not in Sonde yet",
         "compression": "Sonde does not decompress bodies yet",
         "fail_if_body_json_matches_cel": "CEL expressions are not in Sonde",
         "fail_if_body_json_not_matches_cel": "CEL expressions are not in Sonde",
@@ -361,6 +358,8 @@ struct BlackboxModuleTranslation {
         result.parameters["type"] = .string("ANY")
         // blackbox judges the response code alone: NOERROR without an answer succeeds.
         result.parameters["requireAnswer"] = .boolean(false)
+        var validations: [String] = []
+        defer { if !validations.isEmpty { result.parameters["validate"] = .list(validations) } }
         for pair in try pairs(node, "dns.") {
             let key = pair.key.text ?? ""
             let path = "dns.\(key)"
@@ -381,6 +380,27 @@ struct BlackboxModuleTranslation {
                 let codes = try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
                 if !codes.isEmpty { result.parameters["expectRcode"] = .string(codes.joined(separator: ",")) }
             case "source_ip_address": result.parameters["source"] = .string(try text(pair.value, path))
+            case "validate_answer_rrs", "validate_authority_rrs", "validate_additional_rrs":
+                let section = key.split(separator: "_")[1]
+                let checks = [
+                    "fail_if_matches_regexp": "fail-if-matches", "fail_if_all_match_regexp": "fail-if-all-match",
+                    "fail_if_not_matches_regexp": "fail-if-not-matches", "fail_if_none_matches_regexp": "fail-if-none-matches",
+                ]
+                for check in try pairs(pair.value, path + ".") {
+                    let name = check.key.text ?? ""
+                    guard let written = checks[name] else { throw unknown("\(path).\(name)", check.key) }
+                    for pattern in try list(check.value, "\(path).\(name)") {
+                        let regex = try text(pattern, "\(path).\(name)[]")
+                        do {
+                            _ = try SafeRegex(regex)
+                        } catch {
+                            throw refusal("\(path).\(name)[]", pattern, "not an RE2 regular expression (\(error.reason))")
+                        }
+                        // A YAML "\t" is a tab in the pattern; Sonde's pattern lines carry it as RE2's escape.
+                        let escaped = regex.map { $0 == "\t" ? "\\t" : $0 == "\r" ? "\\r" : String($0) }.joined()
+                        validations.append("\(section) \(written) \(escaped)")
+                    }
+                }
             case "preferred_ip_protocol", "ip_protocol_fallback":
                 // Applies to resolving the server's name; Sonde's DNS probe takes the server as an address.
                 _ = try text(pair.value, path)
