@@ -31,8 +31,11 @@ struct HTTPPlan: Sendable {
     var expectStatus: StatusRanges
     var expectBody: SafeRegex?
     var failBody: SafeRegex?
-    var expectHeader: (name: String, pattern: SafeRegex)?
-    var failHeader: (name: String, pattern: SafeRegex)?
+    /// `--expect-header`: present and matching; `--expect-header-if-present`: matching if present; `--fail-header`:
+    /// not matching if present.
+    var expectHeaders: [(name: String, pattern: SafeRegex)]
+    var expectHeadersIfPresent: [(name: String, pattern: SafeRegex)]
+    var failHeaders: [(name: String, pattern: SafeRegex)]
     /// The versions an answer may come in (`HTTP/1.1`, `HTTP/2`); `nil`: any.
     var expectVersions: Set<String>?
     /// The final answer must not come over https (blackbox's `fail_if_ssl`).
@@ -73,8 +76,9 @@ struct HTTPPlan: Sendable {
         expectStatus = try StatusRanges(values.string("expectStatus") ?? "200-299")
         expectBody = try Self.regex(values.string("expectBody"), parameter: "expectBody")
         failBody = try Self.regex(values.string("failBody"), parameter: "failBody")
-        expectHeader = try Self.headerPattern(values.string("expectHeader"), parameter: "expectHeader")
-        failHeader = try Self.headerPattern(values.string("failHeader"), parameter: "failHeader")
+        expectHeaders = try Self.headerPatterns(values.string("expectHeader"), parameter: "expectHeader")
+        expectHeadersIfPresent = try Self.headerPatterns(values.string("expectHeaderIfPresent"), parameter: "expectHeaderIfPresent")
+        failHeaders = try Self.headerPatterns(values.string("failHeader"), parameter: "failHeader")
         failIfTLS = values.boolean("failIfTls") ?? false
         if let text = values.string("expectVersion") {
             var versions: Set<String> = []
@@ -113,14 +117,17 @@ struct HTTPPlan: Sendable {
         return headers
     }
 
-    /// `Name: REGEX` (`--expect-header`, `--fail-header`).
-    private static func headerPattern(_ text: String?, parameter: String) throws(ProbeError) -> (name: String, pattern: SafeRegex)? {
-        guard let text else { return nil }
-        guard let colon = text.firstIndex(of: ":"), ParameterSpec.isHeaderName(text[..<colon]) else {
-            throw ProbeError.invalid(parameter: parameter, value: text, allowed: "'Name: REGEX', e.g. 'Content-Type: ^text/'")
+    /// `Name: REGEX` lines (`--expect-header`, `--expect-header-if-present`, `--fail-header`, each repeatable).
+    private static func headerPatterns(_ text: String?, parameter: String) throws(ProbeError) -> [(name: String, pattern: SafeRegex)] {
+        var patterns: [(name: String, pattern: SafeRegex)] = []
+        for line in (text ?? "").split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":"), ParameterSpec.isHeaderName(line[..<colon]) else {
+                throw ProbeError.invalid(parameter: parameter, value: String(line), allowed: "'Name: REGEX', e.g. 'Content-Type: ^text/'")
+            }
+            let pattern = line[line.index(after: colon)...].drop { $0 == " " }
+            patterns.append((String(line[..<colon]), try compile(String(pattern), parameter: parameter)))
         }
-        let pattern = text[text.index(after: colon)...].drop { $0 == " " }
-        return (String(text[..<colon]), try compile(String(pattern), parameter: parameter))
+        return patterns
     }
 
     /// Where `--resolve` sends HOST:PORT, if it names it.

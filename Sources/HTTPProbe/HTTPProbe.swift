@@ -66,8 +66,13 @@ public struct HTTPProbe: Probe {
                 "failBody", .text(maxLength: 1024, format: .regularExpression),
                 summary: "Fail if the body matches this RE2 regular expression (within its first 64 KiB)", role: .content),
             ParameterSpec(
-                "expectHeader", .text(maxLength: 1024, format: .any),
-                summary: "Succeed only if this header is present and matches: 'Name: REGEX' (RE2)", role: .content),
+                "expectHeader", .text(maxLength: 4096, format: .lines),
+                summary: "Succeed only if this header is present and matches: 'Name: REGEX' (RE2; repeat for more, in the API one per line)",
+                cli: .init(repeatable: true), role: .content),
+            ParameterSpec(
+                "expectHeaderIfPresent", .text(maxLength: 4096, format: .lines),
+                summary: "Fail if this header is present and does not match: 'Name: REGEX' (blackbox's allow_missing; repeatable)",
+                cli: .init(repeatable: true), role: .content),
             ParameterSpec(
                 "maxBody", .integer(0...1_073_741_824), default: .integer(10_485_760),
                 summary: "Most body bytes to read (counted, then discarded); a longer body fails the request"),
@@ -76,8 +81,9 @@ public struct HTTPProbe: Probe {
                 summary: "HTTP/2 by ALPN over https when the server picks it (2, as curl and blackbox), or HTTP/1.1 only; http:// speaks 1.1",
                 cli: .init(flags: [.init("--http1.1", sets: .string("1.1")), .init("--http2", sets: .string("2"))])),
             ParameterSpec(
-                "failHeader", .text(maxLength: 1024, format: .any),
-                summary: "Fail if this header is present and matches: 'Name: REGEX' (RE2)", role: .content),
+                "failHeader", .text(maxLength: 4096, format: .lines),
+                summary: "Fail if this header is present and matches: 'Name: REGEX' (RE2; repeatable)", cli: .init(repeatable: true),
+                role: .content),
             ParameterSpec(
                 "expectVersion", .text(maxLength: 64, format: .any),
                 summary: "HTTP versions that count as success, comma-separated: HTTP/1.0, HTTP/1.1, HTTP/2 (default: any)"),

@@ -200,15 +200,19 @@ struct HTTPRequestRun {
         if let pattern = plan.failBody, pattern.matches(response.body) {
             failures.append(("the body matches /\(pattern.pattern)/ (--fail-body)", true))
         }
-        if let (name, pattern) = plan.expectHeader {
-            if let value = response.header(name) {
-                if !pattern.matches(Array(value.utf8)) { failures.append(("the header \(name) does not match /\(pattern.pattern)/", true)) }
-            } else {
-                failures.append(("no \(name) header", true))
+        for (required, checks) in [(true, plan.expectHeaders), (false, plan.expectHeadersIfPresent)] {
+            for (name, pattern) in checks {
+                if let value = response.header(name) {
+                    if !pattern.matches(Array(value.utf8)) { failures.append(("the header \(name) does not match /\(pattern.pattern)/", true)) }
+                } else if required {
+                    failures.append(("no \(name) header", true))
+                }
             }
         }
-        if let (name, pattern) = plan.failHeader, let value = response.header(name), pattern.matches(Array(value.utf8)) {
-            failures.append(("the header \(name) matches /\(pattern.pattern)/ (--fail-header)", true))
+        for (name, pattern) in plan.failHeaders {
+            if let value = response.header(name), pattern.matches(Array(value.utf8)) {
+                failures.append(("the header \(name) matches /\(pattern.pattern)/ (--fail-header)", true))
+            }
         }
         if plan.failIfTLS, url.scheme == .https { failures.append(("the final answer came over https (--fail-if-tls)", false)) }
         if let versions = plan.expectVersions, !versions.contains(response.version) {

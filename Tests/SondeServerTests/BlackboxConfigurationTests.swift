@@ -70,8 +70,8 @@ struct BlackboxConfigurationTests {
                 ]), "YAML's tabs become RE2's \\t")
         let example = try #require(read.modules["http_2xx_example"])
         #expect(example.hostname == "vhost.example.com")
-        #expect(example.parameters["failHeader"] == .string("Set-Cookie: .*"))
-        #expect(example.parameters["expectHeader"] == .string("Access-Control-Allow-Origin: (\\*|example\\.com)"))
+        #expect(example.parameters["failHeader"] == .list(["Set-Cookie: .*"]))
+        #expect(example.parameters["expectHeader"] == .list(["Access-Control-Allow-Origin: (\\*|example\\.com)"]))
         #expect(example.parameters["expectVersion"] == .string("HTTP/1.1,HTTP/2.0"))
         #expect(example.parameters["family"] == .string("ipv4"))
         #expect(read.modules["http_custom_ca_example"]?.parameters["cacert"] == .string("/certs/my_cert.crt"))
@@ -132,7 +132,6 @@ struct BlackboxConfigurationTests {
             ("x: {prober: dns, dns: {query_type: A}}", "dns.query_name: a dns module needs query_name"),
             ("x: {prober: dns, dns: {query_name: a.b, query_type: BOGUS}}", "module x: invalid value 'BOGUS' for type"),
             ("x: {prober: http, http: {valid_http_versions: [HTTP/3.0]}}", "http.valid_http_versions: 'HTTP/3.0': Sonde speaks"),
-            ("x: {prober: http, http: {fail_if_header_matches: [{header: A, regexp: a}, {header: B, regexp: b}]}}", "one header pattern yet"),
             (
                 "x: {prober: http, http: {bearer_token_file: token}}",
                 "http.bearer_token_file: files are read only for the modules file sonde serve loads"
@@ -196,7 +195,22 @@ struct BlackboxConfigurationTests {
         let checks = try #require(read.modules["checks"])
         #expect(checks.parameters["failIfTls"] == .boolean(true))
         #expect(checks.parameters["expectVersion"] == .string("HTTP/2.0"))
-        #expect(checks.parameters["failHeader"] == .string("Server: ^nginx"))
+        #expect(checks.parameters["failHeader"] == .list(["Server: ^nginx"]))
+        let headers = try BlackboxModules(
+            yaml: """
+                modules:
+                  x:
+                    prober: http
+                    http:
+                      fail_if_header_not_matches:
+                        - {header: Content-Type, regexp: '^text/'}
+                        - {header: X-Cache, regexp: HIT, allow_missing: true}
+                        - {header: Server, regexp: nginx}
+                      fail_if_header_matches: [{header: Set-Cookie, regexp: '.*'}, {header: X-Debug, regexp: on}]
+                """, descriptors: Self.descriptors)
+        #expect(headers.modules["x"]?.parameters["expectHeader"] == .list(["Content-Type: ^text/", "Server: nginx"]))
+        #expect(headers.modules["x"]?.parameters["expectHeaderIfPresent"] == .list(["X-Cache: HIT"]))
+        #expect(headers.modules["x"]?.parameters["failHeader"] == .list(["Set-Cookie: .*", "X-Debug: on"]))
         let bounded = try BlackboxModules(
             yaml: "modules:\n  x: {prober: http, http: {tls_config: {min_version: TLS12, max_version: TLS13}}}\n", descriptors: Self.descriptors)
         #expect(bounded.modules["x"]?.parameters["tlsMin"] == .string("1.2") && bounded.modules["x"]?.parameters["tlsMax"] == .string("1.3"))

@@ -253,9 +253,7 @@ struct BlackboxModuleTranslation {
                 }
                 if !versions.isEmpty { result.parameters["expectVersion"] = .string(versions.joined(separator: ",")) }
             case "fail_if_header_matches":
-                let checks = try list(pair.value, path)
-                guard checks.count <= 1 else { throw refusal(path, pair.value, "Sonde checks one header pattern yet") }
-                for check in checks { try headerCheck(check, path: path, parameter: "failHeader") }
+                for check in try list(pair.value, path) { try headerCheck(check, path: path, refusing: true) }
             case "fail_if_body_matches_regexp":
                 failBody += try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
             case "fail_if_body_not_matches_regexp":
@@ -265,9 +263,7 @@ struct BlackboxModuleTranslation {
                 }
                 if let pattern = patterns.first { result.parameters["expectBody"] = .string(pattern) }
             case "fail_if_header_not_matches":
-                let checks = try list(pair.value, path)
-                guard checks.count <= 1 else { throw refusal(path, pair.value, "Sonde checks one header pattern yet") }
-                for check in checks { try headerCheck(check, path: path, parameter: "expectHeader") }
+                for check in try list(pair.value, path) { try headerCheck(check, path: path, refusing: false) }
             case "tls_config": try tlsConfig(pair.value, "http.tls_config.")
             case "basic_auth": headers.append("Authorization: Basic " + (try basicAuth(pair.value)))
             case "authorization":
@@ -315,9 +311,11 @@ struct BlackboxModuleTranslation {
         }
     }
 
-    /// One `{header, regexp, allow_missing}` of `fail_if_header_not_matches` (→ `expectHeader`) or
-    /// `fail_if_header_matches` (→ `failHeader`, where a missing header matches nothing anyway).
-    private mutating func headerCheck(_ node: YAMLNode, path list: String, parameter: String) throws(SettingsError) {
+    /// One `{header, regexp, allow_missing}` of `fail_if_header_not_matches` (→ `expectHeader`, or with
+    /// `allow_missing` `expectHeaderIfPresent`) or of `fail_if_header_matches` (→ `failHeader`, where a missing header
+    /// matches nothing anyway), added to the module's list.
+    private mutating func headerCheck(_ node: YAMLNode, path list: String, refusing: Bool) throws(SettingsError) {
+        var allowMissing = false
         let path = list + "[]."
         var header: String?
         var pattern: String?
@@ -325,15 +323,15 @@ struct BlackboxModuleTranslation {
             switch pair.key.text ?? "" {
             case "header": header = try text(pair.value, path + "header")
             case "regexp": pattern = try text(pair.value, path + "regexp")
-            case "allow_missing":
-                if try boolean(pair.value, path + "allow_missing"), parameter == "expectHeader" {
-                    throw refusal(path + "allow_missing", pair.value, "Sonde's header check fails when the header is missing")
-                }
+            case "allow_missing": allowMissing = try boolean(pair.value, path + "allow_missing")
             case let other: throw unknown(path + other, pair.key)
             }
         }
         guard let header, let pattern else { throw refusal(path + "header", node, "each check needs a header and a regexp") }
-        result.parameters[parameter] = .string("\(header): \(pattern)")
+        let parameter = refusing ? "failHeader" : allowMissing ? "expectHeaderIfPresent" : "expectHeader"
+        var lines: [String] = []
+        if case .list(let given)? = result.parameters[parameter] { lines = given }
+        result.parameters[parameter] = .list(lines + ["\(header): \(pattern)"])
     }
 
     private func basicAuth(_ node: YAMLNode) throws(SettingsError) -> String {
