@@ -124,6 +124,7 @@ enum GRPCCall {
             deadline.cancel()
             channel.close(promise: nil)
         }
+        let hint = request.tls == nil ? "a gRPC server here? a TLS one needs --tls" : "a gRPC server here?"
         let answered = await withTaskCancellationHandler {
             if let handshake = handshakeBox.withLock({ $0 }) {
                 let verdict = await handshake.verdict()
@@ -152,7 +153,7 @@ enum GRPCCall {
                 let answer = try await call(over: stream, request)
                 if answer.outcome == .closed, let broken = protocolErrors.first {
                     return finished(
-                        .badResponse, code: GRPCStatus.unavailable, "the answer is not HTTP/2 (a gRPC server here? a TLS one needs --tls): \(broken)")
+                        .badResponse, code: GRPCStatus.unavailable, "the answer is not HTTP/2 (\(hint)): \(broken)")
                 }
                 result.httpStatus = answer.httpStatus
                 return finished(answer.outcome, code: answer.code, answer.message).with(serving: answer.serving)
@@ -162,11 +163,11 @@ enum GRPCCall {
                 }
                 if let broken = protocolErrors.first {
                     return finished(
-                        .badResponse, code: GRPCStatus.unavailable, "the answer is not HTTP/2 (a gRPC server here? a TLS one needs --tls): \(broken)")
+                        .badResponse, code: GRPCStatus.unavailable, "the answer is not HTTP/2 (\(hint)): \(broken)")
                 }
                 return finished(
                     .closed, code: GRPCStatus.unavailable,
-                    "the connection broke before a gRPC answer (a gRPC server here? a TLS one needs --tls): \(error)")
+                    "the connection broke before a gRPC answer (\(hint)): \(error)")
             }
         } onCancel: {
             channel.close(promise: nil)
