@@ -29,8 +29,9 @@ struct HTTPPlan: Sendable {
     var count: Int
     var interval: Duration
     var expectStatus: StatusRanges
-    var expectBody: SafeRegex?
-    var failBody: SafeRegex?
+    /// `--expect-body`: each must match; `--fail-body`: any one that matches fails.
+    var expectBodies: [SafeRegex]
+    var failBodies: [SafeRegex]
     /// `--expect-header`: present and matching; `--expect-header-if-present`: matching if present; `--fail-header`:
     /// not matching if present.
     var expectHeaders: [(name: String, pattern: SafeRegex)]
@@ -74,8 +75,8 @@ struct HTTPPlan: Sendable {
         count = values.integer("count") ?? 1
         interval = values.duration("interval") ?? .seconds(1)
         expectStatus = try StatusRanges(values.string("expectStatus") ?? "200-299")
-        expectBody = try Self.regex(values.string("expectBody"), parameter: "expectBody")
-        failBody = try Self.regex(values.string("failBody"), parameter: "failBody")
+        expectBodies = try Self.regexes(values.string("expectBody"), parameter: "expectBody")
+        failBodies = try Self.regexes(values.string("failBody"), parameter: "failBody")
         expectHeaders = try Self.headerPatterns(values.string("expectHeader"), parameter: "expectHeader")
         expectHeadersIfPresent = try Self.headerPatterns(values.string("expectHeaderIfPresent"), parameter: "expectHeaderIfPresent")
         failHeaders = try Self.headerPatterns(values.string("failHeader"), parameter: "failHeader")
@@ -180,9 +181,10 @@ struct HTTPPlan: Sendable {
         return entries
     }
 
-    private static func regex(_ pattern: String?, parameter: String) throws(ProbeError) -> SafeRegex? {
-        guard let pattern else { return nil }
-        return try compile(pattern, parameter: parameter)
+    private static func regexes(_ lines: String?, parameter: String) throws(ProbeError) -> [SafeRegex] {
+        var patterns: [SafeRegex] = []
+        for line in (lines ?? "").split(separator: "\n") { patterns.append(try compile(String(line), parameter: parameter)) }
+        return patterns
     }
 
     private static func compile(_ pattern: String, parameter: String) throws(ProbeError) -> SafeRegex {

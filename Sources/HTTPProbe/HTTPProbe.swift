@@ -60,11 +60,13 @@ public struct HTTPProbe: Probe {
                 "expectStatus", .text(maxLength: 128, format: .any), default: .string("200-299"),
                 summary: "Status codes that count as success: codes and ranges, comma-separated (200-299,301)"),
             ParameterSpec(
-                "expectBody", .text(maxLength: 1024, format: .regularExpression),
-                summary: "Succeed only if the body matches this RE2 regular expression (within its first 64 KiB)", role: .content),
+                "expectBody", .text(maxLength: 8192, format: .regularExpressionLines),
+                summary: "Succeed only if the body matches this RE2 regular expression (within its first 64 KiB; repeat: each must match)",
+                cli: .init(repeatable: true), role: .content),
             ParameterSpec(
-                "failBody", .text(maxLength: 1024, format: .regularExpression),
-                summary: "Fail if the body matches this RE2 regular expression (within its first 64 KiB)", role: .content),
+                "failBody", .text(maxLength: 8192, format: .regularExpressionLines),
+                summary: "Fail if the body matches this RE2 regular expression (within its first 64 KiB; repeat: any one fails)",
+                cli: .init(repeatable: true), role: .content),
             ParameterSpec(
                 "expectHeader", .text(maxLength: 4096, format: .lines),
                 summary: "Succeed only if this header is present and matches: 'Name: REGEX' (RE2; repeat for more, in the API one per line)",

@@ -194,10 +194,10 @@ struct HTTPRequestRun {
         if !plan.expectStatus.contains(response.status) {
             failures.append(("status \(response.status) is not in \(plan.expectStatus)", false))
         }
-        if let pattern = plan.expectBody, !pattern.matches(response.body) {
+        for pattern in plan.expectBodies where !pattern.matches(response.body) {
             failures.append(("the body does not match /\(pattern.pattern)/", true))
         }
-        if let pattern = plan.failBody, pattern.matches(response.body) {
+        for pattern in plan.failBodies where pattern.matches(response.body) {
             failures.append(("the body matches /\(pattern.pattern)/ (--fail-body)", true))
         }
         for (required, checks) in [(true, plan.expectHeaders), (false, plan.expectHeadersIfPresent)] {

@@ -72,6 +72,16 @@ extension ParameterSpec {
                 throw ParameterError(parameter: name, value: text, allowed: "\(allowedValues) (\(error.reason))")
             }
             return value
+        case (.text(let maxLength, .regularExpressionLines), .string(let text)):
+            guard !text.isEmpty, text.utf8.count <= maxLength else { throw refused }
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                do {
+                    _ = try SafeRegex(String(line))
+                } catch {
+                    throw ParameterError(parameter: name, value: String(line), allowed: "an RE2 regular expression (\(error.reason))")
+                }
+            }
+            return value
         case (.text(let maxLength, let format), .string(let text)):
             guard !text.isEmpty, text.utf8.count <= maxLength, Self.matches(text, format) else { throw refused }
             return value
@@ -106,6 +116,8 @@ extension ParameterSpec {
             return IPAddress(text) != nil || isInterfaceName(text)
         case .regularExpression:
             return (try? SafeRegex(text)) != nil
+        case .regularExpressionLines:
+            return text.split(separator: "\n", omittingEmptySubsequences: false).allSatisfy { (try? SafeRegex(String($0))) != nil }
         case .headerLines:
             return text.split(separator: "\n").allSatisfy(isHeaderLine)
         case .lines:

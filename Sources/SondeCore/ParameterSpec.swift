@@ -30,6 +30,8 @@ public struct ParameterSpec: Sendable {
         case ipAddress
         /// A regular expression in RE2 syntax (Go's `regexp`, as blackbox_exporter), matched in linear time.
         case regularExpression
+        /// RE2 regular expressions, one per line (a repeated option's patterns).
+        case regularExpressionLines
         /// Header lines `Name: value`, one per line (a token name, no other control characters).
         case headerLines
         /// Lines of text, one item per line (a repeated option's values), no other control characters.
@@ -154,6 +156,7 @@ public struct ParameterSpec: Sendable {
             case .interfaceOrAddress: return "an interface name or an IP address"
             case .ipAddress: return "an IPv4 or IPv6 address"
             case .regularExpression: return "an RE2 regular expression of at most \(maxLength) characters"
+            case .regularExpressionLines: return "RE2 regular expressions, one per line, at most \(maxLength) characters in all"
             case .headerLines: return "header lines 'Name: value', one per line, at most \(maxLength) characters in all"
             case .lines: return "lines of text without control characters, one per line, at most \(maxLength) characters in all"
             case .multiline: return "text of at most \(maxLength) characters (line breaks and tabs allowed, no other control characters)"

@@ -208,6 +208,7 @@ package enum OpenAPIDocument {
             case .ipAddress: members.append(("x-format", "ip-address"))
             case .interfaceOrAddress: members.append(("x-format", "interface-or-ip-address"))
             case .regularExpression: members.append(("format", "regex"))
+            case .regularExpressionLines: members.append(("x-format", "regex-lines"))
             case .headerLines: members.append(("x-format", "header-lines"))
             case .lines: members.append(("x-format", "lines"))
             case .multiline: members.append(("x-format", "multiline"))

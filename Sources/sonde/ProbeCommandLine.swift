@@ -91,7 +91,8 @@ struct ProbeCommandLine {
             } catch {
                 throw ProbeError(
                     .invalidParameter,
-                    "invalid value '\(text)' for \(spec.optionSpellings): expected \(error.allowed)",
+                    // The value refused: for a repeated option, the one repetition at fault.
+                    "invalid value '\(error.value)' for \(spec.optionSpellings): expected \(error.allowed)",
                     parameter: error
                 )
             }
@@ -189,7 +190,7 @@ extension ParameterSpec.ValueType {
             case .any: "text"
             case .ipAddress: "address"
             case .interfaceOrAddress: "name|address"
-            case .regularExpression: "regex"
+            case .regularExpression, .regularExpressionLines: "regex"
             case .headerLines: "header"
             case .lines: "line"
             case .multiline: "text"

@@ -117,6 +117,16 @@ struct BlackboxSideBySideTests {
             http:
               fail_if_header_matches: [{header: Server, regexp: "^nginx"}]
               preferred_ip_protocol: ip4
+          http_bodies_required:
+            prober: http
+            http:
+              fail_if_body_not_matches_regexp: ["^hello", "hello"]
+              preferred_ip_protocol: ip4
+          http_bodies_one_missing:
+            prober: http
+            http:
+              fail_if_body_not_matches_regexp: ["^hello", "^bye"]
+              preferred_ip_protocol: ip4
           http_headers_checked:
             prober: http
             http:
@@ -180,7 +190,7 @@ struct BlackboxSideBySideTests {
         let check = try Shell.capture(["prometheus-blackbox-exporter", "--config.file=\(file)", "--config.check"])
         #expect(check.status == 0, "blackbox itself accepts the file: \(check.output) \(check.error)")
         let sondeCheck = try await Sonde.run(["serve", "--check", "--modules", file], in: network.client)
-        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("23 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
+        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("25 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
 
         #expect(
             system(
@@ -211,6 +221,8 @@ struct BlackboxSideBySideTests {
             ("http_h2_only", "http://10.77.2.2/", false),
             ("http_h2_only", "https://10.77.2.2:8451/", true),
             ("http_not_nginx", "http://10.77.2.2/", false),
+            ("http_bodies_required", "http://10.77.2.2/", true),
+            ("http_bodies_one_missing", "http://10.77.2.2/", false),
             ("http_headers_checked", "http://10.77.2.2/", true),
             ("http_password_file", "http://10.77.2.2/echo", true),
             ("dns_validated", "10.77.2.2", true),

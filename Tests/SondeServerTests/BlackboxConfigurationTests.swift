@@ -211,6 +211,15 @@ struct BlackboxConfigurationTests {
         #expect(headers.modules["x"]?.parameters["expectHeader"] == .list(["Content-Type: ^text/", "Server: nginx"]))
         #expect(headers.modules["x"]?.parameters["expectHeaderIfPresent"] == .list(["X-Cache: HIT"]))
         #expect(headers.modules["x"]?.parameters["failHeader"] == .list(["Set-Cookie: .*", "X-Debug: on"]))
+        let bodies = try BlackboxModules(
+            yaml: "modules:\n  x: {prober: http, http: {fail_if_body_not_matches_regexp: [a, b], fail_if_body_matches_regexp: [c, d]}}\n",
+            descriptors: Self.descriptors)
+        #expect(bodies.modules["x"]?.parameters["expectBody"] == .list(["a", "b"]), "each must match")
+        #expect(bodies.modules["x"]?.parameters["failBody"] == .list(["c", "d"]), "any one fails")
+        #expect(throws: SettingsError.self) {
+            try BlackboxModules(
+                yaml: "modules:\n  x: {prober: http, http: {fail_if_body_matches_regexp: [ok, '(']}}\n", descriptors: Self.descriptors)
+        }
         let bounded = try BlackboxModules(
             yaml: "modules:\n  x: {prober: http, http: {tls_config: {min_version: TLS12, max_version: TLS13}}}\n", descriptors: Self.descriptors)
         #expect(bounded.modules["x"]?.parameters["tlsMin"] == .string("1.2") && bounded.modules["x"]?.parameters["tlsMax"] == .string("1.3"))

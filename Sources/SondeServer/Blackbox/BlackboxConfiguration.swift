@@ -258,10 +258,7 @@ struct BlackboxModuleTranslation {
                 failBody += try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
             case "fail_if_body_not_matches_regexp":
                 let patterns = try list(pair.value, path).map { item throws(SettingsError) in try text(item, path) }
-                guard patterns.count <= 1 else {
-                    throw refusal(path, pair.value, "Sonde checks one pattern that the body must match; write them as one")
-                }
-                if let pattern = patterns.first { result.parameters["expectBody"] = .string(pattern) }
+                if !patterns.isEmpty { result.parameters["expectBody"] = .list(patterns) }
             case "fail_if_header_not_matches":
                 for check in try list(pair.value, path) { try headerCheck(check, path: path, refusing: false) }
             case "tls_config": try tlsConfig(pair.value, "http.tls_config.")
@@ -305,10 +302,7 @@ struct BlackboxModuleTranslation {
             }
         }
         if !headers.isEmpty { result.parameters["header"] = .list(headers) }
-        if !failBody.isEmpty {
-            // Any one matching fails: one alternation of them all, each pattern kept whole.
-            result.parameters["failBody"] = .string(failBody.count == 1 ? failBody[0] : failBody.map { "(?:\($0))" }.joined(separator: "|"))
-        }
+        if !failBody.isEmpty { result.parameters["failBody"] = .list(failBody) }
     }
 
     /// One `{header, regexp, allow_missing}` of `fail_if_header_not_matches` (→ `expectHeader`, or with
