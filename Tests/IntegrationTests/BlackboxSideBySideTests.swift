@@ -258,6 +258,19 @@ struct BlackboxSideBySideTests {
         #expect(PrometheusText.series(theirs.output)["probe_success"] == 0, "blackbox: \(theirs.output)")
         let ours = try await server.request("GET", ipv6)
         #expect(PrometheusText.series(ours.body)["probe_success"] == 1, "sonde: \(ours.body)")
+
+        // hostname= that contradicts the module's Host header is a 400, as in blackbox; one that is no host name too.
+        let conflict = "/probe?module=http_host_header&target=http://10.77.2.2/echo&hostname=other.test"
+        let theirConflict = try Shell.capture(
+            [
+                "ip", "netns", "exec", network.client, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10",
+                "http://127.0.0.1:19117" + conflict,
+            ])
+        #expect(theirConflict.output == "400", "blackbox: \(theirConflict.output)")
+        let ourConflict = try await server.request("GET", conflict)
+        #expect(ourConflict.status == 400 && ourConflict.body.contains("hostname_conflict"), "\(ourConflict.body)")
+        let notAHost = try await server.request("GET", "/probe?module=http_hostname&target=http://10.77.2.2/&hostname=a%20b%0d%0aX-Evil:%201")
+        #expect(notAHost.status == 400 && notAHost.body.contains("invalid_hostname"), "\(notAHost.body)")
         #expect(await server.terminate() == 0)
     }
 }
