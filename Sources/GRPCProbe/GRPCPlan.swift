@@ -73,9 +73,3 @@ struct GRPCPlan: Sendable {
         return items
     }
 }
-
-extension Substring {
-    fileprivate var trimmingSpaces: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-    }
-}

@@ -32,4 +32,14 @@ public enum SmallFile {
         }
         return bytes
     }
+
+    /// The whole file, or ``ReadError`` `larger than N KiB/MiB` when it holds more than `limit` bytes.
+    public static func whole(of path: String, atMost limit: Int) throws(ReadError) -> [UInt8] {
+        let bytes = try contents(of: path, maxBytes: limit)
+        guard bytes.count <= limit else {
+            let size = limit >= 1 << 20 ? "\(limit >> 20) MiB" : limit >= 1 << 10 ? "\(limit >> 10) KiB" : "\(limit) bytes"
+            throw ReadError(description: "larger than \(size)")
+        }
+        return bytes
+    }
 }

@@ -82,12 +82,9 @@ public struct SondeServer: Sendable {
         do throws(SettingsError) {
             let bytes: [UInt8]
             do {
-                bytes = try SmallFile.contents(of: path, maxBytes: SettingsReader.maxFileBytes)
+                bytes = try SmallFile.whole(of: path, atMost: SettingsReader.maxFileBytes)
             } catch {
                 throw SettingsError("cannot read the modules file \(path) (read as uid \(getuid())): \(error)")
-            }
-            guard bytes.count <= SettingsReader.maxFileBytes else {
-                throw SettingsError("the modules file \(path) is larger than \(SettingsReader.maxFileBytes >> 20) MiB")
             }
             let modules = try configuration.modules(yaml: String(decoding: bytes, as: UTF8.self), registry: service.registry)
             let snapshot = Self.snapshot(modules, service: service, version: version, configuration: configuration)

@@ -247,9 +247,6 @@ enum ServeCommand {
 
     /// Reads a settings, token or modules file (at most 16 MiB) before the privilege drop.
     static func readFile(_ path: String) throws -> [UInt8] {
-        let limit = SettingsReader.maxFileBytes
-        let bytes = try SmallFile.contents(of: path, maxBytes: limit)
-        guard bytes.count <= limit else { throw SmallFile.ReadError(description: "larger than 16 MiB") }
-        return bytes
+        try SmallFile.whole(of: path, atMost: SettingsReader.maxFileBytes)
     }
 }

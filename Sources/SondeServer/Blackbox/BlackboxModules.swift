@@ -284,11 +284,7 @@ public struct ModuleFiles: Sendable {
     static let maxBytes = 65_536
 
     /// As blackbox_exporter reads them: an absolute path, or one relative to the working directory.
-    public static let system = ModuleFiles { path in
-        let bytes = try SmallFile.contents(of: path, maxBytes: ModuleFiles.maxBytes)
-        guard bytes.count <= ModuleFiles.maxBytes else { throw SmallFile.ReadError(description: "larger than 64 KiB") }
-        return bytes
-    }
+    public static let system = ModuleFiles { path in try SmallFile.whole(of: path, atMost: ModuleFiles.maxBytes) }
 
     /// Files from `read` (a test's own).
     public init(read: @escaping @Sendable (String) throws -> [UInt8]) { self.read = read }
