@@ -20,7 +20,7 @@ FROM ${SWIFT_IMAGE} AS build
 # mirror, so a pin breaks the build; the base image's release fixes the series.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libcap-dev libre2-dev libyaml-dev \
+    && apt-get install -y --no-install-recommends libcap-dev libre2-dev libyaml-dev zlib1g-dev libbrotli-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # The manifest names every target, tests included, so the whole (small) context is needed to resolve.

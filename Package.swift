@@ -60,6 +60,12 @@ let package = Package(
         .target(name: "CYAML", linkerSettings: [.linkedLibrary(":libyaml.a")]),
         .target(name: "SondeYAML", dependencies: ["CYAML"], swiftSettings: strictSwift),
 
+        // Response bodies in gzip and deflate (zlib) and br (Brotli), decoded in bounded steps; both linked statically.
+        .target(
+            name: "CCompression",
+            linkerSettings: [.linkedLibrary(":libbrotlidec.a"), .linkedLibrary(":libbrotlicommon.a"), .linkedLibrary(":libz.a")]
+        ),
+
         // libcap, for keeping only CAP_NET_RAW after the sockets are open.
         .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
@@ -89,8 +95,15 @@ let package = Package(
             ],
             swiftSettings: strictSwift),
 
-        // DNS: its own wire-format client (UDP and TCP), resolv.conf semantics, dig-style output.
-        .target(name: "DNSProbe", dependencies: ["SondeCore", "SondeIO", "SondeRegex"], swiftSettings: strictSwift),
+        // DNS: its own wire-format client (UDP and TCP; TLS on NIO with SondeTLS), resolv.conf semantics, dig-style output.
+        .target(
+            name: "DNSProbe",
+            dependencies: [
+                "SondeCore", "SondeIO", "SondeRegex", "SondeTLS", "SondeNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift),
 
         // What the sidecar and the gateway share: the service and middleware stack, request context, API errors,
         // draining, connection hygiene and budgets, settings reading, logging and metrics, OpenAPI pieces.
@@ -187,7 +200,7 @@ let package = Package(
         .target(
             name: "HTTPProbe",
             dependencies: [
-                "SondeCore", "SondeRegex", "SondeTLS", "SondeNIO",
+                "SondeCore", "SondeRegex", "SondeTLS", "SondeNIO", "CCompression",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -258,7 +271,7 @@ let package = Package(
         // What several test targets share: a reproducible random generator.
         .target(name: "SondeTestSupport", path: "Tests/SondeTestSupport", swiftSettings: strictSwift),
         .testTarget(name: "ExternalProbesTests", dependencies: ["ExternalProbes", "SondeCore"], swiftSettings: strictSwift),
-        .testTarget(name: "HTTPProbeTests", dependencies: ["HTTPProbe", "SondeCore", "SondeTLS"], swiftSettings: strictSwift),
+        .testTarget(name: "HTTPProbeTests", dependencies: ["HTTPProbe", "SondeCore", "SondeTLS", "CCompression"], swiftSettings: strictSwift),
         .testTarget(name: "GRPCProbeTests", dependencies: ["GRPCProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondeTLSTests", dependencies: ["SondeTLS", "SondeCore"], swiftSettings: strictSwift),
         // scaffold-probe: test targets

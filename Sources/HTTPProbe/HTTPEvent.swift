@@ -16,7 +16,8 @@ public import SondeTLS
 /// - `tls` (https): `tls` with the version, ALPN, the name sent, the presented and the verified chain and the
 ///   `problems` in words (empty when trusted for this host); `timeMs` (the TLS handshake).
 /// - `response`: the hop's answer; `httpVersion`, `status`, `reason`, `headers` (withheld from this host's own
-///   addresses unless the sidecar allows local content), `bodyBytes`, `phases`, and on the request's last hop
+///   addresses unless the sidecar allows local content), `bodyBytes` (decoded, with `--compression` or
+///   `--compressed`: then also `contentCoding` and `encodedBytes`, the length as sent), `phases`, and on the request's last hop
 ///   `success` with the `failures` that made it false.
 /// - `redirect`: the hop was a redirect that is followed; `status`, `location` (the next URL).
 /// - `failure`: the request ended without an answer; `outcome` (`refused`, `timeout`, `unreachable`, `closed`,
@@ -38,6 +39,8 @@ public struct HTTPEvent: ProbeEvent, Equatable {
     public var reason: String?
     public var headers: [HTTPHeaderField]?
     public var bodyBytes: Int?
+    public var contentCoding: String?
+    public var encodedBytes: Int?
     public var phases: HTTPPhases?
     public var tls: TLSFacts?
     public var location: String?
@@ -127,7 +130,7 @@ extension HTTPSummary: ProbeMetricsReporting {
             MetricSample("probe_failed_due_to_regex", last?.failedDueToRegex == true ? 1 : 0, help: "Indicates if probe failed due to regex"),
         ]
         // As blackbox_exporter (Go's `Response.ContentLength`): the header's length, -1 when the answer has none
-        // (chunked); 0 without an answer. The body as read (Sonde asks for no compression).
+        // (chunked); 0 without an answer. The uncompressed length is the body's as decoded (`compression`).
         let length = last?.status == nil ? 0 : Double(last?.contentLength ?? -1)
         samples.append(MetricSample("probe_http_content_length", length, help: "Length of http content response"))
         samples.append(

@@ -29,6 +29,9 @@ enum HTTPExchange {
         var tls: TLSSetup?
         /// Whether TLS offers `h2` by ALPN (HTTP/2 when the server picks it, HTTP/1.1 otherwise).
         var offersHTTP2 = false
+        /// How a final answer's body is decoded; a redirect that will be followed is not (its body is not the answer).
+        var decoding: HTTPPlan.BodyDecoding = .none
+        var followsRedirects = false
     }
 
     private typealias HTTP1Channel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
@@ -62,11 +65,23 @@ enum HTTPExchange {
         var status: Int
         var reason: String
         var headers: [(name: String, value: String)]
+        /// The body's length as decoded (as sent when it is not).
         var bodyBytes = 0
+        /// When the body was decoded: its coding and length as sent.
+        var coding: ContentCoding?
+        var encodedBytes: Int?
+        /// Why the body could not be decoded (it is then not checked).
+        var decodingFailure: String?
         var body: [UInt8] = []
 
         func header(_ name: String) -> String? {
             headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
+
+        /// Keeps the body's first `limit` bytes, for the body patterns.
+        mutating func keep(_ bytes: some Collection<UInt8>, upTo limit: Int) {
+            let room = limit - body.count
+            if room > 0 { body += bytes.prefix(room) }
         }
     }
 
@@ -235,25 +250,61 @@ enum HTTPExchange {
                 // A server may answer and close before it reads the whole request: the answer counts.
                 try? await outbound.write(contentsOf: parts)
                 var response: Response?
+                var decoder: HTTPBodyDecoder?
                 for try await part in inbound {
                     switch part {
                     case .head(let received):
-                        response = Response(
+                        var answer = Response(
                             version: http2 ? "HTTP/2" : "HTTP/\(received.version.major).\(received.version.minor)",
                             status: Int(received.status.code),
                             reason: received.status.reasonPhrase, headers: received.headers.map { ($0.name, $0.value) })
+                        do throws(HTTPBodyDecoder.Failure) {
+                            decoder = try bodyDecoder(for: answer, request)
+                        } catch {
+                            answer.decodingFailure = error.message
+                            return .success(answer)
+                        }
+                        if let decoder {
+                            answer.coding = decoder.coding
+                            answer.encodedBytes = 0
+                        }
+                        response = answer
                     case .body(let bytes):
                         guard var current = response else { continue }
-                        current.bodyBytes += bytes.readableBytes
-                        guard current.bodyBytes <= request.maxBody else {
-                            return .failure(
-                                Failure(outcome: .tooLarge, message: "the body is longer than the limit of \(request.maxBody) bytes (--max-body)"))
+                        let tooLarge = Failure(
+                            outcome: .tooLarge, message: "the body is longer than the limit of \(request.maxBody) bytes (--max-body)")
+                        guard let decoder else {
+                            current.bodyBytes += bytes.readableBytes
+                            guard current.bodyBytes <= request.maxBody else { return .failure(tooLarge) }
+                            current.keep(bytes.readableBytesView, upTo: request.keptBody)
+                            response = current
+                            continue
                         }
-                        let room = request.keptBody - current.body.count
-                        if room > 0 { current.body += bytes.readableBytesView.prefix(room) }
+                        // Counted as sent and as decoded: neither may pass the limit (a small body that decodes to
+                        // gigabytes stops at the limit, having held one chunk).
+                        current.encodedBytes = (current.encodedBytes ?? 0) + bytes.readableBytes
+                        guard current.encodedBytes ?? 0 <= request.maxBody else { return .failure(tooLarge) }
+                        do throws(HTTPBodyDecoder.Failure) {
+                            try decoder.decode(bytes.readableBytesView) { piece in
+                                current.bodyBytes += piece.count
+                                guard current.bodyBytes <= request.maxBody else { return false }
+                                current.keep(piece, upTo: request.keptBody)
+                                return true
+                            }
+                        } catch {
+                            current.decodingFailure = error.message
+                            return .success(current)
+                        }
+                        guard current.bodyBytes <= request.maxBody else { return .failure(tooLarge) }
                         response = current
                     case .end:
-                        if let response { return .success(response) }
+                        guard var response else { continue }
+                        do throws(HTTPBodyDecoder.Failure) {
+                            try decoder?.finish()
+                        } catch {
+                            response.decodingFailure = error.message
+                        }
+                        return .success(response)
                     }
                 }
                 return .failure(
@@ -266,6 +317,23 @@ enum HTTPExchange {
             return .failure(Failure(outcome: .badResponse, message: "the answer is not HTTP/1.x (\(error))"))
         } catch {
             return .failure(Failure(outcome: .closed, message: "the connection broke: \(error)"))
+        }
+    }
+
+    /// The decoder a response's body needs, if any: none for a redirect that is followed, for HEAD and for answers
+    /// without a body (204, 304, 1xx).
+    private static func bodyDecoder(for response: Response, _ request: Request) throws(HTTPBodyDecoder.Failure) -> HTTPBodyDecoder? {
+        if request.method == "HEAD" || [204, 304].contains(response.status) || response.status < 200 { return nil }
+        if request.followsRedirects, [301, 302, 303, 307, 308].contains(response.status), response.header("Location") != nil { return nil }
+        switch request.decoding {
+        case .none: return nil
+        case .fixed(let coding): return try HTTPBodyDecoder(coding)
+        case .negotiated:
+            guard let written = response.header("Content-Encoding") else { return nil }
+            guard let coding = ContentCoding(contentEncoding: written[...].trimmingSpaces) else {
+                throw HTTPBodyDecoder.Failure(message: "the body is in '\(written)', which Sonde cannot decode (gzip, deflate, br)")
+            }
+            return try HTTPBodyDecoder(coding)
         }
     }
 

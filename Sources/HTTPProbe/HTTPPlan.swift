@@ -49,6 +49,16 @@ struct HTTPPlan: Sendable {
     var requireTLS: Bool
     /// Offer `h2` by ALPN over https (`--http2`, the default); `--http1.1` offers only HTTP/1.1.
     var offersHTTP2: Bool
+    /// How the final answer's body is decoded before it is counted and checked.
+    var decoding: BodyDecoding
+
+    /// `--compression` (blackbox's `compression`): the body is in this coding, whatever the server says;
+    /// `--compressed` (curl's): ask for gzip, deflate or br and decode what `Content-Encoding` names.
+    enum BodyDecoding: Sendable, Equatable {
+        case none
+        case fixed(ContentCoding)
+        case negotiated
+    }
 
     /// The most body bytes kept to match `expectBody` and `failBody` against (the rest is counted, not kept).
     static let matchedBodyBytes = 65_536
@@ -97,6 +107,52 @@ struct HTTPPlan: Sendable {
         tls = try TLSOptions(values)
         requireTLS = values.boolean("requireTls") ?? false
         offersHTTP2 = values.string("httpVersion") != "1.1"
+        decoding = try Self.decoding(values, headers: headers)
+        if decoding == .negotiated, !headers.contains(where: { $0.name.lowercased() == "accept-encoding" }) {
+            headers.append(("Accept-Encoding", "gzip, deflate, br"))
+        }
+    }
+
+    private static func decoding(_ values: ParameterValues, headers: [(name: String, value: String)]) throws(ProbeError) -> BodyDecoding {
+        let compressed = values.boolean("compressed") ?? false
+        guard let written = values.string("compression") else { return compressed ? .negotiated : .none }
+        guard let coding = ContentCoding(rawValue: written) else {
+            throw ProbeError.invalid(parameter: "compression", value: written, allowed: "gzip, deflate, br or identity")
+        }
+        if compressed {
+            throw ProbeError.invalid(
+                parameter: "compressed", value: "true", allowed: "either --compressed (the server's choice) or --compression \(written), not both")
+        }
+        // As blackbox: an Accept-Encoding that does not accept the coding asks for something else.
+        if coding != .identity, let accepted = headers.last(where: { $0.name.lowercased() == "accept-encoding" })?.value,
+            !Self.accepts(accepted, coding.rawValue)
+        {
+            throw ProbeError.invalid(
+                parameter: "compression", value: written,
+                allowed: "a coding the Accept-Encoding header '\(accepted)' asks for (with a quality above 0), or no Accept-Encoding header")
+        }
+        return coding == .identity ? .none : .fixed(coding)
+    }
+
+    /// Whether an `Accept-Encoding` value takes `coding` (named or `*`) with a quality above 0; the best-rated entry
+    /// that names it decides, as blackbox's check.
+    static func accepts(_ acceptEncoding: String, _ coding: String) -> Bool {
+        var entries: [(coding: String, quality: Double)] = []
+        for part in acceptEncoding.split(separator: ",") {
+            let fields = part.split(separator: ";", maxSplits: 1)
+            let name = (fields.first ?? "").trimmingSpaces.lowercased()
+            var quality = 1.0
+            if fields.count == 2 {
+                let parameter = fields[1].trimmingSpaces
+                quality = Double(parameter.hasPrefix("q=") ? parameter.dropFirst(2) : parameter[...]) ?? 0
+            }
+            entries.append((name, quality))
+        }
+        let ranked = entries.enumerated().sorted {
+            $0.element.quality > $1.element.quality || $0.element.quality == $1.element.quality && $0.offset < $1.offset
+        }
+        guard let decisive = ranked.first(where: { $0.element.coding == coding || $0.element.coding == "*" }) else { return false }
+        return decisive.element.quality > 0
     }
 
     /// `Name: value` lines (the `header` parameter: one per line, as `-H` given several times joins them).

@@ -89,6 +89,13 @@ public struct HTTPProbe: Probe {
             ParameterSpec(
                 "expectVersion", .text(maxLength: 64, format: .any),
                 summary: "HTTP versions that count as success, comma-separated: HTTP/1.0, HTTP/1.1, HTTP/2 (default: any)"),
+            ParameterSpec(
+                "compression", .choice(ContentCoding.allCases.map(\.rawValue)),
+                summary: "The body is in this coding (blackbox's compression): decoded before it is counted and checked, and one that is not "
+                    + "fails; ask for it with -H 'Accept-Encoding: gzip'"),
+            ParameterSpec(
+                "compressed", .boolean, default: .boolean(false),
+                summary: "Ask for gzip, deflate or br and decode what the server sent (as curl's --compressed)"),
             ParameterSpec("requireTls", .boolean, default: .boolean(false), summary: "Fail unless the final answer came over https"),
             ParameterSpec("failIfTls", .boolean, default: .boolean(false), summary: "Fail if the final answer came over https"),
         ] + TLSParameters.specs,

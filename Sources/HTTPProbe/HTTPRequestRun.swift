@@ -106,7 +106,7 @@ struct HTTPRequestRun {
                     target: url, address: address, port: connectPort, method: method, headers: plan.headers, body: body,
                     connectTimeout: plan.connectTimeout,
                     deadline: deadline, maxBody: plan.maxBody, keptBody: HTTPPlan.matchedBodyBytes,
-                    tls: encryption, offersHTTP2: plan.offersHTTP2),
+                    tls: encryption, offersHTTP2: plan.offersHTTP2, decoding: plan.decoding, followsRedirects: plan.followRedirects),
                 tlsRecord: record)
             if let connected = timings.connected {
                 var event = HTTPEvent("connected", target: target, seq: seq, hop: hop, url: url.description)
@@ -135,6 +135,8 @@ struct HTTPRequestRun {
             event.status = response.status
             event.reason = response.reason
             event.bodyBytes = response.bodyBytes
+            event.contentCoding = response.coding?.rawValue
+            event.encodedBytes = response.encodedBytes
             event.phases = phases
             if mayShowContent(from: address) { event.headers = response.headers.map { HTTPHeaderField(name: $0.name, value: $0.value) } }
             outcome.status = response.status
@@ -194,10 +196,13 @@ struct HTTPRequestRun {
         if !plan.expectStatus.contains(response.status) {
             failures.append(("status \(response.status) is not in \(plan.expectStatus)", false))
         }
-        for pattern in plan.expectBodies where !pattern.matches(response.body) {
+        // A body that cannot be decoded is not checked (as blackbox: its patterns are not run).
+        if let problem = response.decodingFailure { failures.append((problem, false)) }
+        let body = response.decodingFailure == nil ? response.body : nil
+        for pattern in plan.expectBodies where body.map({ !pattern.matches($0) }) ?? false {
             failures.append(("the body does not match /\(pattern.pattern)/", true))
         }
-        for pattern in plan.failBodies where pattern.matches(response.body) {
+        for pattern in plan.failBodies where body.map({ pattern.matches($0) }) ?? false {
             failures.append(("the body matches /\(pattern.pattern)/ (--fail-body)", true))
         }
         for (required, checks) in [(true, plan.expectHeaders), (false, plan.expectHeadersIfPresent)] {

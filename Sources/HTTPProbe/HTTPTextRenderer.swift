@@ -31,7 +31,8 @@ final class HTTPTextRenderer: ProbeTextRenderer {
                 if let phases = event.phases { lines.append(TextLine(Self.timingLine(phases))) }
             } else {
                 let total = event.phases.map { ", total \(DecimalFormat.rounded($0.totalMs, decimals: 1)) ms" } ?? ""
-                lines.append(TextLine("\(prefix)\(statusLine), \(event.bodyBytes ?? 0) bytes\(total)"))
+                let coded = event.contentCoding.map { coding in " (\(event.encodedBytes ?? 0) as \(coding))" } ?? ""
+                lines.append(TextLine("\(prefix)\(statusLine), \(event.bodyBytes ?? 0) bytes\(coded)\(total)"))
             }
             for failure in event.failures ?? [] { lines.append(TextLine("  not as expected: \(failure)")) }
             return lines

@@ -243,6 +243,67 @@ struct HTTPIntegrationTests {
         #expect(last?["contentLength"] == nil && last?["bodyBytes"] as? Int == Int(seen))
     }
 
+    @Test(
+        "--compression decodes the body before it is counted and checked: gzip from nginx, deflate (wrapped and raw) and br from other encoders",
+        arguments: [
+            (["--compression", "gzip", "-H", "Accept-Encoding: gzip"], "/gzip", "gzip"),
+            (["--compression", "deflate"], "/deflate", "deflate"),
+            (["--compression", "deflate"], "/deflate-raw", "deflate"),
+            (["--compression", "br"], "/br", "br"),
+            // curl's --compressed: asks for all three and decodes what Content-Encoding names.
+            (["--compressed"], "/gzip", "gzip"),
+            (["--compressed"], "/br", "br"),
+        ])
+    func decoded(arguments: [String], path: String, coding: String) async throws {
+        let run = try await Sonde.run(
+            ["http", "--json"] + arguments + ["--expect-body", "^(0123456789){100}", "http://10.77.2.2" + path], in: network.client)
+        #expect(run.status == 0, "\(run.output) \(run.error)")
+        let response = try #require(run.events("response").first)
+        #expect(response["bodyBytes"] as? Int == 300_000 && response["contentCoding"] as? String == coding, "\(response)")
+        let sent = response["encodedBytes"] as? Int ?? 0
+        #expect(sent > 0 && sent < 10_000, "300,000 bytes of one repeated line compress well: \(sent)")
+        // What curl downloads, without decoding, is what Sonde counted as sent.
+        let seen = try curl("-H", "Accept-Encoding: gzip, deflate, br", "-o", "/dev/null", "-w", "%{size_download}", "http://10.77.2.2" + path)
+        #expect("\(sent)" == seen, "curl: \(seen)")
+        let metrics = run.summary["last"] as? [String: Any]
+        #expect(metrics?["bodyBytes"] as? Int == 300_000)
+    }
+
+    @Test("a body not in its --compression fails the request, status kept and the body patterns not run; a bomb stops at --max-body")
+    func undecodable() async throws {
+        let plain = try await http("--compression", "gzip", "--expect-body", "hello", "http://10.77.2.2/")
+        #expect(plain.status == 1, "\(plain.output)")
+        let response = try #require(plain.events("response").first)
+        #expect(response["status"] as? Int == 200, "\(response)")
+        let failures = response["failures"] as? [String] ?? []
+        #expect(failures.count == 1 && failures.first?.hasPrefix("the body is not valid gzip: ") == true, "\(failures)")
+        #expect((plain.summary["last"] as? [String: Any])?["failedDueToRegex"] as? Bool == false)
+        // Sent as plain (Accept-Encoding not asked): blackbox's module without the header fails the same way.
+        let unasked = try await http("--compression", "gzip", "http://10.77.2.2/gzip")
+        #expect(unasked.status == 1 && (unasked.events("response").first?["failures"] as? [String])?.first?.contains("gzip") == true)
+
+        // 64 MiB of zeros in 64 KiB: decoding stops at the limit (one 16 KiB chunk held at a time).
+        let bomb = try await http("--compression", "gzip", "--max-body", "1000000", "http://10.77.2.2/bomb")
+        #expect(bomb.status == 1 && bomb.events("failure").first?["outcome"] as? String == "too_large", "\(bomb.output)")
+
+        let text = try await Sonde.run(["http", "--compression", "br", "-c", "2", "-i", "0.1", "http://10.77.2.2/br"], in: network.client)
+        #expect(text.output.contains("HTTP/1.1 200 OK, 300000 bytes (") && text.output.contains(" as br), total "), "\(text.output)")
+    }
+
+    @Test(
+        "compression against what the request asks for: a clear error, exit 2",
+        arguments: [
+            (["--compression", "zstd"], "invalid value 'zstd' for --compression"),
+            (["--compression", "gzip", "-H", "Accept-Encoding: br"], "a coding the Accept-Encoding header 'br' asks for"),
+            (["--compression", "gzip", "-H", "Accept-Encoding: br, gzip;q=0"], "invalid value 'gzip' for --compression"),
+            (["--compression", "gzip", "--compressed"], "either --compressed"),
+        ])
+    func compressionBadInput(arguments: [String], message: String) async throws {
+        let run = try await Sonde.run(["http"] + arguments + ["http://10.77.2.2/"], in: network.client)
+        #expect(run.status == 2, "\(run.output) \(run.error)")
+        #expect(run.error.contains(message) && run.error.split(separator: "\n").count == 1, "\(run.error)")
+    }
+
     @Test("HTTP/2 by ALPN: h2 where the server offers it (as curl), HTTP/1.1 with --http1.1 or where it does not")
     func http2() async throws {
         let root = network.testRootCA

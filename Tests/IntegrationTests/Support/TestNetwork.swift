@@ -196,13 +196,15 @@ final class TestNetwork: @unchecked Sendable {
     /// to 10.77.2.4 (its own server, with an access log); `/moved` (301), `/elsewhere` (302 to `http://dual.test:8080/`), `/loop` (302 to itself) and
     /// `/meta` (302 to the cloud metadata address) redirect; `/down` answers 503, `/drop` closes without a
     /// response (nginx's 444), `/echo` answers with the method, Host, X-Sonde header and body length it got,
-    /// `/big` is 300,000 bytes (`/gzip` the same, compressed and chunked for a client that accepts gzip), `/secure` redirects to `https://shop.test:8443/`. HTTPS on 10.77.2.2 with certificates
+    /// `/big` is 300,000 bytes (`/gzip` the same, compressed and chunked for a client that accepts gzip; `/deflate`,
+    /// `/deflate-raw` and `/br` the same in those codings, whatever the client asks; `/bomb` 64 MiB of zeros as
+    /// gzip), `/secure` redirects to `https://shop.test:8443/`. HTTPS on 10.77.2.2 with certificates
     /// minted for the run (``TestCertificates``): 8443 a good chain for shop.test, 8444 an expired leaf, 8445 a leaf
     /// for another name, 8446 a self-signed one, 8447 the good leaf without its intermediate, 8448 TLS 1.2 only,
     /// 8449 a leaf not yet valid, 8450 the good chain and a client certificate required (from the test root), 8451 the
     /// good chain with HTTP/2 (8443 offers HTTP/1.1 only).
     /// TCP with TLS (nginx's stream and mail modules): 9993 sends a banner over TLS and closes; 143 is IMAP with
-    /// STARTTLS (the good chain).
+    /// STARTTLS (the good chain); 853 is DNS over TLS, dnsmasq's TCP behind the good chain.
     private func startWebServer() throws {
         let folder = webFolder
         let certificates = try TestCertificates(folder: folder + "/tls")
@@ -219,6 +221,14 @@ final class TestNetwork: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: "\(folder)/www", withIntermediateDirectories: true)
         try "hello sonde\n".write(toFile: "\(folder)/www/index.html", atomically: true, encoding: .utf8)
         try String(repeating: "0123456789", count: 30_000).write(toFile: "\(folder)/www/big", atomically: true, encoding: .utf8)
+        // /big in each coding, by encoders that are not Sonde's (zlib-wrapped and raw deflate, Brotli), and a
+        // decompression bomb: 64 MiB of zeros in 64 KiB of gzip.
+        try Shell.run(
+            "sh", "-c",
+            "cd \(folder)/www && python3 -c 'import zlib; data = open(\"big\", \"rb\").read(); "
+                + "open(\"big.zz\", \"wb\").write(zlib.compress(data, 9)); "
+                + "raw = zlib.compressobj(9, zlib.DEFLATED, -15); open(\"big.deflate\", \"wb\").write(raw.compress(data) + raw.flush())' "
+                + "&& brotli -f -o big.br big && head -c 67108864 /dev/zero | gzip -9 > bomb.gz")
         let good = (certificates.folder + "/good.pem", certificates.folder + "/good.key")
         try """
         load_module /usr/lib/nginx/modules/ngx_stream_module.so;
@@ -252,6 +262,10 @@ final class TestNetwork: @unchecked Sendable {
                 location = /hop3 { return 302 /index.html; }
                 location = /to-denied { return 302 http://10.77.2.4/secret; }
                 location = /gzip { gzip on; gzip_types text/plain; gzip_min_length 1; try_files /big =404; }
+                location = /deflate { add_header Content-Encoding deflate; try_files /big.zz =404; }
+                location = /deflate-raw { add_header Content-Encoding deflate; try_files /big.deflate =404; }
+                location = /br { add_header Content-Encoding br; try_files /big.br =404; }
+                location = /bomb { add_header Content-Encoding gzip; try_files /bomb.gz =404; }
             }
         \(tlsServers)
             server {
@@ -300,6 +314,12 @@ final class TestNetwork: @unchecked Sendable {
                 ssl_certificate \(good.0);
                 ssl_certificate_key \(good.1);
                 return "* OK sonde TLS banner\\n";
+            }
+            server {
+                listen 10.77.2.2:853 ssl;
+                ssl_certificate \(good.0);
+                ssl_certificate_key \(good.1);
+                proxy_pass 10.77.2.2:53;
             }
         }
         mail {
