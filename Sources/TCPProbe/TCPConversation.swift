@@ -15,13 +15,23 @@ enum TCPStep: Sendable {
     /// Write these bytes; with `substituting`, `${N}` is first replaced by group N of the last expect's match.
     case send([UInt8], substituting: Bool)
     /// Read until the pattern matches: line by line (blackbox's `expect`), or on all bytes so far (`--expect`).
-    case expect(SafeRegex, lineByLine: Bool)
+    /// A line-by-line expect may name `labels` for `probe_expect_info`, their values templates over its groups.
+    case expect(SafeRegex, lineByLine: Bool, labels: [ExpectLabel] = [])
+    /// Read exactly these bytes (blackbox's `expect_bytes`).
+    case expectBytes([UInt8])
+
+    /// A label of `probe_expect_info`: its value is a template (`${1}`) over the groups of its expect's match.
+    struct ExpectLabel: Sendable {
+        var name: String
+        var template: [UInt8]
+    }
 
     /// The most steps one conversation takes.
     static let maxSteps = 32
 
-    /// `expect:REGEX`, `send:TEXT` (escapes `\r \n \t \\ \xHH`; a newline is appended, as blackbox does) or
-    /// `starttls`, one per line (each `--step` on the command line is one line).
+    /// `expect:REGEX`, `expect-bytes:TEXT`, `send:TEXT` (escapes `\r \n \t \\ \xHH`; a newline is appended, as
+    /// blackbox does), `label:NAME=VALUE` (after an expect) or `starttls`, one per line (each `--step` on the command
+    /// line is one line).
     static func parse(_ text: String) throws(ProbeError) -> [TCPStep] {
         var steps: [TCPStep] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
@@ -39,16 +49,41 @@ enum TCPStep: Sendable {
                     throw ProbeError.invalid(
                         parameter: "step", value: String(line), allowed: "expect:REGEX with an RE2 regular expression (\(error.reason))")
                 }
+            case "expect-bytes" where !rest.isEmpty:
+                let bytes = TCPConnectProbe.unescape(String(rest))
+                guard bytes.count <= TCPConversation.maxExpectBytes else {
+                    throw ProbeError.invalid(
+                        parameter: "step", value: "expect-bytes:… (\(bytes.count) bytes)", allowed: "at most \(TCPConversation.maxExpectBytes) bytes")
+                }
+                steps.append(.expectBytes(bytes))
+            case "label" where !rest.isEmpty:
+                let name = rest.prefix { $0 != "=" }
+                guard case .expect(let regex, true, let labels)? = steps.last, ExpectLabel.isName(name), rest.count > name.count else {
+                    throw ProbeError.invalid(
+                        parameter: "step", value: String(line),
+                        allowed: "label:NAME=VALUE right after an expect:REGEX step (NAME a Prometheus label name, not starting with __)")
+                }
+                let label = ExpectLabel(name: String(name), template: TCPConnectProbe.unescape(String(rest.dropFirst(name.count + 1))))
+                steps[steps.count - 1] = .expect(regex, lineByLine: true, labels: labels + [label])
             default:
                 throw ProbeError.invalid(
                     parameter: "step", value: String(line),
-                    allowed: "expect:REGEX, send:TEXT or starttls (e.g. --step 'expect:^\\* OK' --step 'send:a1 STARTTLS')")
+                    allowed: "expect:REGEX, expect-bytes:TEXT, send:TEXT, label:NAME=VALUE or starttls "
+                        + "(e.g. --step 'expect:^\\* OK' --step 'send:a1 STARTTLS')")
             }
         }
         guard steps.count <= maxSteps else {
             throw ProbeError.invalid(parameter: "step", value: "\(steps.count) steps", allowed: "at most \(maxSteps) steps")
         }
         return steps
+    }
+}
+
+extension TCPStep.ExpectLabel {
+    /// A Prometheus label name that is not reserved: `[a-zA-Z_][a-zA-Z0-9_]*` without a leading `__`.
+    static func isName(_ name: Substring) -> Bool {
+        guard let first = name.first, first.isASCII, first.isLetter || first == "_", !name.hasPrefix("__") else { return false }
+        return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
     }
 }
 
@@ -77,6 +112,10 @@ struct TCPConversation {
         var failure: String?
         /// An expect that did not match ended it (blackbox's `probe_failed_due_to_regex`).
         var failedDueToRegex = false
+        /// An expect-bytes that read other bytes ended it (`probe_failed_due_to_bytes`).
+        var failedDueToBytes = false
+        /// The labels of each matched expect that has some (`probe_expect_info`).
+        var expectLabels: [[String: String]] = []
     }
 
     /// The most bytes read while waiting for one expected reply; the pattern is matched within them.
@@ -125,12 +164,28 @@ struct TCPConversation {
                             } catch {
                                 result.failure = "the connection closed before the send (\(error))"
                             }
-                        case .expect(let regex, lineByLine: true):
+                        case .expect(let regex, lineByLine: true, let labels):
                             let (match, last) = await reader.line(matching: regex, limit: Self.maxExpectBytes, until: readDeadline())
                             captures = match?.captures ?? []
                             result.steps.append(TCPStepResult(step: "expect", text: regex.pattern, ok: match != nil, received: Self.shown(last)))
                             if match == nil { fail(&result, regex, reader.ending) }
-                        case .expect(let regex, lineByLine: false):
+                            if match != nil, !labels.isEmpty {
+                                var values: [String: String] = [:]
+                                for label in labels { values[label.name] = Self.shown(Self.substitute(captures, in: label.template)) }
+                                result.expectLabels.append(values)
+                            }
+                        case .expectBytes(let expected):
+                            let received = await reader.bytes(count: expected.count, until: readDeadline())
+                            let matched = received == expected
+                            result.steps.append(
+                                TCPStepResult(step: "expect-bytes", text: Self.shown(expected), ok: matched, received: Self.shown(received)))
+                            if received.count < expected.count {
+                                result.failure = "read \(received.count) of the \(expected.count) bytes expected (\(reader.ending))"
+                            } else if !matched {
+                                result.failedDueToBytes = true
+                                result.failure = "the \(expected.count) bytes read are not the ones expected"
+                            }
+                        case .expect(let regex, lineByLine: false, _):
                             let bytes = await reader.bytes(matching: regex, limit: Self.maxExpectBytes, until: readDeadline())
                             let matched = regex.matches(bytes)
                             result.expect = ExpectResult(pattern: regex.pattern, matched: matched, received: Self.shown(bytes))
@@ -269,6 +324,16 @@ struct TCPConversation {
             }
             defer { pending.removeAll() }
             return Array(pending.prefix(limit))
+        }
+
+        /// Exactly `count` bytes, or what there is at the end or the deadline.
+        mutating func bytes(count: Int, until deadline: ContinuousClock.Instant) async -> [UInt8] {
+            while pending.count < count {
+                guard await fill(until: deadline) else { break }
+            }
+            let taken = Array(pending.prefix(count))
+            pending.removeFirst(taken.count)
+            return taken
         }
 
         /// The first line of ``pending`` (or its first `limit` bytes), without CR LF, removed from it.

@@ -68,7 +68,8 @@ public enum TCPOutcome: String, Sendable, Codable, CaseIterable {
 ///
 /// - `attempts`; `connected`, `refused`, `timedOut`, `unreachable`, `errors` (each attempt counts once);
 /// - `expectFailures`: connected attempts whose banner, exchange, steps or TLS did not satisfy the expectation;
-/// - `failedDueToRegex`: an expected reply did not match; `tls`: the last handshake's facts;
+/// - `failedDueToRegex`: an expected reply did not match; `failedDueToBytes`: an expect-bytes step read other bytes;
+/// - `expectLabels`: the `label:` values of the last attempt's matched expects; `tls`: the last handshake's facts;
 /// - `failedPercent` = 100 × (attempts − succeeded) / attempts, where succeeded = connected and satisfied;
 /// - `connect`: time to established over connected attempts, iputils formulas.
 public struct TCPSummary: ProbeSummary, Equatable {
@@ -80,6 +81,10 @@ public struct TCPSummary: ProbeSummary, Equatable {
     public var errors = 0
     public var expectFailures = 0
     public var failedDueToRegex = false
+    /// An expect-bytes step read other bytes.
+    public var failedDueToBytes = false
+    /// The `label:` values of the last attempt's matched expects, one set per expect (`probe_expect_info`).
+    public var expectLabels: [[String: String]]?
     public var tls: TLSFacts?
     public var failedPercent = 0.0
     public var timeMs = 0
@@ -90,6 +95,7 @@ extension TCPSummary: ProbeMetricsReporting {
     public var metricSamples: [MetricSample] {
         var samples = [
             MetricSample("probe_failed_due_to_regex", failedDueToRegex ? 1 : 0, help: "Indicates if probe failed due to regex"),
+            MetricSample("probe_failed_due_to_bytes", failedDueToBytes ? 1 : 0, help: "Indicates if probe failed due to bytes"),
             MetricSample("probe_tcp_attempts", Double(attempts), help: "Connection attempts made"),
             MetricSample("probe_tcp_connections", Double(connected), help: "Attempts that connected"),
             MetricSample(
@@ -98,6 +104,9 @@ extension TCPSummary: ProbeMetricsReporting {
         ]
         if let connect { samples += connect.samples(prefix: "probe_tcp_connect", what: "time to connect") }
         samples += tls?.metricSamples ?? []
+        for labels in expectLabels ?? [] {
+            samples.append(MetricSample("probe_expect_info", 1, help: "Explicit content matched", labels: labels))
+        }
         return samples
     }
 }

@@ -51,8 +51,9 @@ public struct TCPConnectProbe: Probe {
             ),
             ParameterSpec(
                 "step", .text(maxLength: 8192, format: .lines),
-                summary: "A step of blackbox's query_response, in order: expect:REGEX (lines until one matches), send:TEXT (a newline "
-                    + "appended; ${1} is a group of the last expect), starttls (repeat --step; in the API, one per line)",
+                summary: "A step of blackbox's query_response, in order: expect:REGEX (lines until one matches), expect-bytes:TEXT "
+                    + "(exactly these bytes), send:TEXT (a newline appended; ${1} is a group of the last expect), label:NAME=VALUE (after "
+                    + "an expect: a label of probe_expect_info, ${1} its group), starttls (repeat --step; in the API, one per line)",
                 cli: .init(repeatable: true), role: .content),
         ] + TLSParameters.specs,
         checkTogether: { values throws(ProbeError) in _ = try TCPPlan(ProbeRequest(target: "check.invalid:1", parameters: values)) }
@@ -121,6 +122,8 @@ public struct TCPConnectProbe: Probe {
                 event.failure = conversation.failure
                 summary.tls = conversation.tls ?? summary.tls
                 if conversation.failedDueToRegex { summary.failedDueToRegex = true }
+                if conversation.failedDueToBytes { summary.failedDueToBytes = true }
+                if !conversation.expectLabels.isEmpty { summary.expectLabels = conversation.expectLabels }
             }
             switch result.outcome {
             case .open:

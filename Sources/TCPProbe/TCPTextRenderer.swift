@@ -43,6 +43,8 @@ final class TCPTextRenderer: ProbeTextRenderer {
             switch step.step {
             case "send": lines.append(TextLine("  > \(step.text ?? "")"))
             case "expect": lines.append(TextLine("  < \(step.received ?? "")  [/\(step.text ?? "")/ \(step.ok ? "matched" : "no match")]"))
+            case "expect-bytes":
+                lines.append(TextLine("  < \(step.received ?? "")  [\(step.ok ? "the bytes expected" : "not \"\(step.text ?? "")\"")]"))
             default: lines.append(TextLine("  starttls: \(step.ok ? "ok" : "refused")"))
             }
         }

@@ -91,12 +91,42 @@ struct TCPConversationIntegrationTests {
         #expect(silent.status == 1 && (attempt(silent)["failure"] as? String)?.contains("timed out") == true, "\(silent.output)")
     }
 
+    @Test("expect-bytes reads exactly its bytes (other bytes fail by bytes, not regex); label: puts an expect's group in the summary")
+    func expectBytesAndLabels() async throws {
+        let exact = try await tcp("--step", "expect-bytes:SSH-2.0-", "--step", "expect:^Sonde", "10.77.2.2:2222")
+        #expect(exact.status == 0, "the next expect reads the rest of the line, after the bytes taken: \(exact.output)")
+        let matched = try await tcp("--step", "expect-bytes:SSH-2.0-", "--step", "send:hi", "--step", "expect:^pong", "10.77.2.2:2222")
+        #expect(matched.status == 0 && matched.summary["failedDueToBytes"] as? Bool == false, "\(matched.output) \(matched.error)")
+        let steps = attempt(matched)["steps"] as? [[String: Any]] ?? []
+        #expect(steps.first?["step"] as? String == "expect-bytes" && steps.first?["received"] as? String == "SSH-2.0-", "\(steps)")
+
+        let other = try await tcp("--step", "expect-bytes:SSH-1.99", "10.77.2.2:2222")
+        #expect(other.status == 1 && other.summary["failedDueToBytes"] as? Bool == true, "\(other.output)")
+        #expect(other.summary["failedDueToRegex"] as? Bool == false)
+        #expect((attempt(other)["failure"] as? String)?.contains("not the ones expected") == true, "\(other.output)")
+        // Fewer bytes than expected before the server stops talking: a failure, not a bytes mismatch.
+        let short = try await tcp("--read-timeout", "0.3", "--step", "expect-bytes:x", "10.77.2.2:7777")
+        #expect(short.status == 1 && short.summary["failedDueToBytes"] as? Bool == false, "\(short.output)")
+        #expect((attempt(short)["failure"] as? String)?.hasPrefix("read 0 of the 1 bytes expected (timed out)") == true, "\(short.output)")
+
+        let labelled = try await tcp(
+            "--step", #"expect:^PING :(\w+)"#, "--step", "label:token=${1}", "--step", "label:kind=irc", "--step", "send:PONG ${1}",
+            "--step", "expect:^001 ", "10.77.2.2:6667")
+        #expect(labelled.status == 0, "\(labelled.output) \(labelled.error)")
+        let sent = (attempt(labelled)["steps"] as? [[String: Any]])?[1]["text"] as? String ?? "?"
+        let token = String(sent.dropFirst("PONG ".count).dropLast(2))
+        #expect(token.count > 4)
+        #expect(labelled.summary["expectLabels"] as? [[String: String]] == [["token": token, "kind": "irc"]], "\(labelled.output)")
+    }
+
     @Test(
         "bad steps and TLS options: one line naming the value and what is allowed, exit 2",
         arguments: [
             (["--step", "recv:x"], "invalid value 'recv:x' for --step"),
             (["--step", "expect:("], "expect:REGEX with an RE2 regular expression"),
             (["--step", "send:x", "--banner"], "invalid value 'true' for -b/--banner: expected nothing with --step"),
+            (["--step", "label:a=b"], "label:NAME=VALUE right after an expect:REGEX step"),
+            (["--step", "expect:x", "--step", "label:__name__=b"], "invalid value 'label:__name__=b' for --step"),
             (["--tls", "--cert", "/tmp/none.pem"], "--key"),
             (["--tls", "--cacert", "/nonexistent.pem"], "invalid value '/nonexistent.pem' for --cacert"),
         ])

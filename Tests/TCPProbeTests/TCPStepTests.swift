@@ -10,7 +10,7 @@ struct TCPStepTests {
     func parsing() throws {
         let steps = try TCPStep.parse("expect:^\\* OK\nsend:a1 LOGIN ${1}\\r\nSTARTTLS\nsend:")
         #expect(steps.count == 4)
-        guard case .expect(let regex, lineByLine: true) = steps[0] else {
+        guard case .expect(let regex, lineByLine: true, _) = steps[0] else {
             Issue.record("\(steps[0])")
             return
         }
