@@ -1,4 +1,5 @@
 public import SondeCore
+public import SondeTLS
 
 #if canImport(FoundationEssentials)
     public import FoundationEssentials
@@ -9,7 +10,7 @@ public import SondeCore
 /// One thing that happened during a DNS probe.
 ///
 /// JSON: a flat object whose `type` is
-/// - `response`: a server answered `name`: `server`, `transport` (`UDP`/`TCP`), `rcode`, `answers`, `timeMs`, `size`;
+/// - `response`: a server answered `name`: `server`, `transport` (`UDP`/`TCP`/`TLS`), `rcode`, `answers`, `timeMs`, `size`;
 /// - `truncated`: a UDP answer had TC set; the same server is asked again over TCP;
 /// - `timeout`: no answer from `server` within the timeout (`attempt` counts from 1);
 /// - `error`: the query could not be sent or the answer not read or parsed: `errno` or `message`.
@@ -79,6 +80,8 @@ public struct DNSSummary: ProbeSummary, Equatable {
     public var messageSize: Int?
     /// Why `--validate` failed the answer (the first reason), when it did.
     public var validationFailure: String?
+    /// Over TLS (`--tls`): the last handshake's facts (version, the chain, its problems).
+    public var tls: TLSFacts?
     /// Records counted but not listed, per section, when a section had more than ``maxListedRecords``: a
     /// 64 KiB answer of compressed records would otherwise become a report of megabytes.
     public var omitted: Omitted?
@@ -123,15 +126,18 @@ extension DNSSummary: ProbeMetricsReporting {
             samples.append(
                 MetricSample("probe_dns_rcode", Double(code.rawValue), help: "Response code of the answer (0 NOERROR, 2 SERVFAIL, 3 NXDOMAIN, …)"))
         }
-        if let queryTimeMs {
-            // blackbox's phases: resolving the server (an address here: nothing), the connect, the exchange after it.
+        if queries > 0 {
+            // blackbox's phases: resolving the server (an address here: nothing), the connect, the exchange after it;
+            // written for an unanswered query too (zero), as blackbox writes them.
             let connect = (connectMs ?? 0) / 1000
-            for (phase, seconds) in [("resolve", 0), ("connect", connect), ("request", queryTimeMs / 1000 - connect)] {
+            for (phase, seconds) in [("resolve", 0), ("connect", connect), ("request", (queryTimeMs ?? 0) / 1000 - connect)] {
                 samples.append(
                     MetricSample(
                         "probe_dns_duration_seconds", max(0, seconds), help: "Duration of the DNS request by phase", labels: ["phase": phase]))
             }
         }
+        // Over TLS, the certificate metrics of the other TLS probes (Sonde's addition: blackbox reports none for DoT).
+        samples += tls?.metricSamples ?? []
         return samples
     }
 }

@@ -1,5 +1,6 @@
 import SondeCore
 import SondeRegex
+import SondeTLS
 
 /// A DNS request's parameters, read and checked once before anything is sent (as `PingPlan` is for ping).
 struct DNSPlan: Sendable {
@@ -18,6 +19,8 @@ struct DNSPlan: Sendable {
     var timeout: Duration
     var attempts: Int
     var useTCP: Bool
+    /// DNS over TLS (`--tls`), and how the servers' certificates are judged.
+    var tls: TLSOptions?
     var edns: EDNS
     /// The local address queries are sent from (`-b`).
     var source: IPAddress?
@@ -27,7 +30,9 @@ struct DNSPlan: Sendable {
     init(target: String, values: ParameterValues, config: ResolverConfiguration) throws(ProbeError) {
         let type = DNSType(name: values.string("type") ?? "A") ?? .a
         serverSetting = values.string("server")
-        servers = try DNSProbe.servers(serverSetting, config: config).map { (address: $0.0, port: $0.1) }
+        let overTLS = values.boolean("tls") ?? false
+        tls = overTLS ? try TLSOptions(values) : nil
+        servers = try DNSProbe.servers(serverSetting, config: config, defaultPort: overTLS ? 853 : 53).map { (address: $0.0, port: $0.1) }
         expectedRcodes = try DNSProbe.rcodes(values.string("expectRcode") ?? "NOERROR")
         requireAnswer = values.boolean("requireAnswer") ?? true
         timeout = values.duration("timeout") ?? .seconds(config.timeout)

@@ -1,5 +1,6 @@
 public import SondeCore
 import SondeRegex
+import SondeTLS
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -22,6 +23,9 @@ public struct DNSProbe: Probe {
                 "server", .text(maxLength: 64, format: .any),
                 summary: "Ask this server (IP, IP:PORT or [IPv6]:PORT) instead of those in /etc/resolv.conf"),
             ParameterSpec("tcp", .boolean, default: .boolean(false), summary: "Use TCP instead of UDP"),
+            ParameterSpec(
+                "tls", .boolean, default: .boolean(false),
+                summary: "DNS over TLS (RFC 7858; dig's +tls): port 853 unless --server names one, the certificate judged as the TLS options say"),
             ParameterSpec(
                 "source", .text(maxLength: 64, format: .ipAddress), summary: "Send queries from this local address (as dig -b)",
                 cli: .init(short: "b")),
@@ -53,9 +57,10 @@ public struct DNSProbe: Probe {
                     + "additional, CHECK fail-if-matches, fail-if-all-match, fail-if-not-matches or fail-if-none-matches, the regex on "
                     + "'name<TAB>ttl<TAB>class<TAB>type<TAB>data' (repeat --validate; in the API, one per line)",
                 cli: .init(repeatable: true)),
-        ],
+        ] + TLSParameters.specs,
         checkTogether: { values throws(ProbeError) in
             for line in (values.string("validate") ?? "").split(separator: "\n") { _ = try DNSValidation.parse(String(line)) }
+            if values.boolean("tls") == true { _ = try TLSOptions(values) }
         }
     )
 
@@ -80,6 +85,8 @@ public struct DNSProbe: Probe {
         for (server, _) in plan.servers {
             try context.authorize(server, target: plan.serverSetting ?? "nameserver \(server)")
         }
+        try plan.tls?.checkFiles(context)
+        let tlsClient = try plan.tls.map { options throws(ProbeError) in try TLSClient(options) }
 
         let started = Date()
         let start = ContinuousClock.now
@@ -99,7 +106,7 @@ public struct DNSProbe: Probe {
                         waitFor = min(plan.timeout, deadline - .now)
                     }
                     let serverText = server.endpoint(port: port)
-                    var transport: DNSTransport = plan.useTCP ? .tcp : .udp
+                    var transport: DNSTransport = tlsClient != nil ? .tls : plan.useTCP ? .tcp : .udp
                     while true {
                         let id = UInt16.random(in: 0...UInt16.max)
                         let query: [UInt8]
@@ -113,7 +120,17 @@ public struct DNSProbe: Probe {
                         summary.queries += 1
                         var event = DNSEvent("response", target: request.target, name: name, server: serverText, transport: transport.rawValue)
                         event.attempt = attempt
-                        switch await transport.exchange(query, id: id, with: server, port: port, from: plan.source, timeout: waitFor) {
+                        let outcome: DNSTransport.Outcome
+                        if let tlsClient {
+                            let setup = tlsClient.setup(for: server.description, isTarget: true)
+                            let tls: TLSFacts?
+                            (outcome, tls) = await DNSTransport.exchangeOverTLS(
+                                query, with: server, port: port, from: plan.source, tls: setup, timeout: waitFor)
+                            summary.tls = tls ?? summary.tls
+                        } else {
+                            outcome = await transport.exchange(query, id: id, with: server, port: port, from: plan.source, timeout: waitFor)
+                        }
+                        switch outcome {
                         case .timeout:
                             event.type = "timeout"
                             events(event)
@@ -121,6 +138,10 @@ public struct DNSProbe: Probe {
                             event.type = "error"
                             event.errno = ErrorNumber.name(code)
                             event.message = ErrorNumber.message(code)
+                            events(event)
+                        case .failedWith(let message):
+                            event.type = "error"
+                            event.message = message
                             events(event)
                         case .response(let bytes, let elapsed, let connect):
                             let message: DNSMessage
@@ -201,21 +222,23 @@ public struct DNSProbe: Probe {
             }
         }
         return ProbeReport(
-            probe: Self.kind, target: request.target, address: final?.address.description, success: success, startedAt: started,
+            // The server that answered, or the first asked (blackbox's probe_ip_addr_hash is the server's, answered or not).
+            probe: Self.kind, target: request.target, address: (final?.address ?? plan.servers.first?.address)?.description, success: success,
+            startedAt: started,
             durationSeconds: (ContinuousClock.now - start).inSeconds, parameters: values, summary: summary,
             // The servers are addresses: nothing is resolved.
             lookupSeconds: 0
         )
     }
 
-    /// The servers to ask: `--server`, else resolv.conf's nameservers (port 53).
-    static func servers(_ given: String?, config: ResolverConfiguration) throws(ProbeError) -> [(IPAddress, UInt16)] {
+    /// The servers to ask: `--server`, else resolv.conf's nameservers (port 53, or 853 over TLS).
+    static func servers(_ given: String?, config: ResolverConfiguration, defaultPort: UInt16 = 53) throws(ProbeError) -> [(IPAddress, UInt16)] {
         guard let given else {
-            return config.nameservers.compactMap { text in IPAddress(text).map { ($0, 53) } }
+            return config.nameservers.compactMap { text in IPAddress(text).map { ($0, defaultPort) } }
         }
-        if let address = IPAddress(given) { return [(address, 53)] }
+        if let address = IPAddress(given) { return [(address, defaultPort)] }
         var host = Substring(given)
-        var portText: Substring = "53"
+        var portText = Substring(String(defaultPort))
         if given.hasPrefix("["), let close = given.firstIndex(of: "]") {
             host = given[given.index(after: given.startIndex)..<close]
             portText = given[given.index(after: close)...].dropFirst()

@@ -1,4 +1,5 @@
 import SondeCore
+import SondeTLS
 
 /// DNS output shaped like `dig`: header, flags, sections, query time, server — plus the names the search list
 /// tried, which is what people need to see in a pod with `ndots:5`.
@@ -80,6 +81,7 @@ final class DNSTextRenderer: ProbeTextRenderer {
         add("")
         add(";; Query time: \(DecimalFormat.rounded(summary.queryTimeMs ?? 0, decimals: 3)) msec")
         add(";; SERVER: \(summary.server ?? "?") (\(summary.transport ?? "?"))")
+        for line in summary.tls?.textLines ?? [] { add(";; " + line.text) }
         if let failure = summary.validationFailure { add(";; NOT AS EXPECTED: \(failure)") }
         add(";; MSG SIZE  rcvd: \(summary.messageSize ?? 0)")
         return lines

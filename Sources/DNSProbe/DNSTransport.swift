@@ -5,18 +5,24 @@ import SondeIO
     import Glibc
 #endif
 
-/// Sends one query to one server over UDP or TCP and waits for the matching response.
+/// Sends one query to one server over UDP, TCP or TLS (``exchangeOverTLS``) and waits for the matching response.
 enum DNSTransport: String, Sendable, Codable {
     case udp = "UDP"
     case tcp = "TCP"
+    /// DNS over TLS (RFC 7858).
+    case tls = "TLS"
 
     enum Outcome: Sendable {
         /// `elapsed` from the connect to the answer; `connect` the part the connect took (TCP's handshake).
         case response([UInt8], elapsed: Duration, connect: Duration)
         case timeout
         case failed(Int32)
+        /// A failure errno cannot say: an untrusted certificate, a failed handshake.
+        case failedWith(String)
     }
 
+    /// UDP and TCP on Sonde's own reactor (TLS is ``exchangeOverTLS``).
+    ///
     /// - Parameter source: the local address to send from; a server of the other family fails (`EAFNOSUPPORT`).
     /// - Returns: the response's bytes; UDP datagrams from elsewhere or with another id are ignored.
     func exchange(_ query: [UInt8], id: UInt16, with server: IPAddress, port: UInt16, from source: IPAddress?, timeout: Duration) async -> Outcome {
@@ -64,7 +70,7 @@ enum DNSTransport: String, Sendable, Codable {
                         return .response(datagram, elapsed: .now - started, connect: connectTime)
                     }
                     continue  // another query's late answer: keep waiting
-                case .tcp:
+                case .tcp, .tls:
                     received += buffer[0..<count]
                     if received.count >= 2 {
                         let length = Int(received[0]) << 8 | Int(received[1])

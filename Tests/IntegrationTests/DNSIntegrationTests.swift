@@ -38,6 +38,31 @@ struct DNSIntegrationTests {
         }
     }
 
+    @Test("--tls: DNS over TLS to nginx in front of dnsmasq, port 853, the chain judged; untrusted refused before the query, -k goes on")
+    func overTLS() async throws {
+        let trusted = try await dns("--tls", "--server", "10.77.2.2", "--cacert", network.testRootCA, "--servername", "shop.test", "www.test.")
+        #expect(trusted.status == 0, "\(trusted.output) \(trusted.error)")
+        #expect(answers(trusted) == ["A 10.77.2.7"] && trusted.summary["transport"] as? String == "TLS", "\(trusted.output)")
+        #expect(trusted.summary["server"] as? String == "10.77.2.2:853")
+        let tls = trusted.summary["tls"] as? [String: Any] ?? [:]
+        #expect((tls["problems"] as? [String]) == [] && tls["serverName"] as? String == "shop.test", "\(tls)")
+
+        let untrusted = try await dns("--tls", "--server", "10.77.2.2:853", "www.test.")
+        #expect(untrusted.status == 1, "\(untrusted.output)")
+        let error = untrusted.events("error").first?["message"] as? String ?? ""
+        #expect(error.contains("the certificate is not trusted"), "\(untrusted.output)")
+        #expect(untrusted.summary["rcode"] == nil, "no query over an untrusted connection")
+
+        let insecure = try await dns("--tls", "-k", "--server", "10.77.2.2", "www.test.")
+        #expect(insecure.status == 0 && answers(insecure) == ["A 10.77.2.7"], "\(insecure.output)")
+        // dnsmasq itself speaks no TLS: it reads the ClientHello as a query's length and waits; the timeout ends it.
+        let plain = try await dns("--tls", "-k", "--server", "10.77.2.2:53", "-W", "1", "--attempts", "1", "www.test.")
+        #expect(plain.status == 1 && plain.events("timeout").count == 1 && plain.summary["rcode"] == nil, "\(plain.output)")
+
+        let text = try await Sonde.run(["dns", "--tls", "-k", "--server", "10.77.2.2", "www.test."], in: network.client)
+        #expect(text.output.contains(";; SERVER: 10.77.2.2:853 (TLS)") && text.output.contains(";; * TLSv1.3"), "\(text.output)")
+    }
+
     @Test func reverseLookup() async throws {
         let run = try await dns("--server", "10.77.2.2", "-x", "10.77.2.7")
         #expect(answers(run) == ["PTR www.test."])
