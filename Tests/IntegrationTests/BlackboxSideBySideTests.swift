@@ -3,7 +3,8 @@ import Testing
 
 /// One blackbox.yml, unchanged, loaded by Debian's prometheus-blackbox-exporter and by `sonde serve`, both in the
 /// client namespace, probing the same real servers in the echo namespace (nginx: HTTP, HTTPS, a TLS banner,
-/// IMAP with STARTTLS; dnsmasq; the ICMP echo of 10.77.2.2; grpcio's health server, plaintext and TLS). Per module and target: the same `probe_success`,
+/// IMAP with STARTTLS, gzip bodies, DNS over TLS in front of dnsmasq; dnsmasq; the ICMP echo of 10.77.2.2; grpcio's health server,
+/// plaintext and TLS). Per module and target: the same `probe_success`,
 /// and every series blackbox writes (its name, its label names, its phase) Sonde writes too.
 @Suite("blackbox.yml side by side with blackbox_exporter", .enabled(if: TestNetwork.available, TestNetwork.skipReason), .timeLimit(.minutes(3)))
 struct BlackboxSideBySideTests {
@@ -165,6 +166,30 @@ struct BlackboxSideBySideTests {
             grpc:
               service: down
               preferred_ip_protocol: ip4
+          http_gzip:
+            prober: http
+            http:
+              compression: gzip
+              headers:
+                Accept-Encoding: gzip
+              fail_if_body_not_matches_regexp: ['^(0123456789){100}']
+              preferred_ip_protocol: ip4
+          http_gzip_unasked:
+            prober: http
+            http:
+              compression: gzip
+              preferred_ip_protocol: ip4
+          dns_tls:
+            prober: dns
+            timeout: 3s
+            dns:
+              query_name: www.test
+              query_type: A
+              transport_protocol: tcp
+              dns_over_tls: true
+              tls_config:
+                ca_file: \(network.certificateRoot)
+                server_name: shop.test
           grpc_tls:
             prober: grpc
             grpc:
@@ -190,7 +215,7 @@ struct BlackboxSideBySideTests {
         let check = try Shell.capture(["prometheus-blackbox-exporter", "--config.file=\(file)", "--config.check"])
         #expect(check.status == 0, "blackbox itself accepts the file: \(check.output) \(check.error)")
         let sondeCheck = try await Sonde.run(["serve", "--check", "--modules", file], in: network.client)
-        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("25 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
+        #expect(sondeCheck.status == 0 && sondeCheck.output.contains("28 modules from \(file)"), "\(sondeCheck.output) \(sondeCheck.error)")
 
         #expect(
             system(
@@ -231,6 +256,12 @@ struct BlackboxSideBySideTests {
             ("grpc_plain", "10.77.2.2:50099", false),
             ("grpc_down", "10.77.2.2:50051", false),
             ("grpc_tls", "10.77.2.2:50052", true),
+            ("http_gzip", "http://10.77.2.2/gzip", true),
+            // Not gzip: nginx compresses nothing for a client that does not ask, and index.html never.
+            ("http_gzip", "http://10.77.2.2/", false),
+            ("http_gzip_unasked", "http://10.77.2.2/gzip", false),
+            ("dns_tls", "10.77.2.2", true),
+            ("dns_tls", "10.77.2.2:53", false),
         ]
         for (module, target, success) in cases {
             let path = "/probe?module=\(module)&target=\(target)"

@@ -33,10 +33,6 @@ struct BlackboxModuleTranslation {
     private static let notSupported: [String: String] = [
         "unix": "the unix prober is not in Sonde (a sidecar probes its pod's network, not its sockets)",
         "websocket": "the websocket prober is not in Sonde yet",
-        "expect_bytes": "exact byte matches are not in Sonde yet; use expect with a regular expression",
-        "labels": "probe_expect_info labels are not in Sonde yet",
-        "dns_over_tls": "DNS over TLS is not in Sonde yet",
-        "compression": "Sonde does not decompress bodies yet",
         "fail_if_body_json_matches_cel": "CEL expressions are not in Sonde",
         "fail_if_body_json_not_matches_cel": "CEL expressions are not in Sonde",
         "oauth2": "OAuth 2 is not in Sonde",
@@ -153,27 +149,54 @@ struct BlackboxModuleTranslation {
         guard let items = node.items else { throw refusal("tcp.query_response", node, "expected a list of steps") }
         var steps: [String] = []
         for item in items {
-            // Within one step blackbox expects, then sends, then starts TLS.
+            // Within one step blackbox expects (and labels its match), reads the exact bytes, sends, then starts TLS.
             var expect: String?
+            var labels: [String] = []
+            var expectBytes: String?
             var send: String?
             var starttls = false
-            for pair in try pairs(item, "tcp.query_response[].") {
+            let path = "tcp.query_response[]."
+            for pair in try pairs(item, path) {
                 let key = pair.key.text ?? ""
                 switch key {
                 case "expect":
-                    let pattern = try text(pair.value, "tcp.query_response[].expect")
+                    let pattern = try text(pair.value, path + key)
                     do {
                         _ = try SafeRegex(pattern)
                     } catch {
-                        throw refusal("tcp.query_response[].expect", pair.value, "not an RE2 regular expression (\(error.reason))")
+                        throw refusal(path + key, pair.value, "not an RE2 regular expression (\(error.reason))")
                     }
                     expect = pattern
-                case "send": send = Self.escapedForSend(try text(pair.value, "tcp.query_response[].send"))
-                case "starttls": starttls = try boolean(pair.value, "tcp.query_response[].starttls")
-                default: throw unknown("tcp.query_response[].\(key)", pair.key)
+                case "expect_bytes":
+                    let bytes = try text(pair.value, path + key)
+                    if !bytes.isEmpty { expectBytes = Self.escapedForSend(bytes) }
+                case "send": send = Self.escapedForSend(try text(pair.value, path + key))
+                case "starttls": starttls = try boolean(pair.value, path + key)
+                case "labels":
+                    for label in try list(pair.value, path + key) {
+                        var name: String?
+                        var value = ""
+                        for field in try pairs(label, path + "labels[].") {
+                            switch field.key.text ?? "" {
+                            case "name": name = try text(field.value, path + "labels[].name")
+                            case "value": value = try text(field.value, path + "labels[].value")
+                            case let other: throw unknown(path + "labels[]." + other, field.key)
+                            }
+                        }
+                        guard let name else { throw refusal(path + "labels[].name", label, "each label needs a name") }
+                        labels.append("label:\(name)=\(Self.escapedForSend(value))")
+                    }
+                default: throw unknown(path + key, pair.key)
                 }
             }
-            if let expect { steps.append("expect:" + expect) }
+            if expect != nil, expectBytes != nil {
+                throw refusal(path + "expect_bytes", item, "a step has expect or expect_bytes, not both")
+            }
+            if expect == nil, !labels.isEmpty {
+                throw refusal(path + "labels", item, "labels name groups of the step's expect, and this step has none")
+            }
+            if let expect { steps += ["expect:" + expect] + labels }
+            if let expectBytes { steps.append("expect-bytes:" + expectBytes) }
             if let send { steps.append("send:" + send) }
             if starttls { steps.append("starttls") }
         }
@@ -234,6 +257,7 @@ struct BlackboxModuleTranslation {
                     }
                 }
             case "body": result.parameters["data"] = .string(try text(pair.value, path))
+            case "compression": result.parameters["compression"] = .string(try text(pair.value, path).lowercased())
             case "body_size_limit":
                 let limit = try byteSize(pair.value, path)
                 if limit > 0 { result.parameters["maxBody"] = .integer(limit) }
@@ -366,6 +390,15 @@ struct BlackboxModuleTranslation {
                 case "tcp": result.parameters["tcp"] = .boolean(true)
                 default: throw refusal(path, pair.value, "expected udp or tcp")
                 }
+            case "dns_over_tls":
+                if try boolean(pair.value, path) {
+                    // As blackbox: DoT is over TCP, and a module that says udp is a configuration error.
+                    if node["transport_protocol"]?.text != "tcp" {
+                        throw refusal(path, pair.value, "DNS over TLS needs transport_protocol: tcp")
+                    }
+                    result.parameters["tls"] = .boolean(true)
+                }
+            case "tls_config": try tlsConfig(pair.value, "dns.tls_config.")
             case "recursion_desired":
                 guard try boolean(pair.value, path) else { throw refusal(path, pair.value, "Sonde always asks for recursion") }
             case "valid_rcodes":
