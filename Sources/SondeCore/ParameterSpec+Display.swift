@@ -4,8 +4,9 @@ extension ParameterSpec {
 
     /// The value as it may be shown to whoever reads a loaded configuration (`GET /config`, `/probe?debug=true`):
     /// in header lines, the values of credential headers (`Authorization`, `Cookie`, API keys and tokens) are
-    /// replaced by ``secretMark``; every other value is shown as it is.
+    /// replaced by ``secretMark``, and so is PEM text that holds a private key; every other value is shown as it is.
     public func displayed(_ value: ParameterValue) -> ParameterValue {
+        if case .text(_, .pem) = type, case .string(let text) = value, text.contains("PRIVATE KEY") { return .string(Self.secretMark) }
         guard case .text(_, .headerLines) = type else { return value }
         switch value {
         case .string(let text):

@@ -124,6 +124,8 @@ extension ParameterSpec {
             return !text.unicodeScalars.contains { $0 != "\n" && $0.properties.generalCategory == .control }
         case .multiline:
             return !text.unicodeScalars.contains { !["\n", "\r", "\t"].contains($0) && $0.properties.generalCategory == .control }
+        case .pem:
+            return matches(text, .multiline) && text.contains("-----BEGIN ") && text.contains("-----END ")
         }
     }
 

@@ -38,6 +38,9 @@ public struct ParameterSpec: Sendable {
         case lines
         /// Free text in which line breaks and tabs may appear (a request body), no other control characters.
         case multiline
+        /// PEM text (`-----BEGIN …-----` blocks: certificates, a private key) given inline rather than as a file; a
+        /// private key in it is never shown back (``ParameterSpec/displayed(_:)``).
+        case pem
         /// A file on the machine Sonde runs on. Read only for the command line and the operator's own modules
         /// file (``ProbeContext/readsOperatorFiles``), never for an API caller; never filled from a URL.
         case filePath
@@ -160,6 +163,7 @@ public struct ParameterSpec: Sendable {
             case .headerLines: return "header lines 'Name: value', one per line, at most \(maxLength) characters in all"
             case .lines: return "lines of text without control characters, one per line, at most \(maxLength) characters in all"
             case .multiline: return "text of at most \(maxLength) characters (line breaks and tabs allowed, no other control characters)"
+            case .pem: return "PEM text (-----BEGIN ...----- blocks) of at most \(maxLength) characters"
             case .filePath: return "a file path of at most \(maxLength) characters"
             }
         }

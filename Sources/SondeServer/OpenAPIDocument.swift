@@ -212,6 +212,7 @@ package enum OpenAPIDocument {
             case .headerLines: members.append(("x-format", "header-lines"))
             case .lines: members.append(("x-format", "lines"))
             case .multiline: members.append(("x-format", "multiline"))
+            case .pem: members.append(("x-format", "pem"))
             case .filePath: members.append(("x-format", "file-path"))
             case .any: break
             }

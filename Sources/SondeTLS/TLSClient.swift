@@ -30,27 +30,25 @@ public struct TLSClient: Sendable {
         // parsing the system bundle costs milliseconds per context.
         configuration.trustRoots = .certificates([])
         let key = applicationProtocols + ["min " + options.minimumVersion, "max " + (options.maximumVersion ?? "")]
-        let shared = options.certificateFile == nil ? Self.contexts.withLock { $0[key] } : nil
-        if let certificateFile = options.certificateFile, let keyFile = options.keyFile {
+        let shared = options.presentsCertificate ? nil : Self.contexts.withLock { $0[key] }
+        if options.presentsCertificate {
+            let (certificateBytes, certificateName, certificateValue) = try Self.pem(options.certificatePEM, file: options.certificateFile, "cert")
             let chain: [NIOSSLCertificate]
             do {
-                chain = try NIOSSLCertificate.fromPEMBytes(try Self.read(certificateFile, parameter: "cert"))
-            } catch let error as ProbeError {
-                throw error
+                chain = try NIOSSLCertificate.fromPEMBytes(certificateBytes)
             } catch {
-                throw ProbeError.invalid(parameter: "cert", value: certificateFile, allowed: "a PEM file of the client certificate (\(error))")
+                throw ProbeError.invalid(parameter: certificateName, value: certificateValue, allowed: "PEM of the client certificate (\(error))")
             }
             guard !chain.isEmpty else {
                 throw ProbeError.invalid(
-                    parameter: "cert", value: certificateFile, allowed: "a PEM file with a certificate (-----BEGIN CERTIFICATE-----)")
+                    parameter: certificateName, value: certificateValue, allowed: "PEM with a certificate (-----BEGIN CERTIFICATE-----)")
             }
             configuration.certificateChain = chain.map { .certificate($0) }
+            let (keyBytes, keyName, keyValue) = try Self.pem(options.keyPEM, file: options.keyFile, "key")
             do {
-                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: try Self.read(keyFile, parameter: "key"), format: .pem))
-            } catch let error as ProbeError {
-                throw error
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: keyBytes, format: .pem))
             } catch {
-                throw ProbeError.invalid(parameter: "key", value: keyFile, allowed: "a PEM file of the client certificate's private key (\(error))")
+                throw ProbeError.invalid(parameter: keyName, value: keyValue, allowed: "PEM of the client certificate's private key (\(error))")
             }
         }
         do {
@@ -58,15 +56,16 @@ public struct TLSClient: Sendable {
                 context = shared
             } else {
                 context = try NIOSSLContext(configuration: configuration)
-                if options.certificateFile == nil { Self.contexts.withLock { [context] in $0[key] = context } }
+                if !options.presentsCertificate { Self.contexts.withLock { [context] in $0[key] = context } }
             }
         } catch {
-            guard let keyFile = options.keyFile else { throw ProbeError(.socketUnavailable, "cannot set up TLS: \(error)") }
-            throw ProbeError.invalid(parameter: "key", value: keyFile, allowed: "the private key of the --cert certificate (\(error))")
+            guard options.presentsCertificate else { throw ProbeError(.socketUnavailable, "cannot set up TLS: \(error)") }
+            let (name, value) = options.keyPEM != nil ? ("keyPem", "(PEM text)") : ("key", options.keyFile ?? "")
+            throw ProbeError.invalid(parameter: name, value: value, allowed: "the private key of the client certificate (\(error))")
         }
-        if let file = options.caFile {
-            let bytes = try Self.read(file, parameter: "cacert")
-            roots = CertificateStore(try TLSInspector.certificates(pem: String(decoding: bytes, as: UTF8.self), file: file))
+        if options.caFile != nil || options.caPEM != nil {
+            let (bytes, name, value) = try Self.pem(options.caPEM, file: options.caFile, "cacert")
+            roots = CertificateStore(try TLSInspector.certificates(pem: String(decoding: bytes, as: UTF8.self), file: value, parameter: name))
         } else {
             roots = CertificateStore.systemTrustRoots
         }
@@ -79,6 +78,13 @@ public struct TLSClient: Sendable {
         case "1.3": .tlsv13
         default: .tlsv1
         }
+    }
+
+    /// PEM given inline (`NAMEPem`) or read from its file (`NAME`): the bytes, and the parameter and value an error names.
+    private static func pem(_ text: String?, file: String?, _ name: String) throws(ProbeError) -> ([UInt8], String, String) {
+        if let text { return (Array(text.utf8), name + "Pem", "(PEM text)") }
+        let path = file ?? ""
+        return (try read(path, parameter: name), name, path)
     }
 
     private static func read(_ file: String, parameter: String) throws(ProbeError) -> [UInt8] {

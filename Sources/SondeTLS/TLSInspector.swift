@@ -133,23 +133,23 @@ public struct TLSInspector: Sendable {
 
     static func days(_ later: Date, _ earlier: Date) -> Int { Int(later.timeIntervalSince(earlier) / 86_400) }
 
-    /// The certificates of a PEM file (`--cacert`).
-    static func certificates(pem text: String, file: String) throws(ProbeError) -> [Certificate] {
+    /// The certificates of PEM text (`--cacert`'s file, or `--cacert-pem`); `parameter` and `file` name it in an error.
+    static func certificates(pem text: String, file: String, parameter: String = "cacert") throws(ProbeError) -> [Certificate] {
         let documents: [PEMDocument]
         do {
             documents = try PEMDocument.parseMultiple(pemString: text)
         } catch {
-            throw ProbeError.invalid(parameter: "cacert", value: file, allowed: "a file of PEM certificates (-----BEGIN CERTIFICATE-----)")
+            throw ProbeError.invalid(parameter: parameter, value: file, allowed: "PEM certificates (-----BEGIN CERTIFICATE-----)")
         }
         var certificates: [Certificate] = []
         for document in documents where document.discriminator == "CERTIFICATE" {
             guard let certificate = try? Certificate(pemDocument: document) else {
-                throw ProbeError.invalid(parameter: "cacert", value: file, allowed: "a file of PEM certificates that parse as X.509")
+                throw ProbeError.invalid(parameter: parameter, value: file, allowed: "PEM certificates that parse as X.509")
             }
             certificates.append(certificate)
         }
         guard !certificates.isEmpty else {
-            throw ProbeError.invalid(parameter: "cacert", value: file, allowed: "a file of PEM certificates (-----BEGIN CERTIFICATE-----)")
+            throw ProbeError.invalid(parameter: parameter, value: file, allowed: "PEM certificates (-----BEGIN CERTIFICATE-----)")
         }
         return certificates
     }

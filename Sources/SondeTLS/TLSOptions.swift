@@ -19,6 +19,15 @@ public enum TLSParameters {
             summary: "PEM file of the client certificate (and its chain) for servers that require one (command line only)"),
         ParameterSpec(
             "key", .text(maxLength: 4096, format: .filePath), summary: "PEM file of the client certificate's private key (command line only)"),
+        ParameterSpec(
+            "cacertPem", .text(maxLength: TLSOptions.maxPEMText, format: .pem),
+            summary: "The CAs to trust instead of the system's, as PEM text rather than a file (blackbox's tls_config.ca; allowed over the API)"),
+        ParameterSpec(
+            "certPem", .text(maxLength: TLSOptions.maxPEMText, format: .pem),
+            summary: "The client certificate (and its chain) as PEM text (blackbox's tls_config.cert)"),
+        ParameterSpec(
+            "keyPem", .text(maxLength: TLSOptions.maxPEMText, format: .pem),
+            summary: "The client certificate's private key as PEM text (blackbox's tls_config.key; never shown back)"),
         ParameterSpec("minDaysLeft", .integer(0...3650), summary: "Fail when a certificate of the chain expires within this many days"),
         ParameterSpec(
             "tlsMin", .choice(TLSOptions.versions), default: .string("1.0"),
@@ -41,6 +50,10 @@ public struct TLSOptions: Sendable {
     /// The client certificate (PEM, leaf first) and its key, for mutual TLS.
     public var certificateFile: String?
     public var keyFile: String?
+    /// The same three as PEM text given inline (`cacertPem`, `certPem`, `keyPem`), each instead of its file.
+    public var caPEM: String?
+    public var certificatePEM: String?
+    public var keyPEM: String?
     /// Fail when a certificate of the chain expires sooner than this many days.
     public var minDaysLeft: Int?
     /// The versions offered: `1.0`…`1.3` (`tlsMin`, `tlsMax`).
@@ -50,12 +63,25 @@ public struct TLSOptions: Sendable {
     /// What `tlsMin` and `tlsMax` take.
     public static let versions = ["1.0", "1.1", "1.2", "1.3"]
 
+    /// The longest inline PEM text: a CA bundle of a few dozen certificates.
+    public static let maxPEMText = 65_536
+
+    /// Whether a client certificate is presented (from a file or inline).
+    public var presentsCertificate: Bool { certificateFile != nil || certificatePEM != nil }
+
     public init(_ values: ParameterValues) throws(ProbeError) {
         insecure = values.boolean("insecure") ?? false
         serverName = values.string("servername")?.lowercased()
         caFile = values.string("cacert")
         certificateFile = values.string("cert")
         keyFile = values.string("key")
+        caPEM = values.string("cacertPem")
+        certificatePEM = values.string("certPem")
+        keyPEM = values.string("keyPem")
+        for (file, text, name) in [(caFile, caPEM, "cacert"), (certificateFile, certificatePEM, "cert"), (keyFile, keyPEM, "key")]
+        where file != nil && text != nil {
+            throw ProbeError.invalid(parameter: name + "Pem", value: "(PEM text)", allowed: "--\(name) FILE or --\(name)-pem TEXT, not both")
+        }
         minDaysLeft = values.integer("minDaysLeft")
         minimumVersion = values.string("tlsMin") ?? "1.0"
         maximumVersion = values.string("tlsMax")
@@ -65,9 +91,11 @@ public struct TLSOptions: Sendable {
         if let name = serverName, IPAddress(name) != nil || !HostName.isValid(name) {
             throw ProbeError.invalid(parameter: "servername", value: name, allowed: "a DNS name (SNI carries no address), e.g. shop.example")
         }
-        switch (certificateFile, keyFile) {
-        case (_?, nil): throw ProbeError.invalid(parameter: "key", value: "", allowed: "the client key's PEM file, given with --cert")
-        case (nil, _?): throw ProbeError.invalid(parameter: "cert", value: "", allowed: "the client certificate's PEM file, given with --key")
+        switch (presentsCertificate, keyFile != nil || keyPEM != nil) {
+        case (true, false):
+            throw ProbeError.invalid(parameter: "key", value: "", allowed: "the client key's PEM file (or --key-pem), given with --cert")
+        case (false, true):
+            throw ProbeError.invalid(parameter: "cert", value: "", allowed: "the client certificate's PEM file (or --cert-pem), given with --key")
         default: break
         }
     }

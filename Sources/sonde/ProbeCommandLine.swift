@@ -194,6 +194,7 @@ extension ParameterSpec.ValueType {
             case .headerLines: "header"
             case .lines: "line"
             case .multiline: "text"
+            case .pem: "pem"
             case .filePath: "file"
             }
         }

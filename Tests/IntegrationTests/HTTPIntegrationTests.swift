@@ -341,6 +341,39 @@ struct HTTPIntegrationTests {
         #expect(other.status == 2 && other.error.contains("--key"), "\(other.error)")
     }
 
+    @Test("inline PEM: --cacert-pem, --cert-pem and --key-pem instead of files; over the API too, the key never shown back")
+    func inlinePEM() async throws {
+        let root = try String(contentsOfFile: network.testRootCA, encoding: .utf8)
+        let (certificateFile, keyFile) = network.testClientCertificate
+        let certificate = try String(contentsOfFile: certificateFile, encoding: .utf8)
+        let key = try String(contentsOfFile: keyFile, encoding: .utf8)
+        let trusted = try await http("--cacert-pem", root, "https://shop.test:8443/")
+        #expect(trusted.status == 0 && (trusted.events("tls").first?["tls"] as? [String: Any])?["problems"] as? [String] == [], "\(trusted.output)")
+        let mutual = try await http(
+            "--cacert-pem", root, "--cert-pem", certificate, "--key-pem", key, "--expect-body", "CN=sonde client", "https://shop.test:8450/")
+        #expect(mutual.status == 0, "\(mutual.output) \(mutual.error)")
+        let both = try await Sonde.run(["http", "--cacert", network.testRootCA, "--cacert-pem", root, "https://shop.test:8443/"], in: network.client)
+        #expect(both.status == 2 && both.error.contains("--cacert FILE or --cacert-pem TEXT, not both"), "\(both.error)")
+        let notPEM = try await Sonde.run(["http", "--cacert-pem", "hello", "https://shop.test:8443/"], in: network.client)
+        #expect(notPEM.status == 2 && notPEM.error.contains("expected PEM text"), "\(notPEM.error)")
+
+        // A caller cannot name a file on the sidecar, but can give its CA (and its own client identity) as text.
+        let server = try ServeIntegrationTests.Server(namespace: network.client, port: 18_314, arguments: [])
+        try await server.waitUntilServing()
+        func json(_ text: String) -> String {
+            String(decoding: try! JSONSerialization.data(withJSONObject: text, options: .fragmentsAllowed), as: UTF8.self)
+        }
+        let body =
+            #"{"target": "https://shop.test:8450/", "resolve": "shop.test:8450:10.77.2.2", "cacertPem": \#(json(root)), "#
+            + #""certPem": \#(json(certificate)), "keyPem": \#(json(key))}"#
+        let answered = try await server.request("POST", "/v1/probes/http", body: body)
+        #expect(answered.status == 200 && answered.object["success"] as? Bool == true, "\(answered.body)")
+        let parameters = answered.object["parameters"] as? [String: Any] ?? [:]
+        #expect(parameters["keyPem"] as? String == "<secret>" && !answered.body.contains("PRIVATE KEY"), "\(parameters)")
+        #expect((parameters["cacertPem"] as? String)?.hasPrefix("-----BEGIN CERTIFICATE-----") == true, "a CA is no secret")
+        _ = await server.terminate()
+    }
+
     @Test(
         "bad input: one line naming the value and what is allowed, exit 2",
         arguments: [

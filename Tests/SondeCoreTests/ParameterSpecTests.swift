@@ -17,6 +17,18 @@ struct ParameterSpecTests {
         #expect(throws: ParameterError.self) { try count.parse("") }
     }
 
+    @Test("PEM text: BEGIN and END blocks, line breaks allowed; a private key in it is shown as <secret>, certificates as they are")
+    func pemText() throws {
+        let spec = ParameterSpec("keyPem", .text(maxLength: 1000, format: .pem), summary: "a key")
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
+        #expect(try spec.validate(.string(key)) == .string(key))
+        #expect(throws: ParameterError.self) { try spec.validate(.string("MIIE")) }
+        #expect(throws: ParameterError.self) { try spec.validate(.string("-----BEGIN X-----\u{7}-----END X-----")) }
+        #expect(spec.displayed(.string(key)) == .string(ParameterSpec.secretMark))
+        let certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        #expect(spec.displayed(.string(certificate)) == .string(certificate))
+    }
+
     @Test func secondsAcceptFractionsAndRejectNonFinite() throws {
         #expect(try interval.parse("0.25") == .number(0.25))
         #expect(throws: ParameterError.self) { try interval.parse("0.1") }

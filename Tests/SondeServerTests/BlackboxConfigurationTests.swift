@@ -117,7 +117,7 @@ struct BlackboxConfigurationTests {
     }
 
     @Test("unknown keys, wrong types and values out of range name the module, the line and the key")
-    func refusals() {
+    func refusals() throws {
         let cases: [(String, String)] = [
             ("x: {prober: http, http: {colour: red}}", "module x: line 2: unknown key http.colour"),
             ("x: {prober: http, http: {method: POST}, tcp: {}}", "module x: line 2: tcp: the module's prober is http"),
@@ -134,6 +134,11 @@ struct BlackboxConfigurationTests {
             ("x: {prober: tcp, tcp: {query_response: [{expect: a, labels: [{value: b}]}]}}", "labels[].name: each label needs a name"),
             ("x: {prober: http, http: {compression: zstd}}", "module x: invalid value 'zstd' for compression"),
             ("x: {prober: http, http: {compression: gzip, headers: {Accept-Encoding: br}}}", "a coding the Accept-Encoding header 'br' asks for"),
+            ("x: {prober: http, http: {tls_config: {ca: abc}}}", "module x: invalid value 'abc' for cacertPem: expected PEM text"),
+            (
+                "x: {prober: tcp, tcp: {tls_config: {ca_file: /ca.pem, ca: \"-----BEGIN CERTIFICATE-----\\n-----END CERTIFICATE-----\"}}}",
+                "--cacert FILE or --cacert-pem TEXT, not both"
+            ),
             ("x: {prober: dns, dns: {query_name: a.b, dns_over_tls: true}}", "dns.dns_over_tls: DNS over TLS needs transport_protocol: tcp"),
             ("x: {prober: dns, dns: {query_name: a.b, transport_protocol: udp, dns_over_tls: true}}", "needs transport_protocol: tcp"),
             ("x: {prober: tcp, tcp: {tls_config: {min_version: TLS9}}}", "tcp.tls_config.min_version: expected TLS10, TLS11, TLS12 or TLS13"),
@@ -189,6 +194,27 @@ struct BlackboxConfigurationTests {
         #expect(newer?.modules["dot"]?.parameters["tls"] == .boolean(true) && newer?.modules["dot"]?.parameters["tcp"] == .boolean(true))
         #expect(newer?.modules["dot"]?.parameters["servername"] == .string("dns.test"))
         #expect(newer?.modules["gzip"]?.parameters["compression"] == .string("gzip"), "blackbox reads the algorithm in any case")
+
+        // Inline PEM (newer prometheus/common): the CA, the client certificate and its key as text; the key never shown.
+        let inline = try? BlackboxModules(
+            yaml: """
+                modules:
+                  mtls:
+                    prober: http
+                    http:
+                      tls_config:
+                        ca: |
+                          -----BEGIN CERTIFICATE-----
+                          MIIB
+                          -----END CERTIFICATE-----
+                        cert: "-----BEGIN CERTIFICATE-----\\nMIIC\\n-----END CERTIFICATE-----\\n"
+                        key: "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"
+                """, descriptors: Self.descriptors)
+        let mtls = try #require(inline?.modules["mtls"])
+        #expect(mtls.parameters["cacertPem"] == .string("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"))
+        #expect(mtls.parameters["keyPem"] == .string("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"))
+        let shown = try #require(inline).displayed(descriptors: Self.descriptors)
+        #expect(shown.contains("<secret>") && !shown.contains("PRIVATE KEY") && shown.contains("MIIC"), "\(shown)")
     }
 
     @Test("credentials and bodies from files, read at load; http_headers' values, secrets and files")

@@ -32,19 +32,16 @@ struct BlackboxModuleTranslation {
     /// Refusals that are not "unknown key": blackbox options Sonde does not do (yet), with the reason.
     private static let notSupported: [String: String] = [
         "unix": "the unix prober is not in Sonde (a sidecar probes its pod's network, not its sockets)",
-        "websocket": "the websocket prober is not in Sonde yet",
-        "fail_if_body_json_matches_cel": "CEL expressions are not in Sonde",
-        "fail_if_body_json_not_matches_cel": "CEL expressions are not in Sonde",
-        "oauth2": "OAuth 2 is not in Sonde",
+        "websocket": "the websocket prober (blackbox's development branch, in no release) is not in Sonde",
+        "fail_if_body_json_matches_cel": "CEL expressions are not in Sonde; check the body with fail_if_body_matches_regexp",
+        "fail_if_body_json_not_matches_cel": "CEL expressions are not in Sonde; check the body with fail_if_body_not_matches_regexp",
+        "oauth2": "OAuth 2 token requests are not in Sonde; give a token with authorization.credentials_file (and reload when it rotates)",
         "proxy_url": "Sonde connects directly: a proxy would hide the pod's own path",
         "no_proxy": "Sonde connects directly: a proxy would hide the pod's own path",
         "proxy_from_environment": "Sonde connects directly: a proxy would hide the pod's own path",
         "proxy_connect_header": "Sonde connects directly: a proxy would hide the pod's own path",
         "skip_resolve_phase_with_proxy": "Sonde connects directly: a proxy would hide the pod's own path",
-        "enable_http3": "HTTP/3 is not in Sonde",
-        "ca": "inline PEM is not in Sonde yet; use ca_file",
-        "cert": "inline PEM is not in Sonde yet; use cert_file",
-        "key": "inline PEM is not in Sonde yet; use key_file",
+        "enable_http3": "HTTP/3 (QUIC) is not in Sonde, which speaks HTTP/1.1 and HTTP/2",
         "next_protos": "Sonde offers h2 and http/1.1 by ALPN itself",
     ]
 
@@ -453,7 +450,10 @@ struct BlackboxModuleTranslation {
     }
 
     private mutating func tlsConfig(_ node: YAMLNode, _ prefix: String) throws(SettingsError) {
-        let fields = ["insecure_skip_verify": "insecure", "server_name": "servername", "ca_file": "cacert", "cert_file": "cert", "key_file": "key"]
+        let fields = [
+            "insecure_skip_verify": "insecure", "server_name": "servername", "ca_file": "cacert", "cert_file": "cert", "key_file": "key",
+            "ca": "cacertPem", "cert": "certPem", "key": "keyPem",
+        ]
         let versions = ["TLS10": "1.0", "TLS11": "1.1", "TLS12": "1.2", "TLS13": "1.3"]
         for pair in try pairs(node, prefix) {
             let key = pair.key.text ?? ""
