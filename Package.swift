@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "PingProbe", targets: ["PingProbe"]),
         .library(name: "TCPProbe", targets: ["TCPProbe"]),
         .library(name: "GRPCProbe", targets: ["GRPCProbe"]),
+        .library(name: "UDPProbe", targets: ["UDPProbe"]),
         .library(name: "DNSProbe", targets: ["DNSProbe"]),
         .library(name: "SondePrivileges", targets: ["SondePrivileges"]),
         .library(name: "SondeHTTP", targets: ["SondeHTTP"]),
@@ -223,6 +224,9 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+        // UDP: one datagram per attempt from a fresh socket, the answer or the ICMP error its error queue holds (who sent
+        // it, which type), without privileges; rate-limited port unreachables read as closed, not open.
+        .target(name: "UDPProbe", dependencies: ["SondeCore", "SondeIO", "SondeRegex", "CSondeNet"], swiftSettings: strictSwift),
         // scaffold-probe: probe targets
 
         // Writes the list of compiled-in probes from the executable's dependencies (every `…Probe` module).
@@ -248,6 +252,7 @@ let package = Package(
                 "DNSProbe",
                 "HTTPProbe",
                 "GRPCProbe",
+                "UDPProbe",
                 // scaffold-probe: sonde dependencies
                 "ExternalProbes",
                 "SondePrivileges",
@@ -274,6 +279,7 @@ let package = Package(
         .testTarget(name: "HTTPProbeTests", dependencies: ["HTTPProbe", "SondeCore", "SondeTLS", "CCompression"], swiftSettings: strictSwift),
         .testTarget(name: "GRPCProbeTests", dependencies: ["GRPCProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondeTLSTests", dependencies: ["SondeTLS", "SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "UDPProbeTests", dependencies: ["UDPProbe", "SondeCore"], swiftSettings: strictSwift),
         // scaffold-probe: test targets
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore", "SondeRegex"], swiftSettings: strictSwift),
         .testTarget(name: "SondeAuthTests", dependencies: ["SondeAuth", "SondeTestSupport"], swiftSettings: strictSwift),

@@ -55,7 +55,7 @@ struct TCPAttempt {
                 querySteps = true
             } else {
                 if readBanner { steps.append(.banner(limit: min(values.integer("bannerBytes") ?? 256, TCPAttempt.maxBannerBytes))) }
-                if let text = values.string("send") { steps.append(.send(TCPConnectProbe.unescape(text), substituting: false)) }
+                if let text = values.string("send") { steps.append(.send(EscapedText.bytes(text), substituting: false)) }
                 if let expect { steps.append(.expect(expect, lineByLine: false)) }
             }
             tlsOptions = try TLSOptions(values)
@@ -154,20 +154,5 @@ struct TCPAttempt {
         case EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, EACCES, EPERM: .unreachable
         default: .error
         }
-    }
-
-    /// Text safe to print: valid UTF-8 kept, control characters other than tab escaped, no trailing CR.
-    static func printable(_ bytes: [UInt8]) -> String {
-        var text = String(decoding: bytes, as: UTF8.self)
-        if text.hasSuffix("\r") { text.removeLast() }
-        var result = ""
-        for scalar in text.unicodeScalars {
-            if scalar.properties.generalCategory == .control, scalar != "\t" {
-                result += scalar == "\n" ? "\\n" : scalar == "\r" ? "\\r" : "\\x" + String(scalar.value, radix: 16)
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        return result
     }
 }

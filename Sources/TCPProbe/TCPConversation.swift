@@ -41,7 +41,7 @@ enum TCPStep: Sendable {
             case "starttls" where rest.isEmpty && !line.hasSuffix(":"):
                 steps.append(.startTLS)
             case "send" where line.contains(":"):
-                steps.append(.send(TCPConnectProbe.unescape(String(rest)) + [10], substituting: true))
+                steps.append(.send(EscapedText.bytes(String(rest)) + [10], substituting: true))
             case "expect" where !rest.isEmpty:
                 do {
                     steps.append(.expect(try SafeRegex(String(rest)), lineByLine: true))
@@ -50,7 +50,7 @@ enum TCPStep: Sendable {
                         parameter: "step", value: String(line), allowed: "expect:REGEX with an RE2 regular expression (\(error.reason))")
                 }
             case "expect-bytes" where !rest.isEmpty:
-                let bytes = TCPConnectProbe.unescape(String(rest))
+                let bytes = EscapedText.bytes(String(rest))
                 guard bytes.count <= TCPConversation.maxExpectBytes else {
                     throw ProbeError.invalid(
                         parameter: "step", value: "expect-bytes:… (\(bytes.count) bytes)", allowed: "at most \(TCPConversation.maxExpectBytes) bytes")
@@ -63,7 +63,7 @@ enum TCPStep: Sendable {
                         parameter: "step", value: String(line),
                         allowed: "label:NAME=VALUE right after an expect:REGEX step (NAME a Prometheus label name, not starting with __)")
                 }
-                let label = ExpectLabel(name: String(name), template: TCPConnectProbe.unescape(String(rest.dropFirst(name.count + 1))))
+                let label = ExpectLabel(name: String(name), template: EscapedText.bytes(String(rest.dropFirst(name.count + 1))))
                 steps[steps.count - 1] = .expect(regex, lineByLine: true, labels: labels + [label])
             default:
                 throw ProbeError.invalid(
@@ -155,7 +155,7 @@ struct TCPConversation {
                             await startTLS(on: underlying, &result)
                         case .banner(let limit):
                             let line = await reader.line(limit: limit, until: readDeadline())
-                            result.banner = TCPAttempt.printable(Array((line ?? []).prefix(TCPAttempt.maxReportedBytes)))
+                            result.banner = EscapedText.printable(Array((line ?? []).prefix(TCPAttempt.maxReportedBytes)))
                         case .send(let template, let substituting):
                             let bytes = substituting ? Self.substitute(captures, in: template) : template
                             if reportsSteps { result.steps.append(TCPStepResult(step: "send", text: Self.shown(bytes), ok: true)) }
@@ -245,7 +245,7 @@ struct TCPConversation {
 
     /// Bytes as an event shows them: at most 1 KiB, control characters escaped.
     static func shown(_ bytes: [UInt8]) -> String {
-        TCPAttempt.printable(Array(bytes.prefix(TCPAttempt.maxReportedBytes)))
+        EscapedText.printable(Array(bytes.prefix(TCPAttempt.maxReportedBytes)))
     }
 
     /// Reads from the channel with a deadline per read: the channel is closed when it passes (the conversation

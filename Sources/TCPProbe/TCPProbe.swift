@@ -157,33 +157,6 @@ public struct TCPConnectProbe: Probe {
             lookupSeconds: lookup.inSeconds
         )
     }
-
-    /// `\r`, `\n`, `\t`, `\\` and `\xHH` in `--send` text, as bytes.
-    static func unescape(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8)[...]
-        while let byte = iterator.popFirst() {
-            guard byte == UInt8(ascii: "\\"), let next = iterator.popFirst() else {
-                bytes.append(byte)
-                continue
-            }
-            switch next {
-            case UInt8(ascii: "r"): bytes.append(13)
-            case UInt8(ascii: "n"): bytes.append(10)
-            case UInt8(ascii: "t"): bytes.append(9)
-            case UInt8(ascii: "x"):
-                let digits = iterator.prefix(2)
-                if digits.count == 2, let value = UInt8(String(decoding: digits, as: UTF8.self), radix: 16) {
-                    bytes.append(value)
-                    iterator = iterator.dropFirst(2)
-                } else {
-                    bytes += [UInt8(ascii: "\\"), next]
-                }
-            default: bytes.append(next)
-            }
-        }
-        return bytes
-    }
 }
 
 /// TCPProbe's entry in the generated registry.

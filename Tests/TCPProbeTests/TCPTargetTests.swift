@@ -20,10 +20,10 @@ struct TCPTargetTests {
     }
 
     @Test func sendTextEscapes() {
-        #expect(TCPConnectProbe.unescape("GET / HTTP/1.0\\r\\n\\r\\n") == Array("GET / HTTP/1.0\r\n\r\n".utf8))
-        #expect(TCPConnectProbe.unescape("\\x00\\x41\\\\") == [0, 0x41, UInt8(ascii: "\\")])
-        #expect(TCPConnectProbe.unescape("\\xZZ") == Array("\\xZZ".utf8))
-        #expect(TCPConnectProbe.unescape("trailing\\") == Array("trailing\\".utf8))
+        #expect(EscapedText.bytes("GET / HTTP/1.0\\r\\n\\r\\n") == Array("GET / HTTP/1.0\r\n\r\n".utf8))
+        #expect(EscapedText.bytes("\\x00\\x41\\\\") == [0, 0x41, UInt8(ascii: "\\")])
+        #expect(EscapedText.bytes("\\xZZ") == Array("\\xZZ".utf8))
+        #expect(EscapedText.bytes("trailing\\") == Array("trailing\\".utf8))
     }
 
     @Test func errnoClassification() {
@@ -36,8 +36,8 @@ struct TCPTargetTests {
     }
 
     @Test func bannersArePrintable() {
-        #expect(TCPAttempt.printable(Array("SSH-2.0-X\r".utf8)) == "SSH-2.0-X")
-        #expect(TCPAttempt.printable([0x41, 0x1b, 0x42]) == "A\\x1bB")
-        #expect(TCPAttempt.printable([0xff, 0x41]) == "\u{FFFD}A")
+        #expect(EscapedText.printable(Array("SSH-2.0-X\r".utf8)) == "SSH-2.0-X")
+        #expect(EscapedText.printable([0x41, 0x1b, 0x42]) == "A\\x1bB")
+        #expect(EscapedText.printable([0xff, 0x41]) == "\u{FFFD}A")
     }
 }

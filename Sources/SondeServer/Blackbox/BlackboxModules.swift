@@ -77,6 +77,8 @@ public struct BlackboxModules: Sendable {
             "icmp_single": Entry(probe: "ping", parameters: ["count": .integer(1), "timeout": .number(1)]),
             "tcp_connect": Entry(probe: "tcp"),
             "dns": Entry(probe: "dns"),
+            // Sonde's own (blackbox has no UDP prober): one datagram, answered or not, and who said no.
+            "udp": Entry(probe: "udp"),
             // blackbox_exporter's default module: any 2xx, redirects followed.
             "http_2xx": Entry(probe: "http", parameters: ["location": .boolean(true)], targetForm: .urlDefaultingToHTTP),
         ]

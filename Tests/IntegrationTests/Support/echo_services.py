@@ -6,6 +6,7 @@
   tcp 6667   IRC-like: sends "PING :<token>" with a fresh token; "PONG <token>" back gets "001 welcome", anything
              else "ERROR :wrong token" (a query_response that needs a capture)
   udp 5300   answers every DNS query with SERVFAIL: the broken upstream behind dnsmasq's fail.test zone
+  udp 7      echo on 10.77.2.2 and fd00:77:2::2: answers every datagram with "echo " and the datagram
   any other  closed: the kernel answers with a reset
 
 It stops by itself after --lifetime seconds.
@@ -43,6 +44,11 @@ def main():
         upstream.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 5300))
         upstream.setblocking(False)
         selector.register(upstream, selectors.EVENT_READ, ("dns", 5300))
+        # Bound to the address it is asked on, so the answer comes from it (a connected client reads no other).
+        echo = socket.socket(family, socket.SOCK_DGRAM)
+        echo.bind(("fd00:77:2::2" if family == socket.AF_INET6 else "10.77.2.2", 7))
+        echo.setblocking(False)
+        selector.register(echo, selectors.EVENT_READ, ("udp-echo", 7))
     print("ready", flush=True)
     deadline = time.monotonic() + arguments.lifetime
     while time.monotonic() < deadline:
@@ -54,6 +60,9 @@ def main():
                     # Same id, question and counts; QR set, RD copied, RA set, rcode 2 (SERVFAIL).
                     header = query[:2] + bytes([0x80 | (query[2] & 0x01), 0x82]) + query[4:12]
                     key.fileobj.sendto(header + query[12:], sender)
+            elif kind == "udp-echo":
+                datagram, sender = key.fileobj.recvfrom(4096)
+                key.fileobj.sendto(b"echo " + datagram, sender)
             elif kind == "listen":
                 connection, _ = key.fileobj.accept()
                 connection.setblocking(False)
