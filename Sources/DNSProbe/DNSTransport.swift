@@ -27,17 +27,14 @@ enum DNSTransport: String, Sendable, Codable {
     /// - Returns: the response's bytes; UDP datagrams from elsewhere or with another id are ignored.
     func exchange(_ query: [UInt8], id: UInt16, with server: IPAddress, port: UInt16, from source: IPAddress?, timeout: Duration) async -> Outcome {
         let deadline = ContinuousClock.now + timeout
-        let domain = server.family == .ipv4 ? AF_INET : AF_INET6
-        let kind = self == .udp ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
-        let descriptor = socket(domain, kind | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { return .failed(errno) }
-        defer { close(descriptor) }
-        if let source {
-            guard source.family == server.family else { return .failed(EAFNOSUPPORT) }
-            var (local, size) = source.socketAddress()
-            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, size) } }
-            guard bound == 0 else { return .failed(errno) }
+        if let source, source.family != server.family { return .failed(EAFNOSUPPORT) }
+        let descriptor: Int32
+        do {
+            descriptor = try server.probeSocket(self == .udp ? SOCK_DGRAM : SOCK_STREAM, receivingErrors: false, source: source)
+        } catch {
+            return .failed(error.code)
         }
+        defer { close(descriptor) }
         var (address, length) = server.socketAddress(port: port)
         let started = ContinuousClock.now
         let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, length) } }

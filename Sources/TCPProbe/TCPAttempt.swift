@@ -93,22 +93,14 @@ struct TCPAttempt {
     static let cancelled = ECANCELED
 
     static func run(to address: IPAddress, port: UInt16, plan: Plan) async -> Result {
-        let domain = address.family == .ipv4 ? AF_INET : AF_INET6
-        let descriptor = socket(domain, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { return Result(outcome: .error, code: errno) }
-        defer { close(descriptor) }
         // ICMP errors (host or network unreachable) fail the connect at once instead of after the timeout.
-        var on: Int32 = 1
-        if address.family == .ipv4 {
-            setsockopt(descriptor, Int32(IPPROTO_IP), IP_RECVERR, &on, socklen_t(MemoryLayout<Int32>.size))
-        } else {
-            setsockopt(descriptor, Int32(IPPROTO_IPV6), IPV6_RECVERR, &on, socklen_t(MemoryLayout<Int32>.size))
+        let descriptor: Int32
+        do {
+            descriptor = try address.probeSocket(SOCK_STREAM, receivingErrors: true, source: plan.source)
+        } catch {
+            return Result(outcome: .error, code: error.code)
         }
-        if let source = plan.source {
-            var (local, length) = source.socketAddress()
-            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
-            guard bound == 0 else { return Result(outcome: .error, code: errno) }
-        }
+        defer { close(descriptor) }
         var (remote, length) = address.socketAddress(port: port)
         let started = ContinuousClock.now
         let connected = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, length) } }

@@ -55,21 +55,13 @@ enum UDPAttempt {
     static let maxReplyBytes = 65_536
 
     static func run(to address: IPAddress, port: UInt16, plan: UDPPlan, until deadline: ContinuousClock.Instant) async -> Result {
-        let domain = address.family == .ipv4 ? AF_INET : AF_INET6
-        let descriptor = socket(domain, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { return failure(errno, "cannot open a UDP socket") }
+        let descriptor: Int32
+        do {
+            descriptor = try address.probeSocket(SOCK_DGRAM, receivingErrors: true, source: plan.source)
+        } catch {
+            return failure(error.code, error.source.map { "cannot send from \($0)" } ?? "cannot open a UDP socket")
+        }
         defer { close(descriptor) }
-        var on: Int32 = 1
-        if address.family == .ipv4 {
-            setsockopt(descriptor, Int32(IPPROTO_IP), IP_RECVERR, &on, socklen_t(MemoryLayout<Int32>.size))
-        } else {
-            setsockopt(descriptor, Int32(IPPROTO_IPV6), IPV6_RECVERR, &on, socklen_t(MemoryLayout<Int32>.size))
-        }
-        if let source = plan.source {
-            var (local, length) = source.socketAddress()
-            let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
-            guard bound == 0 else { return failure(errno, "cannot send from \(source)") }
-        }
         // Connected: only the target's datagrams are read, and its ICMP errors are matched to this socket.
         var (remote, length) = address.socketAddress(port: port)
         let connected = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, length) } }

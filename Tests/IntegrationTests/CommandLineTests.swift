@@ -93,7 +93,7 @@ struct CommandLineTests {
         #expect(result.status == 2)
         #expect(
             result.error
-                == "sonde: unknown command 'pnig': expected a probe (dns, grpc, http, ping, tcp), serve, gateway or probes (see sonde --help)\n")
+                == "sonde: unknown command 'pnig': expected a probe (dns, grpc, http, ping, tcp, udp), serve, gateway or probes (see sonde --help)\n")
     }
 
     @Test func helpComesFromTheParameterDeclarations() async throws {
@@ -128,7 +128,8 @@ struct CommandLineTests {
         let unknown = try await sonde("help", "nope")
         #expect(unknown.status == 2)
         #expect(
-            unknown.error.hasPrefix("sonde: no help for 'nope': expected a probe (dns, grpc, http, ping, tcp) or a command (probes, serve, gateway"),
+            unknown.error.hasPrefix(
+                "sonde: no help for 'nope': expected a probe (dns, grpc, http, ping, tcp, udp) or a command (probes, serve, gateway"),
             "\(unknown.error)")
         let option = try await sonde("probes", "--bogus")
         #expect(option.status == 2)

@@ -60,6 +60,8 @@ struct UDPIntegrationTests {
         let silent = burst.summary["noAnswer"] as? Int ?? 0
         #expect(closed >= 1 && closed < 30 && silent > 0 && closed + silent == 30, "\(burst.summary)")
         #expect(burst.summary["state"] as? String == "closed" && burst.summary["rateLimited"] as? Bool == true, "\(burst.summary)")
+        // The bucket refills at one a second: the text run below starts with tokens again.
+        try await Task.sleep(for: .seconds(2.5))
         let text = try await Sonde.run(["udp", "-c", "12", "-i", "0.01", "-W", "0.3", "10.77.2.2:9"], in: network.client)
         #expect(text.output.contains("seq=1 closed: port unreachable from 10.77.2.2 (the target), time="), "\(text.output)")
         #expect(text.output.contains("state: closed (") && text.output.contains("rate-limits its port unreachables"), "\(text.output)")
@@ -77,6 +79,15 @@ struct UDPIntegrationTests {
         let unreachable = try await udp("10.77.5.9:53")
         #expect(attempts(unreachable).first?["outcome"] as? String == "unreachable", "\(unreachable.output)")
         #expect(unreachable.summary["state"] as? String == "unreachable")
+
+        // No privilege needed: the same verdicts as nobody, without CAP_NET_RAW.
+        let unprivileged = try await Sonde.run(["udp", "--json", "-W", "1", "10.77.6.9:53"], in: network.client, asUser: 65534)
+        #expect(
+            unprivileged.status == 1 && attempts(unprivileged).first?["outcome"] as? String == "filtered",
+            "\(unprivileged.output) \(unprivileged.error)")
+        #expect(icmp(attempts(unprivileged).first)["from"] as? String == "10.77.1.254")
+        let answeredAsNobody = try await Sonde.run(["udp", "--json", "--send", "x", "10.77.2.2:7"], in: network.client, asUser: 65534)
+        #expect(answeredAsNobody.status == 0, "\(answeredAsNobody.output) \(answeredAsNobody.error)")
 
         let blackhole = try await udp("-W", "0.5", "10.77.7.9:53")
         #expect(attempts(blackhole).first?["outcome"] as? String == "no_answer" && blackhole.summary["state"] as? String == "open|filtered")
