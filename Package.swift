@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "TCPProbe", targets: ["TCPProbe"]),
         .library(name: "GRPCProbe", targets: ["GRPCProbe"]),
         .library(name: "UDPProbe", targets: ["UDPProbe"]),
+        .library(name: "TracerouteProbe", targets: ["TracerouteProbe"]),
         .library(name: "DNSProbe", targets: ["DNSProbe"]),
         .library(name: "SondePrivileges", targets: ["SondePrivileges"]),
         .library(name: "SondeHTTP", targets: ["SondeHTTP"]),
@@ -227,6 +228,9 @@ let package = Package(
         // UDP: one datagram per attempt from a fresh socket, the answer or the ICMP error its error queue holds (who sent
         // it, which type), without privileges; rate-limited port unreachables read as closed, not open.
         .target(name: "UDPProbe", dependencies: ["SondeCore", "SondeIO", "SondeRegex", "CSondeNet"], swiftSettings: strictSwift),
+        // Traceroute: ICMP echo with rising TTLs over the shared ICMP engine (raw, or unprivileged ping sockets), several
+        // hops in flight, rate-limiting hops named.
+        .target(name: "TracerouteProbe", dependencies: ["SondeCore", "SondeICMP"], swiftSettings: strictSwift),
         // scaffold-probe: probe targets
 
         // Writes the list of compiled-in probes from the executable's dependencies (every `…Probe` module).
@@ -253,6 +257,7 @@ let package = Package(
                 "HTTPProbe",
                 "GRPCProbe",
                 "UDPProbe",
+                "TracerouteProbe",
                 // scaffold-probe: sonde dependencies
                 "ExternalProbes",
                 "SondePrivileges",
@@ -280,6 +285,7 @@ let package = Package(
         .testTarget(name: "GRPCProbeTests", dependencies: ["GRPCProbe", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "SondeTLSTests", dependencies: ["SondeTLS", "SondeCore"], swiftSettings: strictSwift),
         .testTarget(name: "UDPProbeTests", dependencies: ["UDPProbe", "SondeCore"], swiftSettings: strictSwift),
+        .testTarget(name: "TracerouteProbeTests", dependencies: ["TracerouteProbe", "SondeCore", "SondeICMP"], swiftSettings: strictSwift),
         // scaffold-probe: test targets
         .testTarget(name: "SondeCoreTests", dependencies: ["SondeCore", "SondeRegex"], swiftSettings: strictSwift),
         .testTarget(name: "SondeAuthTests", dependencies: ["SondeAuth", "SondeTestSupport"], swiftSettings: strictSwift),

@@ -1,7 +1,7 @@
 import Foundation
 import PackagePlugin
 
-/// `swift package --allow-writing-to-package-directory scaffold-probe --name Traceroute [--kind traceroute]
+/// `swift package --allow-writing-to-package-directory scaffold-probe --name Whois [--kind whois]
 /// [--add-to-manifest]`
 ///
 /// Writes a complete, compiling probe module (`Sources/<Name>Probe`) and its test (`Tests/<Name>ProbeTests`),
@@ -19,9 +19,9 @@ struct ScaffoldProbe: CommandPlugin {
         let help = extractor.extractFlag(named: "help") > 0
         guard !help, let name = extractor.extractOption(named: "name").last else {
             print(
-                "usage: swift package --allow-writing-to-package-directory scaffold-probe --name Traceroute [--kind traceroute] [--add-to-manifest]")
+                "usage: swift package --allow-writing-to-package-directory scaffold-probe --name Whois [--kind whois] [--add-to-manifest]")
             if help { return }
-            throw Failure(description: "missing --name: the probe's type name in UpperCamelCase, e.g. Traceroute")
+            throw Failure(description: "missing --name: the probe's type name in UpperCamelCase, e.g. Whois")
         }
         let kind = extractor.extractOption(named: "kind").last ?? name.lowercased()
         let editManifest = extractor.extractFlag(named: "add-to-manifest") > 0
@@ -31,7 +31,7 @@ struct ScaffoldProbe: CommandPlugin {
         guard let first = name.first, first.isUppercase, first.isASCII, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }),
             name.count <= 40
         else {
-            throw Failure(description: "invalid --name '\(name)': expected UpperCamelCase letters and digits, e.g. Traceroute")
+            throw Failure(description: "invalid --name '\(name)': expected UpperCamelCase letters and digits, e.g. Whois")
         }
         guard kind.range(of: "^[a-z][a-z0-9-]{0,31}$", options: .regularExpression) != nil else {
             throw Failure(description: "invalid --kind '\(kind)': expected lowercase letters, digits and dashes, starting with a letter (at most 32)")

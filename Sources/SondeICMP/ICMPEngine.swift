@@ -454,12 +454,18 @@ private final class EngineCore: Sendable {
         var options = details.sendOptions
         var sentRealtime = timespec()
         var sentMonotonic = timespec()
-        let sent = packet.withUnsafeBytes { bytes in
-            sonde_send(
-                slot.socket.descriptor, bytes.baseAddress, bytes.count, &address, length, &options,
-                &sentRealtime, &sentMonotonic
-            )
+        func attempt() -> Int {
+            packet.withUnsafeBytes { bytes in
+                sonde_send(
+                    slot.socket.descriptor, bytes.baseAddress, bytes.count, &address, length, &options,
+                    &sentRealtime, &sentMonotonic
+                )
+            }
         }
+        var sent = attempt()
+        // A ping socket keeps the last ICMP error another request got (time exceeded, unreachable) as its pending
+        // socket error, and the next send reports that instead of sending; the report clears it, so send again.
+        if sent < 0, slot.socket.mode == .datagram, Self.socketErrorsOfICMP.contains(errno) { sent = attempt() }
         guard sent >= 0 else { return .failed(errno) }
         let monotonic = Int64(sentMonotonic.tv_sec) * 1_000_000_000 + Int64(sentMonotonic.tv_nsec)
         slot.pending[wire] = PendingEcho(
@@ -474,6 +480,9 @@ private final class EngineCore: Sendable {
         )
         return .sent(wire: wire, counter: counter)
     }
+
+    /// What a ping socket's pending error is after an ICMP error (`ping_err`): one of these fails the next send once.
+    private static let socketErrorsOfICMP: Set<Int32> = [EHOSTUNREACH, ENETUNREACH, ECONNREFUSED, EACCES, EPROTO, EMSGSIZE]
 
     // MARK: - Receiving
 

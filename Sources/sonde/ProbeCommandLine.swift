@@ -34,6 +34,8 @@ struct ProbeCommandLine {
             }
             return arguments[index]
         }
+        // A probe's own letters win over the output options' (traceroute's -q is its queries per hop).
+        let claimed = Self.claimedLetters(declaration)
         while index < arguments.count {
             let argument = arguments[index]
             defer { index += 1 }
@@ -51,13 +53,13 @@ struct ProbeCommandLine {
             case "--json":
                 json = true
                 continue
-            case "-q", "--quiet":
+            case "-q" where !claimed.contains("q"), "--quiet":
                 quiet = true
                 continue
             case "-O":
                 reportOutstanding = true
                 continue
-            case "-n", "--numeric": continue
+            case "-n" where !claimed.contains("n"), "--numeric": continue
             default: break
             }
             if argument == "--send-gap" || argument.hasPrefix("--send-gap=") {
@@ -96,6 +98,22 @@ struct ProbeCommandLine {
                     parameter: error
                 )
             }
+        }
+    }
+
+    /// The short letters the probe's parameters use.
+    static func claimedLetters(_ declaration: some ParameterDeclaration) -> Set<Character> {
+        Set(declaration.parameters.compactMap(\.commandLine.short))
+    }
+
+    /// The output options as a probe's help lists them: without a letter the probe uses for a parameter of its own.
+    static func outputOptions(for declaration: some ParameterDeclaration) -> [(spelling: String, summary: String)] {
+        let claimed = claimedLetters(declaration)
+        return outputOptions.map { option in
+            guard option.spelling.hasPrefix("-"), !option.spelling.hasPrefix("--"), let letter = option.spelling.dropFirst().first,
+                claimed.contains(letter), let comma = option.spelling.firstIndex(of: ",")
+            else { return option }
+            return (String(option.spelling[option.spelling.index(after: comma)...].drop { $0 == " " }), option.summary)
         }
     }
 
@@ -167,7 +185,7 @@ struct ProbeCommandLine {
             \(format(rows))
 
             OUTPUT:
-            \(format(outputOptions.map { ($0.spelling, $0.summary) }))
+            \(format(outputOptions(for: descriptor).map { ($0.spelling, $0.summary) }))
 
             PRIVILEGES:
             \(format(GlobalOptions.help.map { ($0.spelling, $0.summary) }))

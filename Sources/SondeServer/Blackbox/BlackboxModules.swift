@@ -79,6 +79,8 @@ public struct BlackboxModules: Sendable {
             "dns": Entry(probe: "dns"),
             // Sonde's own (blackbox has no UDP prober): one datagram, answered or not, and who said no.
             "udp": Entry(probe: "udp"),
+            // One probe per hop, a second each: a trace that fits a scrape.
+            "traceroute": Entry(probe: "traceroute", parameters: ["queries": .integer(1), "wait": .number(1)]),
             // blackbox_exporter's default module: any 2xx, redirects followed.
             "http_2xx": Entry(probe: "http", parameters: ["location": .boolean(true)], targetForm: .urlDefaultingToHTTP),
         ]
