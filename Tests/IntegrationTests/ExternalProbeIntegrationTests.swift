@@ -42,7 +42,9 @@ struct ExternalProbeIntegrationTests {
             $0["kind"] as? String
         }
         #expect(
-            kinds == ["crash", "dns", "escape", "flood", "garbage", "grpc", "hang", "http", "http-get", "ping", "privileges", "tcp", "udp"],
+            kinds == [
+                "crash", "dns", "escape", "flood", "garbage", "grpc", "hang", "http", "http-get", "ping", "privileges", "tcp", "traceroute", "udp",
+            ],
             "\(listing.error)")
         #expect(listing.error.contains("skipped \(directory)/writable: writable by group or others (mode 777)"))
         #expect(listing.error.contains("skipped \(directory)/linked: a symbolic link"))

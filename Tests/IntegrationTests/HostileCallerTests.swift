@@ -224,7 +224,8 @@ struct HostileCallerTests {
         let unknown = try await Sonde.run(["serve", "--port", "18530", "--probes", "ping,nosuch"], in: network.client)
         #expect(unknown.status == 2, "\(unknown.error)")
         #expect(
-            unknown.error.contains("invalid value 'nosuch' for --probes: no such probe here (expected some of dns, grpc, http, ping, tcp, udp)"),
+            unknown.error.contains(
+                "invalid value 'nosuch' for --probes: no such probe here (expected some of dns, grpc, http, ping, tcp, traceroute, udp)"),
             "\(unknown.error)")
         let gatewaySetting = try await Sonde.run(["gateway", "--agents", "10.77.1.0/24", "--deny-parameters", "send"], in: network.router)
         #expect(gatewaySetting.status == 2, "\(gatewaySetting.error)")
