@@ -41,3 +41,11 @@ extension IPAddress {
         return descriptor
     }
 }
+
+extension IPAddress {
+    /// Refuses a `source` parameter (`-s`, `-b`) of the other family than this resolved target's.
+    public func checkSource(_ source: IPAddress?, parameter: String = "source") throws(ProbeError) {
+        guard let source, source.family != family else { return }
+        throw ProbeError.invalid(parameter: parameter, value: source.description, allowed: "an address of the target's family (\(family.rawValue))")
+    }
+}

@@ -21,9 +21,5 @@ struct TCPPlan: Sendable {
     }
 
     /// Refuses a source address of the other family than the resolved target's.
-    func checkSource(against address: IPAddress) throws(ProbeError) {
-        guard let source = attempt.source, source.family != address.family else { return }
-        throw ProbeError.invalid(
-            parameter: "source", value: source.description, allowed: "an address of the target's family (\(address.family.rawValue))")
-    }
+    func checkSource(against address: IPAddress) throws(ProbeError) { try address.checkSource(attempt.source) }
 }

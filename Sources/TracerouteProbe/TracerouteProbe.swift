@@ -64,10 +64,7 @@ public struct TracerouteProbe: Probe {
         }
         let lookup = ContinuousClock.now - lookupStart
         try context.authorize(destination, target: request.target)
-        if let source = plan.source, source.family != destination.family {
-            throw ProbeError.invalid(
-                parameter: "source", value: source.description, allowed: "an address of the target's family (\(destination.family.rawValue))")
-        }
+        try destination.checkSource(plan.source)
         let started = Date()
         let start = ContinuousClock.now
         var header = TracerouteEvent("start", target: request.target)

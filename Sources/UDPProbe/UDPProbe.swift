@@ -61,10 +61,7 @@ public struct UDPProbe: Probe {
         }
         let lookup = ContinuousClock.now - lookupStart
         try context.authorize(address, target: plan.target.host)
-        if let source = plan.source, source.family != address.family {
-            throw ProbeError.invalid(
-                parameter: "source", value: source.description, allowed: "an address of the target's family (\(address.family.rawValue))")
-        }
+        try address.checkSource(plan.source)
         // What comes back from this host's own services is content: shown only where the sidecar allows it.
         let showsReplies = context.policy.map { $0.allowLocalContent || !address.isThisHost } ?? true
         let started = Date()
