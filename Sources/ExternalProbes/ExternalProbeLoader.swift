@@ -136,6 +136,8 @@ public enum ExternalProbeLoader {
             return .more
         }
         switch result {
+        case .failure(let error) where error.code == ETXTBSY:
+            return .failure(DescriptionError("cannot run it: the file is still open for writing (being copied?); restart Sonde once it is installed"))
         case .failure(let error):
             return .failure(DescriptionError("cannot run it: \(ErrorNumber.message(error.code))"))
         case .success(let outcome):

@@ -24,14 +24,25 @@ struct ExternalProbeIntegrationTests {
         for name in ["crash", "hang", "garbage", "flood", "privileges", "escape"] { sources.append(support.appendingPathComponent(name).path) }
         for source in sources {
             let destination = directory + "/" + URL(fileURLWithPath: source).lastPathComponent
-            try FileManager.default.copyItem(atPath: source, toPath: destination)
-            chmod(destination, 0o755)
+            try copyExecutable(from: source, to: destination, mode: 0o755)
         }
         // Refused: writable by others, and a symbolic link.
-        try FileManager.default.copyItem(atPath: support.appendingPathComponent("crash").path, toPath: directory + "/writable")
-        chmod(directory + "/writable", 0o777)
+        try copyExecutable(from: support.appendingPathComponent("crash").path, to: directory + "/writable", mode: 0o777)
         try FileManager.default.createSymbolicLink(atPath: directory + "/linked", withDestinationPath: directory + "/crash")
         return directory
+    }
+
+    /// Copies through a descriptor opened close-on-exec: a copy whose write descriptor leaked into a child that
+    /// other tests in this process fork at the same moment would stay "open for writing" (ETXTBSY) for that
+    /// child's whole life, and the plug-in could not be run.
+    static func copyExecutable(from source: String, to destination: String, mode: mode_t) throws {
+        let contents = try Data(contentsOf: URL(fileURLWithPath: source))
+        let descriptor = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination]) }
+        defer { close(descriptor) }
+        let written = contents.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == contents.count else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination]) }
+        fchmod(descriptor, mode)
     }
 
     @Test("the CLI lists them, refuses untrusted files saying why, and runs one like a built-in probe")
