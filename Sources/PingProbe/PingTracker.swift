@@ -101,7 +101,7 @@ struct PingTracker {
             event.ttl = ttl
             event.rttMs = Double(rtt) / 1000
             return [event]
-        case .icmpError(let sequence, let from, let family, let type, let code, let mtu):
+        case .icmpError(let sequence, let from, let family, let type, let code, let mtu, _):
             if inFlight.removeValue(forKey: sequence) != nil { summaryCounts.errors += 1 }
             var event = PingEvent(.icmpError, target: target, seq: sequence)
             event.from = from.description

@@ -4,9 +4,14 @@ public protocol ParameterDeclaration: Sendable {
     /// The command or probe kind, as messages name it (`ping`, `serve`).
     var name: String { get }
     var parameters: [ParameterSpec] { get }
+    /// Its text output is a table redrawn in place on a terminal (mtr's): the command line then takes
+    /// `-r/--report` and `-w/--report-wide`.
+    var redrawsTable: Bool { get }
 }
 
 extension ParameterDeclaration {
+    public var redrawsTable: Bool { false }
+
     public func parameter(named name: String) -> ParameterSpec? {
         parameters.first { $0.name == name }
     }

@@ -10,11 +10,13 @@ public struct ProbeDescriptor: Sendable {
     /// Judges validated parameters together, which no one declaration can (`tlsMax` below `tlsMin`, a step that does
     /// not parse), so a module's are refused when its file loads rather than at every scrape; `nil`: the run judges.
     public let checkTogether: (@Sendable (ParameterValues) throws(ProbeError) -> Void)?
+    public let redrawsTable: Bool
 
     public init(
         kind: ProbeKind, summary: String, target: String, parameters: [ParameterSpec],
-        checkTogether: (@Sendable (ParameterValues) throws(ProbeError) -> Void)? = nil
+        checkTogether: (@Sendable (ParameterValues) throws(ProbeError) -> Void)? = nil, redrawsTable: Bool = false
     ) {
+        self.redrawsTable = redrawsTable
         self.kind = kind
         self.summary = summary
         self.target = target
@@ -24,7 +26,8 @@ public struct ProbeDescriptor: Sendable {
 
     /// The same probe with other parameter declarations (narrowed by a server's limits, or some withheld).
     public func with(parameters: [ParameterSpec]) -> ProbeDescriptor {
-        ProbeDescriptor(kind: kind, summary: summary, target: target, parameters: parameters, checkTogether: checkTogether)
+        ProbeDescriptor(
+            kind: kind, summary: summary, target: target, parameters: parameters, checkTogether: checkTogether, redrawsTable: redrawsTable)
     }
 }
 

@@ -31,13 +31,22 @@ public struct TextRenderingOptions: Sendable {
     public var targetWidth: Int
     /// A line for each request still unanswered at its timeout (`ping -O`: "no answer yet for icmp_seq=N").
     public var reportOutstanding: Bool
+    /// Standard output is a terminal that may be redrawn in place (mtr's live table), and the caller did not ask
+    /// for a report once at the end (`-r/--report`).
+    public var live: Bool
+    /// Columns as wide as the longest value, rather than a fixed width (mtr's `-w/--report-wide`).
+    public var wide: Bool
 
     /// `name` padded to the width of the longest target, for aligned fping-style columns.
     public func padded(_ name: String) -> String {
         name.count >= targetWidth ? name : name + String(repeating: " ", count: targetWidth - name.count)
     }
 
-    public init(quiet: Bool = false, multiTarget: Bool = false, targetWidth: Int = 0, reportOutstanding: Bool = false) {
+    public init(
+        quiet: Bool = false, multiTarget: Bool = false, targetWidth: Int = 0, reportOutstanding: Bool = false, live: Bool = false, wide: Bool = false
+    ) {
+        self.live = live
+        self.wide = wide
         self.quiet = quiet
         self.multiTarget = multiTarget
         self.targetWidth = targetWidth

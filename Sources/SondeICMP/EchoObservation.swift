@@ -15,8 +15,8 @@ package enum EchoObservation: Sendable {
     case reply(EchoReply)
     /// A reply whose ICMP checksum is wrong (raw IPv4 only: the kernel checks it everywhere else).
     case corrupted(sequence: Int, from: IPAddress, bytes: Int, ttl: Int?, rttMicroseconds: Int)
-    /// An ICMP error about the request, from the router or host that reported it.
-    case icmpError(sequence: Int, from: IPAddress, family: AddressFamily, type: UInt8, code: UInt8, mtu: UInt32)
+    /// An ICMP error about the request, from the router or host that reported it, timed as a reply is.
+    case icmpError(sequence: Int, from: IPAddress, family: AddressFamily, type: UInt8, code: UInt8, mtu: UInt32, rttMicroseconds: Int)
     /// A local error reported for a request after it was sent (ping sockets' error queue).
     case localError(sequence: Int, code: Int32, mtu: UInt32)
 }

@@ -525,7 +525,7 @@ private final class EngineCore: Sendable {
                     observer,
                     .icmpError(
                         sequence: pending.sequence, from: offender ?? pending.destination, family: socket.family,
-                        type: info.ee_type, code: info.ee_code, mtu: mtu
+                        type: info.ee_type, code: info.ee_code, mtu: mtu, rttMicroseconds: Self.roundTrip(pending: pending, info: info, now: now)
                     )
                 )
             }
@@ -545,7 +545,7 @@ private final class EngineCore: Sendable {
                     observer,
                     .icmpError(
                         sequence: pending.sequence, from: from, family: socket.family,
-                        type: report.type, code: report.code, mtu: report.mtu
+                        type: report.type, code: report.code, mtu: report.mtu, rttMicroseconds: Self.roundTrip(pending: pending, info: info, now: now)
                     )
                 )
             case .echoReply(let identifier, let wire, let data, let checksumValid, let ttl, let icmpLength):

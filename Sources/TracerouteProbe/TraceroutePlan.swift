@@ -13,14 +13,12 @@ struct TraceroutePlan: Sendable {
 
     init(_ values: ParameterValues) throws(ProbeError) {
         queries = values.integer("queries") ?? 3
-        maxHops = values.integer("maxHops") ?? 30
-        firstTTL = values.integer("firstTtl") ?? 1
+        let ttls = try values.ttls()
+        maxHops = ttls.upperBound
+        firstTTL = ttls.lowerBound
         wait = values.duration("wait") ?? .seconds(5)
         pause = values.duration("pause") ?? .zero
         hopsAtOnce = max(1, (values.integer("inFlight") ?? 16) / queries)
         source = values.string("source").flatMap(IPAddress.init)
-        guard firstTTL <= maxHops else {
-            throw ProbeError.invalid(parameter: "firstTtl", value: String(firstTTL), allowed: "a TTL no higher than maxHops (\(maxHops))")
-        }
     }
 }

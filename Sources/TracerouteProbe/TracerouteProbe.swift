@@ -133,41 +133,27 @@ public struct TracerouteProbe: Probe {
     /// One hop's probes as their answers, errors and timeouts arrive.
     private static func collect(ttl: Int, queries: Int, destination: IPAddress, from channel: ObservationChannel) async -> TracerouteHop {
         var hop = TracerouteHop(ttl: ttl)
-        var sent: [Int: ContinuousClock.Instant] = [:]
         var probes: [Int: TracerouteHop.Probe] = [:]
         while probes.count < queries, let observation = await channel.next() {
-            switch observation {
-            case .sent(let sequence, let at): sent[sequence] = at
-            case .reply(let reply) where !reply.duplicate:
-                probes[reply.sequence] = .init(from: reply.from.description, rttMs: Double(reply.rttMicroseconds) / 1000)
-                if reply.from == destination { hop.reached = true }
-            case .icmpError(let sequence, let from, let family, let type, let code, _):
-                let rtt = sent[sequence].map { Double((ContinuousClock.now - $0).inMicroseconds) / 1000 }
-                let marker = TracerouteHop.marker(family: family, type: type, code: code)
-                probes[sequence] = .init(from: from.description, rttMs: rtt, marker: marker.flatMap { $0.isEmpty ? nil : $0 })
-                // Time exceeded (nil) is a hop on the way; port unreachable ("") the target itself; any other
-                // unreachable ends the path here.
-                if marker == "" { hop.reached = true } else if marker != nil { hop.stops = true }
-            // The engine times out a request that got an error rather than a reply: the error stands.
-            case .timedOut(let sequence) where probes[sequence] == nil: probes[sequence] = .init()
-            case .sendFailed(let sequence, let code), .localError(let sequence, let code, _):
-                probes[sequence] = .init(error: ErrorNumber.message(code))
-            case .deadlineReached: break
-            default: continue
-            }
             if case .deadlineReached = observation { break }
+            guard let answer = HopAnswer.read(observation, destination: destination) else { continue }
+            // The engine times out a request that got an error rather than a reply: the error stands.
+            if answer.timedOut, probes[answer.sequence] != nil { continue }
+            probes[answer.sequence] = answer.probe
+            if answer.reached { hop.reached = true }
+            if answer.stops { hop.stops = true }
         }
         hop.probes = probes.keys.sorted().compactMap { probes[$0] }
         return hop
     }
 }
 
-/// TracerouteProbe's entry in the generated registry: over the process's ICMP engine, as ping.
+/// The path probes' entry in the generated registry (traceroute and mtr): over the process's ICMP engine, as ping.
 public enum TracerouteProbeRegistration: ProbeModuleRegistration {
-    public static var startupNeeds: StartupNeeds { StartupNeeds(kinds: [TracerouteProbe.kind], resources: [ICMPSockets.self]) }
+    public static var startupNeeds: StartupNeeds { StartupNeeds(kinds: [TracerouteProbe.kind, MTRProbe.kind], resources: [ICMPSockets.self]) }
 
     public static func probes(_ resources: ProbeResources) -> [any Probe] {
         let engine = resources[ICMPEngine.self] ?? ICMPEngine(sockets: .notOpened("no ICMP sockets were opened"))
-        return [TracerouteProbe(engine: engine)]
+        return [TracerouteProbe(engine: engine), MTRProbe(engine: engine)]
     }
 }

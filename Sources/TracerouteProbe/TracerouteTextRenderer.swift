@@ -14,13 +14,15 @@ struct TracerouteTextRenderer: ProbeTextRenderer {
             return [TextLine(Self.line(for: hop))]
         case "rate_limited":
             guard let hop = event.hop else { return [] }
-            return [
-                TextLine(
-                    "hop \(hop.ttl) answered \(hop.answered) of \(hop.probes.count) probes while every later hop answered all: "
-                        + "it rate-limits its ICMP errors; the path loses nothing there")
-            ]
+            return [TextLine(Self.rateLimitNote(ttl: hop.ttl, answered: hop.answered, sent: hop.probes.count))]
         default: return []
         }
+    }
+
+    /// What the loss at a rate-limiting hop means, for traceroute and mtr alike.
+    static func rateLimitNote(ttl: Int, answered: Int, sent: Int) -> String {
+        "hop \(ttl) answered \(answered) of \(sent) probes while every later hop answered all: it rate-limits its ICMP errors; "
+            + "the path loses nothing there"
     }
 
     static func line(for hop: TracerouteHop) -> String {

@@ -10,6 +10,9 @@ struct ProbeCommandLine {
     var json = false
     var quiet = false
     var reportOutstanding = false
+    /// A table-redrawing probe prints its report once at the end, never live (mtr's `-r`); always so when piped.
+    var report = false
+    var wide = false
     var showHelp = false
     var sendGap: Duration?
 
@@ -18,12 +21,15 @@ struct ProbeCommandLine {
         ("-q, --quiet", "Print only the header and the statistics"),
         ("-O", "Print a line for each request unanswered at its timeout, as ping -O (\"no answer yet for icmp_seq=N\")"),
         ("-n, --numeric", "Numeric output (Sonde never looks up reply addresses; accepted for ping compatibility)"),
+        ("-r, --report", "Print the report once at the end rather than redraw the table in place (as mtr -r; always so when piped)"),
+        ("-w, --report-wide", "Widen the host column to the longest address (as mtr -w)"),
         ("--json", "Print NDJSON: each event as it happens, then the report"),
         ("--send-gap <seconds>", "Least time between any two sends across all targets, like fping -i (default 0.001 with several targets)"),
         ("-h, --help", "Show this help"),
     ]
 
     init(_ arguments: [String], declaration: some ParameterDeclaration) throws(ProbeError) {
+        var arguments = arguments
         var index = 0
         var optionsEnded = false
         func value(for spec: ParameterSpec, spelled option: String, attached: String?) throws(ProbeError) -> String {
@@ -60,7 +66,19 @@ struct ProbeCommandLine {
                 reportOutstanding = true
                 continue
             case "-n" where !claimed.contains("n"), "--numeric": continue
+            case "-r" where declaration.redrawsTable && !claimed.contains("r"), "--report" where declaration.redrawsTable:
+                report = true
+                continue
+            case "-w" where declaration.redrawsTable && !claimed.contains("w"), "--report-wide" where declaration.redrawsTable:
+                wide = true
+                continue
             default: break
+            }
+            // Short options bundled, as mtr users write them (`-rwc 10`, `-rn`): split while the letters take no value.
+            if let split = Self.unbundled(argument, declaration: declaration) {
+                arguments.replaceSubrange(index...index, with: split)
+                index -= 1
+                continue
             }
             if argument == "--send-gap" || argument.hasPrefix("--send-gap=") {
                 let text: String
@@ -101,6 +119,32 @@ struct ProbeCommandLine {
         }
     }
 
+    /// `-rwc10` as `-r -w -c10`: a word of letters whose first letters are options without a value (output flags,
+    /// boolean parameters); the first letter that takes a value keeps the rest as its value. `nil` for anything else.
+    static func unbundled(_ argument: String, declaration: some ParameterDeclaration) -> [String]? {
+        let letters = Array(argument.dropFirst())
+        guard argument.hasPrefix("-"), !argument.hasPrefix("--"), letters.count > 1, letters.allSatisfy({ $0.isLetter || $0.isNumber })
+        else { return nil }
+        let claimed = claimedLetters(declaration)
+        var bare: Set<Character> = ["q", "O", "n"].filter { !claimed.contains($0) }.reduce(into: []) { $0.insert($1) }
+        if declaration.redrawsTable { for letter in ["r", "w"] as [Character] where !claimed.contains(letter) { bare.insert(letter) } }
+        for spec in declaration.parameters {
+            if spec.type == .boolean, let short = spec.commandLine.short { bare.insert(short) }
+            for flag in spec.commandLine.flags where flag.spelling.count == 2 { if let letter = flag.spelling.last { bare.insert(letter) } }
+        }
+        guard let first = letters.first, bare.contains(first) else { return nil }
+        var split: [String] = []
+        for (offset, letter) in letters.enumerated() {
+            if bare.contains(letter) {
+                split.append("-\(letter)")
+            } else {
+                split.append("-" + String(letters[offset...]))
+                break
+            }
+        }
+        return split
+    }
+
     /// The short letters the probe's parameters use.
     static func claimedLetters(_ declaration: some ParameterDeclaration) -> Set<Character> {
         Set(declaration.parameters.compactMap(\.commandLine.short))
@@ -109,7 +153,8 @@ struct ProbeCommandLine {
     /// The output options as a probe's help lists them: without a letter the probe uses for a parameter of its own.
     static func outputOptions(for declaration: some ParameterDeclaration) -> [(spelling: String, summary: String)] {
         let claimed = claimedLetters(declaration)
-        return outputOptions.map { option in
+        let options = outputOptions.filter { declaration.redrawsTable || !$0.spelling.contains("--report") }
+        return options.map { option in
             guard option.spelling.hasPrefix("-"), !option.spelling.hasPrefix("--"), let letter = option.spelling.dropFirst().first,
                 claimed.contains(letter), let comma = option.spelling.firstIndex(of: ",")
             else { return option }

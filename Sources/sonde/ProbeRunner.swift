@@ -34,7 +34,9 @@ struct ProbeRunner<P: Probe> {
         let renderer = probe.textRenderer(
             options: TextRenderingOptions(
                 quiet: commandLine.quiet, multiTarget: multiTarget, targetWidth: targets.map(\.count).max() ?? 0,
-                reportOutstanding: commandLine.reportOutstanding
+                reportOutstanding: commandLine.reportOutstanding,
+                live: descriptor.redrawsTable && !commandLine.report && !commandLine.json && !multiTarget && isatty(STDOUT_FILENO) == 1,
+                wide: commandLine.wide
             )
         )
         let gap = commandLine.sendGap ?? (multiTarget ? .milliseconds(1) : nil)

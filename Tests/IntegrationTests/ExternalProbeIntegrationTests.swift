@@ -54,7 +54,8 @@ struct ExternalProbeIntegrationTests {
         }
         #expect(
             kinds == [
-                "crash", "dns", "escape", "flood", "garbage", "grpc", "hang", "http", "http-get", "ping", "privileges", "tcp", "traceroute", "udp",
+                "crash", "dns", "escape", "flood", "garbage", "grpc", "hang", "http", "http-get", "mtr", "ping", "privileges", "tcp", "traceroute",
+                "udp",
             ],
             "\(listing.error)")
         #expect(listing.error.contains("skipped \(directory)/writable: writable by group or others (mode 777)"))

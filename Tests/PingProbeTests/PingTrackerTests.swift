@@ -34,7 +34,8 @@ struct PingTrackerTests {
         #expect(tracker.observe(Self.reply(2, rtt: 1_500_000)).map(\.type) == ["late"])
         #expect(tracker.timedOut(1) == nil, "a replied request cannot also time out")
         #expect(!tracker.isFinished)
-        _ = tracker.observe(.icmpError(sequence: 3, from: .v4(IPv4Address(10, 0, 0, 254)), family: .ipv4, type: 3, code: 1, mtu: 0))
+        _ = tracker.observe(
+            .icmpError(sequence: 3, from: .v4(IPv4Address(10, 0, 0, 254)), family: .ipv4, type: 3, code: 1, mtu: 0, rttMicroseconds: 400))
         #expect(tracker.isFinished)
         let summary = tracker.summary(start: now)
         #expect(summary.transmitted == 3)

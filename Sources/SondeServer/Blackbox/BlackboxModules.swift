@@ -81,6 +81,8 @@ public struct BlackboxModules: Sendable {
             "udp": Entry(probe: "udp"),
             // One probe per hop, a second each: a trace that fits a scrape.
             "traceroute": Entry(probe: "traceroute", parameters: ["queries": .integer(1), "wait": .number(1)]),
+            // Five rounds in about two seconds: each hop's loss and times within a scrape.
+            "mtr": Entry(probe: "mtr", parameters: ["cycles": .integer(5), "interval": .number(0.2), "timeout": .number(1)]),
             // blackbox_exporter's default module: any 2xx, redirects followed.
             "http_2xx": Entry(probe: "http", parameters: ["location": .boolean(true)], targetForm: .urlDefaultingToHTTP),
         ]
