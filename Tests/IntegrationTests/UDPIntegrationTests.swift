@@ -3,7 +3,8 @@ import Testing
 
 /// `sonde udp` in the test network: an echo on 10.77.2.2:7 (`echo_services.py`), a closed port there (the echo
 /// namespace keeps Linux's default ICMP rate limit), an nftables reject (admin-prohibited) and drop on the echo host,
-/// the router's `prohibit` (10.77.6/24), `unreachable` (10.77.5/24) and `blackhole` (10.77.7/24) routes, and dnsmasq.
+/// a router's `prohibit` and `unreachable` routes (on a ``RateLimitedPath`` of the test's own), the shared router's
+/// `blackhole` (10.77.7/24), and dnsmasq.
 /// Side by side with netcat-openbsd where it has an answer to give. One test at a time: the echo host's ICMP rate limit
 /// is shared by every error it sends the client, so a burst in one test would silence another's port unreachable.
 @Suite(
@@ -71,21 +72,30 @@ struct UDPIntegrationTests {
 
     @Test("filtered by the router (prohibit route) or by the target (nftables reject), each named; unreachable; silence")
     func filteredAndSilent() async throws {
-        let router = try await udp("10.77.6.9:53")
+        // The router's verdicts come from a path of this test's own: a router's unreachables share one token bucket
+        // per client, which the other suites' probes through the shared router would drain.
+        let path = try RateLimitedPath(tag: "udp")
+        defer { path.remove() }
+        let onPath = { (arguments: [String], user: Int?) in
+            try await Sonde.run(["udp", "--json", "-W", "1"] + arguments, in: path.client, asUser: user)
+        }
+        let router = try await onPath(["\(RateLimitedPath.prohibited):53"], nil)
         #expect(router.status == 1 && attempts(router).first?["outcome"] as? String == "filtered", "\(router.output)")
-        #expect(icmp(attempts(router).first)["from"] as? String == "10.77.1.254" && icmp(attempts(router).first)["fromTarget"] as? Bool == false)
+        #expect(
+            icmp(attempts(router).first)["from"] as? String == RateLimitedPath.unreachableRouter
+                && icmp(attempts(router).first)["fromTarget"] as? Bool == false)
         #expect(icmp(attempts(router).first)["meaning"] as? String == "administratively prohibited")
 
-        let unreachable = try await udp("10.77.5.9:53")
+        let unreachable = try await onPath(["\(RateLimitedPath.unreachable):53"], nil)
         #expect(attempts(unreachable).first?["outcome"] as? String == "unreachable", "\(unreachable.output)")
         #expect(unreachable.summary["state"] as? String == "unreachable")
 
         // No privilege needed: the same verdicts as nobody, without CAP_NET_RAW.
-        let unprivileged = try await Sonde.run(["udp", "--json", "-W", "1", "10.77.6.9:53"], in: network.client, asUser: 65534)
+        let unprivileged = try await onPath(["\(RateLimitedPath.prohibited):53"], 65534)
         #expect(
             unprivileged.status == 1 && attempts(unprivileged).first?["outcome"] as? String == "filtered",
             "\(unprivileged.output) \(unprivileged.error)")
-        #expect(icmp(attempts(unprivileged).first)["from"] as? String == "10.77.1.254")
+        #expect(icmp(attempts(unprivileged).first)["from"] as? String == RateLimitedPath.unreachableRouter)
         let answeredAsNobody = try await Sonde.run(["udp", "--json", "--send", "x", "10.77.2.2:7"], in: network.client, asUser: 65534)
         #expect(answeredAsNobody.status == 0, "\(answeredAsNobody.output) \(answeredAsNobody.error)")
 

@@ -3,8 +3,9 @@ import Testing
 
 /// A path of a test's own: client → a (Linux's stock ICMP rate limit: a burst of 6, then one a second) → b (no
 /// limit) → target 10.81.3.2, in four namespaces named after the process and `tag`; removed by ``remove()``. b
-/// answers 10.81.9.0/24 with host unreachable (`!H`), through the token bucket Linux gives each client of a router's
-/// unreachables: this client's alone, whatever other tests do meanwhile.
+/// answers 10.81.9.0/24 with host unreachable (`!H`) and 10.81.8.0/24 with administratively prohibited (`!X`), through
+/// the token bucket Linux gives each client of a router's unreachables: this client's alone, whatever other tests do
+/// meanwhile.
 struct RateLimitedPath {
     let client: String
     let limiting: String
@@ -13,6 +14,7 @@ struct RateLimitedPath {
     static let limitingRouter = "10.81.1.254"
     static let unreachableRouter = "10.81.2.2"
     static let unreachable = "10.81.9.9"
+    static let prohibited = "10.81.8.9"
 
     init(tag: String) throws {
         let prefix = "sonderl\(tag)\(getpid())"
@@ -33,7 +35,9 @@ struct RateLimitedPath {
             ip -n \(client) route add default via 10.81.1.254
             ip -n \(a) route add 10.81.3.0/24 via 10.81.2.2
             ip -n \(a) route add 10.81.9.0/24 via 10.81.2.2
+            ip -n \(a) route add 10.81.8.0/24 via 10.81.2.2
             ip -n \(b) route add unreachable 10.81.9.0/24
+            ip -n \(b) route add prohibit 10.81.8.0/24
             ip -n \(b) route add 10.81.1.0/24 via 10.81.2.1
             ip -n \(target) route add default via 10.81.3.254
             ip netns exec \(a) sysctl -q -w net.ipv4.ip_forward=1
