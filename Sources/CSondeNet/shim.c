@@ -1,4 +1,7 @@
 #define _GNU_SOURCE
+// glibc's net/if.h before any linux/ header, so linux/if.h leaves the interface flags to it.
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <malloc.h>
 #include "CSondeNet.h"
 
@@ -9,6 +12,8 @@
 #include <netinet/icmp6.h>
 #include <linux/errqueue.h>
 #include <linux/icmp.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 ssize_t sonde_receive(int fd, void *buffer, size_t capacity, int error_queue, sonde_received *info) {
     memset(info, 0, sizeof(*info));
@@ -169,4 +174,46 @@ int sonde_epoll_wait_ns(int epfd, struct epoll_event *events, int max_events, in
 
 int sonde_malloc_trim(void) {
     return malloc_trim(0);
+}
+
+int sonde_interface_mtu_towards(const struct sockaddr_storage *destination, socklen_t length) {
+    int family = destination->ss_family;
+    int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_storage local;
+    socklen_t local_length = sizeof(local);
+    if (connect(fd, (const struct sockaddr *)destination, length) < 0 ||
+        getsockname(fd, (struct sockaddr *)&local, &local_length) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    struct ifaddrs *interfaces = NULL;
+    if (getifaddrs(&interfaces) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    int mtu = -1;
+    errno = ENODEV;
+    for (struct ifaddrs *entry = interfaces; entry != NULL; entry = entry->ifa_next) {
+        if (entry->ifa_addr == NULL || entry->ifa_addr->sa_family != family) continue;
+        int same = family == AF_INET
+            ? ((struct sockaddr_in *)entry->ifa_addr)->sin_addr.s_addr == ((struct sockaddr_in *)&local)->sin_addr.s_addr
+            : memcmp(&((struct sockaddr_in6 *)entry->ifa_addr)->sin6_addr, &((struct sockaddr_in6 *)&local)->sin6_addr,
+                     sizeof(struct in6_addr)) == 0;
+        if (!same) continue;
+        struct ifreq request;
+        memset(&request, 0, sizeof(request));
+        strncpy(request.ifr_name, entry->ifa_name, IFNAMSIZ - 1);
+        if (ioctl(fd, SIOCGIFMTU, &request) == 0) mtu = request.ifr_mtu;
+        break;
+    }
+    freeifaddrs(interfaces);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return mtu;
 }

@@ -45,7 +45,7 @@ public enum ServerSettings {
             ParameterSpec(
                 "modules", .text(maxLength: 4096, format: .filePath),
                 summary:
-                    "YAML file of the modules of GET /probe: Sonde's, or blackbox_exporter's blackbox.yml as it is (default: icmp, icmp_single, tcp_connect, dns, udp, traceroute, mtr, http_2xx)"
+                    "YAML file of the modules of GET /probe: Sonde's, or blackbox_exporter's blackbox.yml as it is (default: icmp, icmp_single, tcp_connect, dns, udp, traceroute, mtr, tracepath, http_2xx)"
             ),
         ] + ListenerSettings.settings(defaultPort: 8090, inFlight: "in-flight probes")
     )

@@ -148,12 +148,14 @@ public struct TracerouteProbe: Probe {
     }
 }
 
-/// The path probes' entry in the generated registry (traceroute and mtr): over the process's ICMP engine, as ping.
+/// The path probes' entry in the generated registry (traceroute, mtr, tracepath): over the process's ICMP engine, as ping.
 public enum TracerouteProbeRegistration: ProbeModuleRegistration {
-    public static var startupNeeds: StartupNeeds { StartupNeeds(kinds: [TracerouteProbe.kind, MTRProbe.kind], resources: [ICMPSockets.self]) }
+    public static var startupNeeds: StartupNeeds {
+        StartupNeeds(kinds: [TracerouteProbe.kind, MTRProbe.kind, TracepathProbe.kind], resources: [ICMPSockets.self])
+    }
 
     public static func probes(_ resources: ProbeResources) -> [any Probe] {
         let engine = resources[ICMPEngine.self] ?? ICMPEngine(sockets: .notOpened("no ICMP sockets were opened"))
-        return [TracerouteProbe(engine: engine), MTRProbe(engine: engine)]
+        return [TracerouteProbe(engine: engine), MTRProbe(engine: engine), TracepathProbe(engine: engine)]
     }
 }

@@ -69,7 +69,7 @@ enum CommandTable {
         let others = commands.map { ($0.name, $0.summary) }
         let global = GlobalOptions.help.map { ($0.spelling, $0.summary) }
         return """
-            OVERVIEW: Network diagnostics from where it matters: ping, TCP, UDP, DNS, HTTP, gRPC, traceroute and mtr probes, a sidecar and a gateway.
+            OVERVIEW: Network diagnostics from where it matters: ping, TCP, UDP, DNS, HTTP, gRPC, traceroute, mtr and tracepath probes, a sidecar and a gateway.
 
             USAGE: sonde [global options] <probe> [options] <target> ...
                    sonde [global options] <command> [options]

@@ -93,7 +93,7 @@ struct CommandLineTests {
         #expect(result.status == 2)
         #expect(
             result.error
-                == "sonde: unknown command 'pnig': expected a probe (dns, grpc, http, mtr, ping, tcp, traceroute, udp), serve, gateway or probes (see sonde --help)\n"
+                == "sonde: unknown command 'pnig': expected a probe (dns, grpc, http, mtr, ping, tcp, tracepath, traceroute, udp), serve, gateway or probes (see sonde --help)\n"
         )
     }
 
@@ -132,7 +132,8 @@ struct CommandLineTests {
         #expect(unknown.status == 2)
         #expect(
             unknown.error.hasPrefix(
-                "sonde: no help for 'nope': expected a probe (dns, grpc, http, mtr, ping, tcp, traceroute, udp) or a command (probes, serve, gateway"),
+                "sonde: no help for 'nope': expected a probe (dns, grpc, http, mtr, ping, tcp, tracepath, traceroute, udp) or a command (probes, serve, gateway"
+            ),
             "\(unknown.error)")
         let option = try await sonde("probes", "--bogus")
         #expect(option.status == 2)

@@ -54,7 +54,8 @@ struct ExternalProbeIntegrationTests {
         }
         #expect(
             kinds == [
-                "crash", "dns", "escape", "flood", "garbage", "grpc", "hang", "http", "http-get", "mtr", "ping", "privileges", "tcp", "traceroute",
+                "crash", "dns", "escape", "flood", "garbage", "grpc", "hang", "http", "http-get", "mtr", "ping", "privileges", "tcp", "tracepath",
+                "traceroute",
                 "udp",
             ],
             "\(listing.error)")

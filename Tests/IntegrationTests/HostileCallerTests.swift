@@ -225,7 +225,8 @@ struct HostileCallerTests {
         #expect(unknown.status == 2, "\(unknown.error)")
         #expect(
             unknown.error.contains(
-                "invalid value 'nosuch' for --probes: no such probe here (expected some of dns, grpc, http, mtr, ping, tcp, traceroute, udp)"),
+                "invalid value 'nosuch' for --probes: no such probe here (expected some of dns, grpc, http, mtr, ping, tcp, tracepath, traceroute, udp)"
+            ),
             "\(unknown.error)")
         let gatewaySetting = try await Sonde.run(["gateway", "--agents", "10.77.1.0/24", "--deny-parameters", "send"], in: network.router)
         #expect(gatewaySetting.status == 2, "\(gatewaySetting.error)")

@@ -66,6 +66,11 @@ int sonde_epoll_wait_ns(int epfd, struct epoll_event *events, int max_events, in
 /// Current time of `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC …) in nanoseconds.
 int64_t sonde_clock_ns(clockid_t clock);
 
+/// The MTU of the interface the kernel would send to `destination` from (a UDP socket connected to it, which
+/// sends nothing; the interface that holds its local address; SIOCGIFMTU): the link's own MTU, never the
+/// route's cached path MTU. Returns the MTU, or -1 with errno set.
+int sonde_interface_mtu_towards(const struct sockaddr_storage *destination, socklen_t length);
+
 /// glibc `malloc_trim(0)`: return freed heap memory to the system. Returns 1 if any was released.
 int sonde_malloc_trim(void);
 

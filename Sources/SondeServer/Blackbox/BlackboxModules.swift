@@ -83,6 +83,8 @@ public struct BlackboxModules: Sendable {
             "traceroute": Entry(probe: "traceroute", parameters: ["queries": .integer(1), "wait": .number(1)]),
             // Five rounds in about two seconds: each hop's loss and times within a scrape.
             "mtr": Entry(probe: "mtr", parameters: ["cycles": .integer(5), "interval": .number(0.2), "timeout": .number(1)]),
+            // The path MTU and any black hole on the way; half a second a probe, cut at the scrape's deadline.
+            "tracepath": Entry(probe: "tracepath", parameters: ["wait": .number(0.5)]),
             // blackbox_exporter's default module: any 2xx, redirects followed.
             "http_2xx": Entry(probe: "http", parameters: ["location": .boolean(true)], targetForm: .urlDefaultingToHTTP),
         ]
