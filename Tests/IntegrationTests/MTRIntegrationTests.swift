@@ -49,7 +49,7 @@ struct MTRIntegrationTests {
 
     @Test("where the path stops: a router's !H ends it there, and the exit status says the target did not answer")
     func whereItStops() async throws {
-        let path = try RateLimitedPath(tag: "mtrh")
+        let path = try await RateLimitedPath(tag: "mtrh")
         defer { path.remove() }
         let run = try await Sonde.run(["mtr", "--json", "-c", "6", "-i", "0.5", "-m", "4", "-Z", "1", RateLimitedPath.unreachable], in: path.client)
         #expect(run.status == 1 && run.summary["reached"] as? Bool == false, "\(run.output)")
@@ -63,7 +63,7 @@ struct MTRIntegrationTests {
 
     @Test("a router with Linux's default ICMP rate limit: mtr shows loss there, Sonde names it rate-limiting")
     func rateLimitingRouter() async throws {
-        let path = try RateLimitedPath(tag: "mtr")
+        let path = try await RateLimitedPath(tag: "mtr")
         defer { path.remove() }
         // 20 rounds in a second: hop 1 may answer its burst of 6 and about one more; hops 2 and 3 all 20.
         let run = try await Sonde.run(["mtr", "--json", "-c", "20", "-i", "0.05", "-Z", "1", RateLimitedPath.target], in: path.client)

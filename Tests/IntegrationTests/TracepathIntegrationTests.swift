@@ -21,7 +21,7 @@ struct TracepathIntegrationTests {
 
     @Test("a narrower link: the router before it says so at hop 2, as tracepath shows; the same Resume line, both families")
     func narrowerLink() async throws {
-        let path = try NarrowLinkPath(tag: "n")
+        let path = try await NarrowLinkPath(tag: "n")
         defer { path.remove() }
         for (target, router, family) in [
             (NarrowLinkPath.target.v4, NarrowLinkPath.firstRouterAddress.v4, "-4"),
@@ -64,7 +64,7 @@ struct TracepathIntegrationTests {
 
     @Test("a PMTU black hole: tracepath hears nothing past hop 1; Sonde names the hole, the largest size through it, and goes on")
     func blackHole() async throws {
-        let path = try NarrowLinkPath(tag: "h")
+        let path = try await NarrowLinkPath(tag: "h")
         defer { path.remove() }
         try path.makeBlackHole()
         for (target, small) in [(NarrowLinkPath.target.v4, 576), (NarrowLinkPath.target.v6, 1280)] {
@@ -92,7 +92,7 @@ struct TracepathIntegrationTests {
 
     @Test("as nobody without privileges (ping sockets): the same path MTU")
     func unprivileged() async throws {
-        let path = try NarrowLinkPath(tag: "u")
+        let path = try await NarrowLinkPath(tag: "u")
         defer { path.remove() }
         _ = system("ip netns exec \(path.client) sysctl -q -w net.ipv4.ping_group_range='0 2147483647'")
         let run = try await Sonde.run(["tracepath", "--json", NarrowLinkPath.target.v4], in: path.client, asUser: 65534)
@@ -101,7 +101,7 @@ struct TracepathIntegrationTests {
 
     @Test("over the API: the policy on the target, streaming, the server's deadline, and /probe?module=tracepath")
     func api() async throws {
-        let path = try NarrowLinkPath(tag: "api")
+        let path = try await NarrowLinkPath(tag: "api")
         defer { path.remove() }
         let server = try ServeIntegrationTests.Server(namespace: path.client, port: 18_318, arguments: ["--deny", "10.83.3.0/24"])
         try await server.waitUntilServing()

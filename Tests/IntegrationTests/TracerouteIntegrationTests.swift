@@ -93,7 +93,7 @@ struct TracerouteIntegrationTests {
 
     @Test("a router with Linux's default ICMP rate limit: Sonde names it rate-limiting, where traceroute shows loss")
     func rateLimitingRouter() async throws {
-        let path = try RateLimitedPath(tag: "tr")
+        let path = try await RateLimitedPath(tag: "tr")
         defer { path.remove() }
         let client = path.client
         let run = try await Sonde.run(["traceroute", "--json", "-q", "10", "-N", "10", "-w", "1", "10.81.3.2"], in: client)

@@ -74,7 +74,7 @@ struct UDPIntegrationTests {
     func filteredAndSilent() async throws {
         // The router's verdicts come from a path of this test's own: a router's unreachables share one token bucket
         // per client, which the other suites' probes through the shared router would drain.
-        let path = try RateLimitedPath(tag: "udp")
+        let path = try await RateLimitedPath(tag: "udp")
         defer { path.remove() }
         let onPath = { (arguments: [String], user: Int?) in
             try await Sonde.run(["udp", "--json", "-W", "1"] + arguments, in: path.client, asUser: user)

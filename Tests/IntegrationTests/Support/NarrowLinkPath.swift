@@ -14,7 +14,7 @@ struct NarrowLinkPath {
     static let firstRouterAddress = (v4: "10.83.1.254", v6: "fd00:83:1::fe")
     static let secondRouterAddress = (v4: "10.83.2.2", v6: "fd00:83:2::2")
 
-    init(tag: String) throws {
+    init(tag: String) async throws {
         let prefix = "sondemtu\(tag)\(getpid())"
         let (client, r1, r2, target) = (prefix + "c", prefix + "a", prefix + "b", prefix + "t")
         self.client = client
@@ -47,15 +47,17 @@ struct NarrowLinkPath {
             ip netns exec \(client) ping -c 1 -W 2 10.83.3.2 >/dev/null
             ip netns exec \(client) ping -c 1 -W 2 fd00:83:3::2 >/dev/null
             """
-        guard system(setup) == 0 else {
+        // Off the test pool's threads: a shell that takes seconds must not starve the other suites' tasks.
+        guard try await Shell.captureAsync(["sh", "-c", setup]).status == 0 else {
             remove()
             throw TestNetworkError.command("the narrow-link path could not be built")
         }
         // The fixture proves it is what it claims (without a large packet, which would teach the client's route
         // cache the path MTU before the test's first trace): the middle link carries 1400 bytes, the others 1500.
-        let mtus = try [(r1, "a0"), (r1, "a1"), (r2, "b0")].map { namespace, link in
-            try Shell.capture(["ip", "netns", "exec", namespace, "cat", "/sys/class/net/\(link)/mtu"]).output
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+        var mtus: [String] = []
+        for (namespace, link) in [(r1, "a0"), (r1, "a1"), (r2, "b0")] {
+            let read = try await Shell.captureAsync(["ip", "netns", "exec", namespace, "cat", "/sys/class/net/\(link)/mtu"])
+            mtus.append(read.output.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         guard mtus == ["1500", String(Self.narrowMTU), String(Self.narrowMTU)] else {
             remove()

@@ -16,7 +16,7 @@ struct RateLimitedPath {
     static let unreachable = "10.81.9.9"
     static let prohibited = "10.81.8.9"
 
-    init(tag: String) throws {
+    init(tag: String) async throws {
         let prefix = "sonderl\(tag)\(getpid())"
         let (client, a, b, target) = (prefix + "c", prefix + "a", prefix + "b", prefix + "t")
         self.client = client
@@ -44,12 +44,13 @@ struct RateLimitedPath {
             ip netns exec \(b) sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0
             ip netns exec \(client) ping -c 1 -W 2 10.81.3.2 >/dev/null
             """
-        guard system(setup) == 0 else {
+        // Off the test pool's threads: a shell that takes seconds must not starve the other suites' tasks.
+        guard try await Shell.captureAsync(["sh", "-c", setup]).status == 0 else {
             remove()
             throw TestNetworkError.command("the rate-limited path could not be built")
         }
         // The fixture proves it is what it claims: the first router keeps Linux's default limit.
-        let limit = try Shell.capture(["ip", "netns", "exec", a, "sysctl", "-n", "net.ipv4.icmp_ratelimit"]).output
+        let limit = try await Shell.captureAsync(["ip", "netns", "exec", a, "sysctl", "-n", "net.ipv4.icmp_ratelimit"]).output
         guard limit.trimmingCharacters(in: .whitespacesAndNewlines) == "1000" else {
             remove()
             throw TestNetworkError.command("router a's icmp_ratelimit is \(limit), not Linux's default 1000")
