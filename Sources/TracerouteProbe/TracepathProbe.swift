@@ -63,12 +63,17 @@ public struct TracepathProbe: Probe {
         case failed(code: Int32)
         case silence
 
-        var answered: Bool {
+        /// Who answered and when; `nil` for what no one on the path said.
+        var answer: (from: String, rttMs: Double)? {
             switch self {
-            case .timeExceeded, .fragmentationNeeded, .reached, .unreachable: true
-            case .tooBigHere, .failed, .silence: false
+            case .timeExceeded(let from, let rtt), .fragmentationNeeded(let from, let rtt, _), .reached(let from, let rtt, _),
+                .unreachable(let from, let rtt, _):
+                (from, rtt)
+            case .tooBigHere, .failed, .silence: nil
             }
         }
+
+        var answered: Bool { answer != nil }
     }
 
     public func run(
@@ -77,13 +82,8 @@ public struct TracepathProbe: Probe {
         let parameters = request.parameters
         let maxHops = parameters.integer("maxHops") ?? 30
         let wait = parameters.duration("wait") ?? .seconds(1)
-        let family = FamilyPreference(rawValue: parameters.string("family") ?? "any") ?? .any
-        let lookupStart = ContinuousClock.now
-        guard let destination = try await HostResolver.resolve(request.target, family: family).first else {
-            throw ProbeError(.unresolvableTarget, "cannot resolve '\(request.target)': no address")
-        }
-        let lookup = ContinuousClock.now - lookupStart
-        try context.authorize(destination, target: request.target)
+        let family = FamilyPreference(parameters)
+        let (destination, lookup) = try await context.resolveAuthorized(request.target, family: family)
         let started = Date()
         let start = ContinuousClock.now
         let linkMTU = ICMPEngine.interfaceMTU(towards: destination) ?? 1500
@@ -114,18 +114,16 @@ public struct TracepathProbe: Probe {
             var heard = try await probe(ttl, size)
             for _ in 1..<Self.triesPerSize where heard == .silence { heard = try await probe(ttl, size) }
             var hop = TracepathHop(ttl: ttl, size: size)
+            hop.from = heard.answer?.from
+            hop.rttMs = heard.answer?.rttMs
             switch heard {
-            case .fragmentationNeeded(let from, let rtt, let mtu) where mtu < size && mtu >= headers + 8:
-                hop.from = from
-                hop.rttMs = rtt
+            case .fragmentationNeeded(_, _, let mtu) where mtu < size && mtu >= headers + 8:
                 hop.pmtu = mtu
                 tell(hop)
                 size = mtu
                 continue trace
-            case .fragmentationNeeded(let from, let rtt, _):
+            case .fragmentationNeeded:
                 // A "fragmentation needed" that does not lower the size: the path cannot be followed further.
-                hop.from = from
-                hop.rttMs = rtt
                 hop.marker = "!F"
                 tell(hop)
                 break trace
@@ -134,20 +132,14 @@ public struct TracepathProbe: Probe {
                 continue trace
             case .tooBigHere:
                 throw ProbeError(.invalidParameter, "cannot send a \(size)-byte packet towards \(destination): message too long; try a smaller -l")
-            case .timeExceeded(let from, let rtt):
-                hop.from = from
-                hop.rttMs = rtt
+            case .timeExceeded:
                 tell(hop)
-            case .reached(let from, let rtt, let replyTTL):
-                hop.from = from
-                hop.rttMs = rtt
+            case .reached(_, _, let replyTTL):
                 hop.reached = true
                 back = replyTTL.map(Self.hopsBack)
                 tell(hop)
                 break trace
-            case .unreachable(let from, let rtt, let marker):
-                hop.from = from
-                hop.rttMs = rtt
+            case .unreachable(_, _, let marker):
                 hop.marker = marker
                 tell(hop)
                 break trace
