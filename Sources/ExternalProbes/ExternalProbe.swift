@@ -37,10 +37,7 @@ public struct ExternalProbe: Probe {
         _ request: ProbeRequest, context: ProbeContext, events: @escaping @Sendable (ExternalEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<ExternalSummary> {
         let (host, port) = try endpoint(of: request.target)
-        guard let address = try await HostResolver.resolve(host, family: .any).first else {
-            throw ProbeError(.unresolvableTarget, "cannot resolve '\(host)': no address")
-        }
-        try context.authorize(address, target: host)
+        let (address, _) = try await context.resolveAuthorized(host, family: .any)
         // An address a plug-in takes as a parameter is one more place it may send to: the same policy applies.
         for spec in descriptor.parameters {
             guard case .text(_, .ipAddress) = spec.type, let text = request.parameters.string(spec.name), let other = IPAddress(text) else {

@@ -45,7 +45,7 @@ struct GRPCPlan: Sendable {
         tls = try TLSOptions(values)
         service = values.string("service") ?? ""
         metadata = try Self.metadata(values.string("header"))
-        family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
+        family = FamilyPreference(values)
         count = values.integer("count") ?? 1
         interval = values.duration("interval") ?? .seconds(1)
         connectTimeout = values.duration("connectTimeout") ?? .seconds(5)

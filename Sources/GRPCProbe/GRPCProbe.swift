@@ -58,12 +58,7 @@ public struct GRPCProbe: Probe {
         let plan = try GRPCPlan(request)
         try plan.tls.checkFiles(context)
         let client = plan.useTLS ? try TLSClient(plan.tls, applicationProtocols: ["h2"]) : nil
-        let lookupStart = ContinuousClock.now
-        guard let address = try await HostResolver.resolve(plan.host, family: plan.family).first else {
-            throw ProbeError(.unresolvableTarget, "cannot resolve '\(plan.host)': no address")
-        }
-        let lookup = ContinuousClock.now - lookupStart
-        try context.authorize(address, target: plan.host)
+        let (address, lookup) = try await context.resolveAuthorized(plan.host, family: plan.family)
         let mayShowMessages = context.policy.map { $0.allowLocalContent || !address.isThisHost } ?? true
         let started = Date()
         let start = ContinuousClock.now

@@ -79,7 +79,7 @@ struct HTTPPlan: Sendable {
         maxRedirects = values.integer("maxRedirs") ?? 10
         overrides = try Self.overrides(values.string("resolve"))
         connectTo = try Self.connectTo(values.string("connectTo"))
-        family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
+        family = FamilyPreference(values)
         connectTimeout = values.duration("connectTimeout") ?? .seconds(5)
         maxTime = values.duration("maxTime") ?? .seconds(10)
         count = values.integer("count") ?? 1

@@ -75,13 +75,9 @@ public struct PingProbe: Probe {
         events: @escaping @Sendable (PingEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<PingSummary> {
         let plan = try PingPlan(request.parameters)
-        let family = FamilyPreference(rawValue: request.parameters.string("family") ?? "any") ?? .any
-        let lookupStart = ContinuousClock.now
-        guard let destination = try await HostResolver.resolve(request.target, family: family).first else {
-            throw ProbeError(.unresolvableTarget, "cannot resolve '\(request.target)': no address")
-        }
-        let lookup = ContinuousClock.now - lookupStart
-        try context.authorize(destination, target: request.target)
+        let family = FamilyPreference(request.parameters)
+        let (destination, lookup) = try await context.resolveAuthorized(request.target, family: family)
+        let resolved = ContinuousClock.now
         let options = try plan.echoOptions(for: destination)
         let started = Date()
         let startInstant = ContinuousClock.now
@@ -98,7 +94,7 @@ public struct PingProbe: Probe {
         let channel = ObservationChannel()
         let session = try engine.openSession(to: destination, options: options, schedule: schedule) { channel.deliver($0) }
         defer { session.close() }
-        let setup = ContinuousClock.now - lookupStart - lookup
+        let setup = ContinuousClock.now - resolved
 
         var start = PingEvent(.start, target: request.target)
         start.address = destination.description

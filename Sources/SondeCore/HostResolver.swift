@@ -24,6 +24,11 @@ public enum FamilyPreference: String, Sendable, Codable, CaseIterable {
         cli: .init(flags: [.init("-4", sets: .string("ipv4")), .init("-6", sets: .string("ipv6"))])
     )
 
+    /// The preference a request's ``parameter`` value names (`any` when it names none).
+    public init(_ values: ParameterValues) {
+        self = FamilyPreference(rawValue: values.string(Self.parameter.name) ?? "any") ?? .any
+    }
+
     func accepts(_ family: AddressFamily) -> Bool {
         switch self {
         case .any, .preferIPv4, .preferIPv6: true

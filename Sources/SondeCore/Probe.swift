@@ -89,6 +89,21 @@ public struct ProbeContext: Sendable {
         try policy.authorizeContent(contentParameters, to: address, target: target)
     }
 
+    /// What a probe that sends to one address does first: the first address of `host` (the resolver's order,
+    /// filtered by `family`), passed by ``authorize(_:target:)``, and how long the lookup took.
+    ///
+    /// - Throws: ``HostResolver/resolve(_:family:)``'s errors, `unresolvable_target` when no address is left,
+    ///   and ``authorize(_:target:)``'s refusal.
+    public func resolveAuthorized(_ host: String, family: FamilyPreference) async throws(ProbeError) -> (address: IPAddress, lookup: Duration) {
+        let lookupStart = ContinuousClock.now
+        guard let address = try await HostResolver.resolve(host, family: family).first else {
+            throw ProbeError(.unresolvableTarget, "cannot resolve '\(host)': no address")
+        }
+        let lookup = ContinuousClock.now - lookupStart
+        try authorize(address, target: host)
+        return (address, lookup)
+    }
+
     /// Waits for the turn of repetition `sequence` (1-based) of a run that starts one repetition every
     /// `interval` from `start`: until its due instant (absolute, so timer jitter does not accumulate), then for
     /// the shared ``pacer``'s slot.

@@ -13,7 +13,7 @@ struct TCPPlan: Sendable {
     init(_ request: ProbeRequest) throws(ProbeError) {
         let values = request.parameters
         target = try HostPort(request.target)
-        family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
+        family = FamilyPreference(values)
         attempt = try TCPAttempt.Plan(values, host: target.host, source: values.string("source").flatMap(IPAddress.init))
         count = values.integer("count") ?? 1
         interval = values.duration("interval") ?? .seconds(1)

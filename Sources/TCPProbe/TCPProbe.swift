@@ -74,12 +74,7 @@ public struct TCPConnectProbe: Probe {
         try plan.attempt.tlsOptions.checkFiles(context)
         if plan.attempt.needsTLS { plan.attempt.tls = try TLSClient(plan.attempt.tlsOptions) }
         let target = plan.target
-        let lookupStart = ContinuousClock.now
-        guard let address = try await HostResolver.resolve(target.host, family: plan.family).first else {
-            throw ProbeError(.unresolvableTarget, "cannot resolve '\(target.host)': no address")
-        }
-        let lookup = ContinuousClock.now - lookupStart
-        try context.authorize(address, target: target.host)
+        let (address, lookup) = try await context.resolveAuthorized(target.host, family: plan.family)
         try plan.checkSource(against: address)
         let started = Date()
         let start = ContinuousClock.now

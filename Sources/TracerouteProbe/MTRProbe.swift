@@ -54,13 +54,8 @@ public struct MTRProbe: Probe {
         _ request: ProbeRequest, context: ProbeContext, events: @escaping @Sendable (MTREvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<MTRSummary> {
         let plan = try MTRPlan(request.parameters)
-        let family = FamilyPreference(rawValue: request.parameters.string("family") ?? "any") ?? .any
-        let lookupStart = ContinuousClock.now
-        guard let destination = try await HostResolver.resolve(request.target, family: family).first else {
-            throw ProbeError(.unresolvableTarget, "cannot resolve '\(request.target)': no address")
-        }
-        let lookup = ContinuousClock.now - lookupStart
-        try context.authorize(destination, target: request.target)
+        let family = FamilyPreference(request.parameters)
+        let (destination, lookup) = try await context.resolveAuthorized(request.target, family: family)
         try destination.checkSource(plan.source)
         let started = Date()
         let start = ContinuousClock.now

@@ -57,13 +57,8 @@ public struct TracerouteProbe: Probe {
         _ request: ProbeRequest, context: ProbeContext, events: @escaping @Sendable (TracerouteEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<TracerouteSummary> {
         let plan = try TraceroutePlan(request.parameters)
-        let family = FamilyPreference(rawValue: request.parameters.string("family") ?? "any") ?? .any
-        let lookupStart = ContinuousClock.now
-        guard let destination = try await HostResolver.resolve(request.target, family: family).first else {
-            throw ProbeError(.unresolvableTarget, "cannot resolve '\(request.target)': no address")
-        }
-        let lookup = ContinuousClock.now - lookupStart
-        try context.authorize(destination, target: request.target)
+        let family = FamilyPreference(request.parameters)
+        let (destination, lookup) = try await context.resolveAuthorized(request.target, family: family)
         try destination.checkSource(plan.source)
         let started = Date()
         let start = ContinuousClock.now

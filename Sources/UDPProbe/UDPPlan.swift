@@ -19,7 +19,7 @@ struct UDPPlan: Sendable {
     init(_ request: ProbeRequest) throws(ProbeError) {
         let values = request.parameters
         target = try HostPort(request.target)
-        family = FamilyPreference(rawValue: values.string("family") ?? "any") ?? .any
+        family = FamilyPreference(values)
         count = values.integer("count") ?? 1
         interval = values.duration("interval") ?? .seconds(1)
         timeout = values.duration("timeout") ?? .seconds(2)

@@ -55,12 +55,7 @@ public struct UDPProbe: Probe {
         _ request: ProbeRequest, context: ProbeContext, events: @escaping @Sendable (UDPEvent) -> Void
     ) async throws(ProbeError) -> ProbeReport<UDPSummary> {
         let plan = try UDPPlan(request)
-        let lookupStart = ContinuousClock.now
-        guard let address = try await HostResolver.resolve(plan.target.host, family: plan.family).first else {
-            throw ProbeError(.unresolvableTarget, "cannot resolve '\(plan.target.host)': no address")
-        }
-        let lookup = ContinuousClock.now - lookupStart
-        try context.authorize(address, target: plan.target.host)
+        let (address, lookup) = try await context.resolveAuthorized(plan.target.host, family: plan.family)
         try address.checkSource(plan.source)
         // What comes back from this host's own services is content: shown only where the sidecar allows it.
         let showsReplies = context.policy.map { $0.allowLocalContent || !address.isThisHost } ?? true
